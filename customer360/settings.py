@@ -1,0 +1,45 @@
+"""Environment-driven configuration, read in one place.
+
+Every setting has a documented default (README "Configuration"). Secrets are never read here: resources take
+them through ``dagster.EnvVar`` so they stay out of run configuration and logs.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_url: str
+    quarantine_url: str
+    duckdb_path: str
+    warehouse: str  # "duckdb" | "snowflake"
+    partitions_start: str  # first day of the daily partitions, YYYY-MM-DD
+    artifacts_url: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        warehouse = _env("C360_WAREHOUSE", "duckdb").lower()
+        if warehouse not in {"duckdb", "snowflake"}:
+            raise ValueError(f"C360_WAREHOUSE must be 'duckdb' or 'snowflake', not {warehouse!r}")
+        return cls(
+            landing_url=_env("C360_LANDING_URL", "data/landing"),
+            quarantine_url=_env("C360_QUARANTINE_URL", "data/quarantine"),
+            duckdb_path=_env("C360_DUCKDB_PATH", "data/warehouse.duckdb"),
+            warehouse=warehouse,
+            partitions_start=_env("C360_PARTITIONS_START", "2024-01-01"),
+            artifacts_url=_env("C360_ARTIFACTS_URL", "data/artifacts"),
+        )
+
+
+def get_settings() -> Settings:
+    return Settings.from_env()
