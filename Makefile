@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` (set up, run the main job, open the UI) and `make test`.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+VENV := .venv
+UV := $(TOOLS)/bin/uv
+SCALE ?= 0.01
+DAYS ?= 90
+DEMO_ARGS ?=
+
+.PHONY: setup demo test services clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	$(VENV)/bin/python scripts/prepare_dbt.py
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	$(VENV)/bin/customer360 demo --scale $(SCALE) --days $(DAYS) $(DEMO_ARGS)
+
+services:
+	bash scripts/test_services.sh
+
+test: setup services
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) data dbt_project/target
