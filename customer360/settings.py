@@ -25,6 +25,7 @@ class Settings:
     warehouse: str  # "duckdb" | "snowflake"
     partitions_start: str  # first day of the daily partitions, YYYY-MM-DD
     artifacts_url: str
+    as_of_date: str | None  # YYYY-MM-DD reference "today" for recency/churn; None = current UTC date
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -38,6 +39,7 @@ class Settings:
             warehouse=warehouse,
             partitions_start=_env("C360_PARTITIONS_START", "2024-01-01"),
             artifacts_url=_env("C360_ARTIFACTS_URL", "data/artifacts"),
+            as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
         )
 
 
