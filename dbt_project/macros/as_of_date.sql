@@ -1,0 +1,27 @@
+{#- The reference "today" (var as_of_date, YYYY-MM-DD) as a SQL date literal. Default: the current UTC date,
+    fixed once per invocation so every model of a run agrees. Validated so a bad value fails loudly. -#}
+{% macro as_of_date() -%}
+    {%- set raw = var('as_of_date', none) -%}
+    {%- if raw is none or (raw | string | trim) == '' -%}
+        {%- set value = modules.datetime.datetime.utcnow().strftime('%Y-%m-%d') -%}
+    {%- else -%}
+        {%- set value = raw | string | trim -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+            {{ exceptions.raise_compiler_error("var as_of_date must be YYYY-MM-DD, got " ~ value) }}
+        {%- endif -%}
+    {%- endif -%}
+    cast('{{ value }}' as date)
+{%- endmacro %}
+
+{#- A YYYY-MM-DD var (min_date / max_date) as a date literal, or none when unset. -#}
+{% macro date_var(name) -%}
+    {%- set raw = var(name, none) -%}
+    {%- if raw is none or (raw | string | trim) == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set value = raw | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value[:10]) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be YYYY-MM-DD, got " ~ value) }}
+    {%- endif -%}
+    {{ return("cast('" ~ value[:10] ~ "' as date)") }}
+{%- endmacro %}

@@ -1,0 +1,20 @@
+-- One row per order (latest version of each order_id: status updates arrive as new rows).
+with source as (
+    select * from {{ source('raw', 'orders') }}
+),
+
+latest as (
+    {{ dedup_latest('source', 'order_id') }}
+)
+
+select
+    {{ clean_id('order_id') }}                        as order_id,
+    {{ clean_id('customer_id') }}                     as customer_id,
+    cast(order_date as date)                          as order_date,
+    {{ clean_enum('order_status') }}                  as order_status,
+    cast(total_amount as {{ type_double() }})         as total_amount,
+    {{ clean_id('product_id') }}                      as product_id,
+    cast(quantity as {{ type_int() }})                as quantity,
+    {{ clean_enum('channel') }}                       as channel,
+    cast(_loaded_at as {{ type_ts() }})               as _loaded_at
+from latest
