@@ -1,0 +1,122 @@
+"""Versioned model artifacts in an object store (local folder or S3, ``C360_ARTIFACTS_URL``).
+
+Layout under the store root::
+
+    models/<model>/<version>/model.joblib     the fitted object (joblib bytes)
+    models/<model>/<version>/manifest.json    features, params, training window, metrics, versions, fingerprint
+    models/<model>/latest.json                {"version": "<version>"} — written last, so a reader never sees a
+                                              pointer to a half-written version
+
+``version`` = ``<UTC time YYYYmmddTHHMMSSZ>-<first 10 hex of the training-data fingerprint>``: sortable, and it
+says which data made it. Refit policy (the assets' ``refit`` config): ``None`` (default) refits when the
+fingerprint of the training data differs from the latest manifest's (or no model exists) and reuses the latest
+model otherwise; ``True`` always refits; ``False`` always reuses (fails clearly if nothing was saved yet).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import joblib
+import sklearn
+
+from customer360.storage import ObjectStore, open_store, validate_key
+
+MANIFEST_FORMAT = 1
+
+
+class ArtifactNotFound(LookupError):
+    """No saved model where one was required (``refit=False`` before any fit)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: Any
+    manifest: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+
+class ArtifactStore:
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    @classmethod
+    def from_url(cls, url: str) -> ArtifactStore:
+        return cls(open_store(url))
+
+    @staticmethod
+    def _prefix(model: str) -> str:
+        return validate_key(f"models/{model}")
+
+    def save(self, model_name: str, model: Any, manifest: dict[str, Any], *, now: datetime | None = None) -> str:
+        """Write model + manifest as a new version and point ``latest`` at it; returns the version."""
+        now = now or datetime.now(UTC)
+        fp = str(manifest.get("data_fingerprint", "nofingerprint"))
+        version = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{fp[:10]}"
+        base = f"{self._prefix(model_name)}/{version}"
+        buf = io.BytesIO()
+        joblib.dump(model, buf, compress=3)
+        full = {
+            "format": MANIFEST_FORMAT,
+            "model": model_name,
+            "version": version,
+            "created_at": now.isoformat(),
+            "sklearn_version": sklearn.__version__,
+            "python_version": platform.python_version(),
+            "artifact_key": f"{base}/model.joblib",
+            "artifact_bytes": buf.getbuffer().nbytes,
+            **manifest,
+        }
+        self.store.write(f"{base}/model.joblib", buf.getvalue())
+        self.store.write(f"{base}/manifest.json", json.dumps(full, indent=2, sort_keys=True, default=str).encode())
+        self.store.write(f"{self._prefix(model_name)}/latest.json", json.dumps({"version": version}).encode())
+        return version
+
+    def latest_version(self, model_name: str) -> str | None:
+        key = f"{self._prefix(model_name)}/latest.json"
+        if not self.store.exists(key):
+            return None
+        return json.loads(self.store.read(key))["version"]
+
+    def manifest(self, model_name: str, version: str) -> dict[str, Any]:
+        return json.loads(self.store.read(f"{self._prefix(model_name)}/{validate_key(version)}/manifest.json"))
+
+    def load(self, model_name: str, version: str | None = None) -> LoadedModel:
+        version = version or self.latest_version(model_name)
+        if version is None:
+            raise ArtifactNotFound(
+                f"no saved '{model_name}' model in {self.store.url}: materialize once with refit enabled"
+            )
+        manifest = self.manifest(model_name, version)
+        if manifest.get("sklearn_version") != sklearn.__version__:
+            raise ArtifactNotFound(
+                f"'{model_name}' {version} was fitted with scikit-learn {manifest.get('sklearn_version')}, "
+                f"this is {sklearn.__version__}: refit"
+            )
+        model = joblib.load(io.BytesIO(self.store.read(manifest["artifact_key"])))
+        return LoadedModel(model, manifest)
+
+    def versions(self, model_name: str) -> list[str]:
+        prefix = self._prefix(model_name)
+        found = {o.key[len(prefix) + 1 :].split("/", 1)[0] for o in self.store.list(prefix) if o.key.endswith("/manifest.json")}
+        return sorted(found)
+
+    def reusable(self, model_name: str, data_fingerprint: str, refit: bool | None) -> LoadedModel | None:
+        """The model to reuse under the refit policy, or None when the caller must fit a new one."""
+        if refit is True:
+            return None
+        if refit is False:
+            return self.load(model_name)
+        try:
+            loaded = self.load(model_name)
+        except ArtifactNotFound:
+            return None
+        return loaded if loaded.manifest.get("data_fingerprint") == data_fingerprint else None

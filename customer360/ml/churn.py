@@ -1,0 +1,137 @@
+"""Churn probability: a gradient-boosted classifier on point-in-time features, trained on a time split.
+
+Time split (``A`` = effective as-of day, see :func:`customer360.ml.features.effective_as_of`):
+
+* **train**: features as of ``A - 180d``, label from ``[A - 180d, A - 90d)``;
+* **validation**: features as of ``A - 90d``, label from ``[A - 90d, A)`` — a later period than training, split
+  by a hash of ``customer_id`` into a *calibration* half (isotonic calibration of the frozen classifier) and a
+  *holdout* half (every reported metric);
+* **scoring**: features as of ``A`` for every customer who signed up before ``A`` → ``churn_probability``.
+
+Label: ``churned = 1`` when the customer has **no completed order and no session** in the 90 days after the
+cutoff; population = customers who signed up before the cutoff and had a completed order or a session before it.
+Features only ever see rows before their cutoff (module :mod:`customer360.ml.features`). A probability > 0.7 is
+"high risk" (the design documents' threshold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import accuracy_score, average_precision_score, brier_score_loss, roc_auc_score
+
+from customer360.ml.features import (
+    CHURN_LTV_FEATURES,
+    HORIZON_DAYS,
+    ID,
+    SourceFrames,
+    churn_labels,
+    point_in_time_features,
+    to_matrix,
+)
+
+SEED = 42
+HIGH_RISK_THRESHOLD = 0.7
+PARAMS = {"max_iter": 250, "learning_rate": 0.06, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0}
+
+
+@dataclass
+class ChurnModel:
+    features: list[str]
+    classifier: Any  # CalibratedClassifierCV over a frozen HistGradientBoostingClassifier
+    train_cutoff: str
+    validation_cutoff: str
+    horizon_days: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChurnTraining:
+    """Training frames (already point-in-time) — what the fingerprint is computed on."""
+
+    train: pl.DataFrame  # customer_id, features..., churned
+    validation: pl.DataFrame
+    train_cutoff: date
+    validation_cutoff: date
+
+
+def training_frames(frames: SourceFrames, as_of: date, horizon: int = HORIZON_DAYS) -> ChurnTraining:
+    train_cut, val_cut = as_of - timedelta(days=2 * horizon), as_of - timedelta(days=horizon)
+
+    def at(cut: date) -> pl.DataFrame:
+        return point_in_time_features(frames, cut).join(churn_labels(frames, cut, horizon), on=ID, how="inner")
+
+    return ChurnTraining(at(train_cut), at(val_cut), train_cut, val_cut)
+
+
+def _halves(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Deterministic split by customer id: (calibration half, holdout half)."""
+    key = pl.col(ID).str.slice(-1).str.encode("hex").str.slice(-1)  # last hex digit of the id's last byte
+    even = key.is_in(list("02468ace"))
+    return df.filter(even), df.filter(~even)
+
+
+def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str, np.ndarray]]:
+    """Fit + calibrate; returns (model, metrics, holdout arrays for plots)."""
+    feats = list(CHURN_LTV_FEATURES)
+    y_train = data.train["churned"].to_numpy()
+    if len(np.unique(y_train)) < 2:
+        raise ValueError(f"churn training fold (cutoff {data.train_cutoff}) has a single class: not enough history")
+    base = HistGradientBoostingClassifier(**PARAMS, random_state=SEED, early_stopping=False)
+    base.fit(to_matrix(data.train, feats), y_train)
+    cal, hold = _halves(data.validation)
+    y_cal = cal["churned"].to_numpy()
+    if len(np.unique(y_cal)) < 2:
+        raise ValueError("churn calibration fold has a single class: not enough history")
+    model = CalibratedClassifierCV(FrozenEstimator(base), method="isotonic").fit(to_matrix(cal, feats), y_cal)
+
+    x_hold, y_hold = to_matrix(hold, feats), hold["churned"].to_numpy()
+    p_hold = model.predict_proba(x_hold)[:, 1]
+    metrics: dict[str, Any] = {
+        "train_rows": int(len(y_train)),
+        "train_churn_rate": float(y_train.mean()),
+        "calibration_rows": int(len(y_cal)),
+        "holdout_rows": int(len(y_hold)),
+        "holdout_churn_rate": float(y_hold.mean()) if len(y_hold) else float("nan"),
+    }
+    if len(np.unique(y_hold)) == 2:
+        metrics.update(
+            holdout_roc_auc=float(roc_auc_score(y_hold, p_hold)),
+            holdout_average_precision=float(average_precision_score(y_hold, p_hold)),
+            holdout_accuracy=float(accuracy_score(y_hold, p_hold >= 0.5)),
+            holdout_brier=float(brier_score_loss(y_hold, p_hold)),
+            holdout_uncalibrated_roc_auc=float(roc_auc_score(y_hold, base.predict_proba(x_hold)[:, 1])),
+            holdout_high_risk_share=float((p_hold > HIGH_RISK_THRESHOLD).mean()),
+        )
+    rng = np.random.default_rng(SEED)
+    idx = rng.choice(len(y_hold), size=min(4000, len(y_hold)), replace=False)
+    importances: dict[str, float] = {}
+    if len(idx) and len(np.unique(y_hold[idx])) == 2:
+        pi = permutation_importance(
+            base, x_hold[idx], y_hold[idx], scoring="roc_auc", n_repeats=2, random_state=SEED, n_jobs=1
+        )
+        importances = {f: float(v) for f, v in zip(feats, pi.importances_mean, strict=True)}
+    metrics["feature_importance"] = dict(sorted(importances.items(), key=lambda kv: -kv[1]))
+    fitted = ChurnModel(
+        features=feats,
+        classifier=model,
+        train_cutoff=data.train_cutoff.isoformat(),
+        validation_cutoff=data.validation_cutoff.isoformat(),
+        horizon_days=HORIZON_DAYS,
+        params={**PARAMS, "seed": SEED, "calibration": "isotonic on the validation fold's calibration half"},
+    )
+    return fitted, metrics, {"y": y_hold, "p": p_hold}
+
+
+def score_churn(model: ChurnModel, current: pl.DataFrame) -> pl.DataFrame:
+    """customer_id, churn_probability from point-in-time features as of the scoring day."""
+    p = model.classifier.predict_proba(to_matrix(current, model.features))[:, 1]
+    return pl.DataFrame({ID: current[ID], "churn_probability": pl.Series(np.clip(p, 0.0, 1.0), dtype=pl.Float64)})

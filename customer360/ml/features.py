@@ -1,0 +1,416 @@
+"""Feature I/O and point-in-time features for the ML assets.
+
+Two kinds of inputs:
+
+* the dbt feature tables ``ml.feat_customer_segmentation`` / ``ml.feat_fraud_behavior`` (one row per customer,
+  every column except ``customer_id`` is a feature) — read as they are;
+* the staging views ``staging.stg_*`` — churn and LTV build their own **point-in-time** features from them,
+  because a model trained on "today's" features with a label from the past would leak the future.
+
+Point-in-time convention (README "Design decisions"): a *cutoff* is an instant at 00:00 UTC of a date ``C``.
+Features as of ``C`` use only rows whose event time is **strictly before** ``C`` (so the whole day ``C - 1`` and
+nothing of ``C``); a label or target window of ``H`` days is ``[C, C + H)``. Values that are only known later are
+treated by their own time stamp: a campaign open counts only if ``opened_at < C``, a CSAT score only if the ticket
+was resolved before ``C``, a session only once it ended before ``C``. Current-state columns that move over time
+(``account_status``, ``kyc_status``, ticket ``status``) are never used: the staging view holds today's value.
+
+The pure functions take polars frames with the staging column names (the catalog's) and never look at anything
+but the rows they are given; the loaders below read only the needed columns (sessions and daily transaction
+totals are aggregated in SQL — exact at day granularity, which is all a midnight cutoff needs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from customer360.catalog import FX_RATES_TO_USD
+
+ID = "customer_id"
+HORIZON_DAYS = 90  # churn label window and LTV target window
+SEGMENTATION_TABLE = "feat_customer_segmentation"
+FRAUD_TABLE = "feat_fraud_behavior"
+
+
+# --------------------------------------------------------------------------------------------------- frames
+@dataclass(frozen=True)
+class SourceFrames:
+    """The staging rows point-in-time features are computed from (already narrowed to the needed columns).
+
+    ``sessions``: customer_id, session_id, session_start, session_end, n_events (one row per session).
+    ``txn_daily``: customer_id, day, n_txn, n_failed, purchase_usd (one row per customer and UTC day).
+    """
+
+    customers: pl.DataFrame  # customer_id, signup_date
+    orders: pl.DataFrame  # customer_id, order_date, order_status, total_amount
+    sessions: pl.DataFrame
+    campaigns: pl.DataFrame  # customer_id, sent_at, opened_at, clicked_at
+    tickets: pl.DataFrame  # customer_id, created_at, resolved_at, priority, satisfaction_score
+    txn_daily: pl.DataFrame
+
+    def max_event_date(self) -> date | None:
+        """Newest event day seen in orders, sessions or transactions (None when there is no activity)."""
+        days = []
+        if self.orders.height:
+            days.append(self.orders["order_date"].max())
+        if self.sessions.height:
+            days.append(self.sessions["session_end"].max().date())
+        if self.txn_daily.height:
+            days.append(self.txn_daily["day"].max())
+        return max(days) if days else None
+
+    @classmethod
+    def from_staging_frames(cls, **frames: pl.DataFrame) -> SourceFrames:
+        """Build from row-level staging-shaped frames (tests, generator output): sessions and daily
+        transactions are aggregated here exactly as the SQL loader does."""
+        return cls(
+            customers=frames["customers"].select(ID, pl.col("signup_date").cast(pl.Date)),
+            orders=frames["orders"].select(
+                ID, pl.col("order_date").cast(pl.Date), "order_status", pl.col("total_amount").cast(pl.Float64)
+            ),
+            sessions=sessions_from_events(frames["events"]),
+            campaigns=_naive_utc(
+                frames["campaigns"].select(ID, "sent_at", "opened_at", "clicked_at"),
+                ["sent_at", "opened_at", "clicked_at"],
+            ),
+            tickets=_naive_utc(
+                frames["support_tickets"].select(
+                    ID, "created_at", "resolved_at", "priority", pl.col("satisfaction_score").cast(pl.Float64)
+                ),
+                ["created_at", "resolved_at"],
+            ),
+            txn_daily=transactions_daily(frames["transactions"]),
+        )
+
+
+def _naive_utc(df: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    out = []
+    for c in cols:
+        dt = df.schema[c]
+        expr = pl.col(c)
+        if isinstance(dt, pl.Datetime) and dt.time_zone is not None:
+            expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        out.append(expr.cast(pl.Datetime("us")).alias(c))
+    return df.with_columns(out) if out else df
+
+
+def sessions_from_events(events: pl.DataFrame) -> pl.DataFrame:
+    """One row per (customer, session): first/last event time and event count. Anonymous events are dropped."""
+    ev = _naive_utc(events.select(ID, "session_id", "event_timestamp"), ["event_timestamp"])
+    return (
+        ev.filter(pl.col(ID).is_not_null())
+        .group_by(ID, "session_id")
+        .agg(
+            pl.col("event_timestamp").min().alias("session_start"),
+            pl.col("event_timestamp").max().alias("session_end"),
+            pl.len().cast(pl.Int64).alias("n_events"),
+        )
+    )
+
+
+def usd_amount(txns: pl.DataFrame) -> pl.Expr:
+    """Transaction amount in USD: staging's converted column when present, else the catalog's fixed FX rates."""
+    if "amount_usd" in txns.columns:
+        return pl.col("amount_usd").cast(pl.Float64)
+    rate = pl.col("currency").replace_strict(FX_RATES_TO_USD, default=None, return_dtype=pl.Float64)
+    return pl.col("amount").cast(pl.Float64) * rate
+
+
+def transactions_daily(txns: pl.DataFrame) -> pl.DataFrame:
+    """Per customer and UTC day: attempts, failed attempts and successful purchase volume in USD."""
+    t = _naive_utc(txns, ["transaction_date"]).with_columns(usd_amount(txns).alias("_usd"))
+    return (
+        t.group_by(ID, pl.col("transaction_date").dt.date().alias("day"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_txn"),
+            (pl.col("status") == "failed").sum().cast(pl.Int64).alias("n_failed"),
+            pl.when((pl.col("transaction_type") == "purchase") & (pl.col("status") == "success"))
+            .then(pl.col("_usd"))
+            .otherwise(0.0)
+            .sum()
+            .alias("purchase_usd"),
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------- reference dates
+def effective_as_of(frames: SourceFrames, as_of: date | None) -> date:
+    """The scoring reference day: ``as_of`` (setting or today UTC), but never past the data: the day after
+    the newest event, so the last complete label window ``[as_of - 90d, as_of)`` really holds data."""
+    requested = as_of or datetime.now(UTC).date()
+    newest = frames.max_event_date()
+    if newest is None:
+        return requested
+    return min(requested, newest + timedelta(days=1))
+
+
+def _start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day)
+
+
+# -------------------------------------------------------------------------------- point-in-time features
+CHURN_LTV_FEATURES = (
+    "tenure_days",
+    "orders_total",
+    "spend_total",
+    "avg_order_value",
+    "orders_30d",
+    "orders_90d",
+    "orders_prev_90d",
+    "spend_90d",
+    "cancel_return_ratio",
+    "days_since_last_order",
+    "sessions_30d",
+    "sessions_90d",
+    "sessions_prev_90d",
+    "session_trend",
+    "avg_session_minutes_90d",
+    "events_per_session_90d",
+    "days_since_last_session",
+    "campaigns_90d",
+    "open_rate_90d",
+    "click_rate_90d",
+    "open_rate_prev_90d",
+    "tickets_90d",
+    "high_priority_tickets_90d",
+    "open_tickets",
+    "avg_csat_90d",
+    "txn_90d",
+    "failed_txn_ratio_90d",
+    "purchase_usd_90d",
+)
+NO_ACTIVITY_DAYS = 9999.0  # days_since_* for a customer who never had that activity before the cutoff
+
+
+def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
+    """Churn/LTV features as of 00:00 UTC of ``cutoff`` for every customer who signed up before it.
+
+    Only rows with event time ``< cutoff`` are read (see the module docstring). One row per customer; numeric
+    columns are Float64 with nulls only in ``avg_csat_90d`` (no rated ticket) — the models handle missing values.
+    """
+    c = _start(cutoff)
+    d30, d90, d180 = c - timedelta(days=30), c - timedelta(days=90), c - timedelta(days=180)
+    cust = (
+        frames.customers.filter(pl.col("signup_date") < cutoff)
+        .unique(ID, keep="last")
+        .select(ID, (pl.lit(cutoff) - pl.col("signup_date")).dt.total_days().cast(pl.Float64).alias("tenure_days"))
+    )
+
+    o = frames.orders.filter(pl.col("order_date") < cutoff).with_columns(_day_start("order_date"))
+    done = pl.col("order_status") == "completed"
+    orders = o.group_by(ID).agg(
+        done.sum().alias("orders_total"),
+        pl.col("total_amount").filter(done).sum().alias("spend_total"),
+        (done & (pl.col("_t") >= d30)).sum().alias("orders_30d"),
+        (done & (pl.col("_t") >= d90)).sum().alias("orders_90d"),
+        (done & (pl.col("_t") >= d180) & (pl.col("_t") < d90)).sum().alias("orders_prev_90d"),
+        pl.col("total_amount").filter(done & (pl.col("_t") >= d90)).sum().alias("spend_90d"),
+        pl.col("order_status").is_in(["cancelled", "returned"]).mean().alias("cancel_return_ratio"),
+        pl.col("_t").filter(done).max().alias("_last_order"),
+    )
+
+    s = frames.sessions.filter(pl.col("session_end") < c)
+    recent = pl.col("session_start") >= d90
+    sessions = s.group_by(ID).agg(
+        (pl.col("session_start") >= d30).sum().alias("sessions_30d"),
+        recent.sum().alias("sessions_90d"),
+        ((pl.col("session_start") >= d180) & ~recent).sum().alias("sessions_prev_90d"),
+        ((pl.col("session_end") - pl.col("session_start")).dt.total_seconds() / 60.0)
+        .filter(recent)
+        .mean()
+        .alias("avg_session_minutes_90d"),
+        pl.col("n_events").filter(recent).mean().alias("events_per_session_90d"),
+        pl.col("session_end").max().alias("_last_session"),
+    )
+
+    cp = frames.campaigns.filter(pl.col("sent_at") < c)
+    opened = pl.col("opened_at").is_not_null() & (pl.col("opened_at") < c)
+    clicked = pl.col("clicked_at").is_not_null() & (pl.col("clicked_at") < c)
+    in90, prev90 = pl.col("sent_at") >= d90, (pl.col("sent_at") >= d180) & (pl.col("sent_at") < d90)
+    campaigns = cp.group_by(ID).agg(
+        in90.sum().alias("campaigns_90d"),
+        (opened & in90).sum().alias("_opens_90d"),
+        (clicked & in90).sum().alias("_clicks_90d"),
+        prev90.sum().alias("_sends_prev"),
+        (opened & prev90).sum().alias("_opens_prev"),
+    )
+
+    tk = frames.tickets.filter(pl.col("created_at") < c)
+    t90 = pl.col("created_at") >= d90
+    resolved = pl.col("resolved_at").is_not_null() & (pl.col("resolved_at") < c)
+    tickets = tk.group_by(ID).agg(
+        t90.sum().alias("tickets_90d"),
+        (t90 & pl.col("priority").is_in(["high", "critical"])).sum().alias("high_priority_tickets_90d"),
+        (~resolved).sum().alias("open_tickets"),
+        pl.col("satisfaction_score").filter(t90 & resolved).mean().alias("avg_csat_90d"),
+    )
+
+    tx = frames.txn_daily.filter((pl.col("day") < cutoff) & (pl.col("day") >= d90.date()))
+    txns = tx.group_by(ID).agg(
+        pl.col("n_txn").sum().alias("txn_90d"),
+        pl.col("n_failed").sum().alias("_failed_90d"),
+        pl.col("purchase_usd").sum().alias("purchase_usd_90d"),
+    )
+
+    out = (
+        cust.join(orders, on=ID, how="left")
+        .join(sessions, on=ID, how="left")
+        .join(campaigns, on=ID, how="left")
+        .join(tickets, on=ID, how="left")
+        .join(txns, on=ID, how="left")
+    )
+    days_since = lambda col: (  # noqa: E731
+        pl.when(pl.col(col).is_null())
+        .then(NO_ACTIVITY_DAYS)
+        .otherwise((pl.lit(c) - pl.col(col)).dt.total_seconds() / 86400.0)
+    )
+    out = out.with_columns(
+        days_since("_last_order").alias("days_since_last_order"),
+        days_since("_last_session").alias("days_since_last_session"),
+        _ratio("_opens_90d", "campaigns_90d").alias("open_rate_90d"),
+        _ratio("_clicks_90d", "campaigns_90d").alias("click_rate_90d"),
+        _ratio("_opens_prev", "_sends_prev").alias("open_rate_prev_90d"),
+        _ratio("_failed_90d", "txn_90d").alias("failed_txn_ratio_90d"),
+    )
+    out = out.with_columns(
+        _ratio("spend_total", "orders_total").alias("avg_order_value"),
+        ((pl.col("sessions_90d").fill_null(0) + 1.0) / (pl.col("sessions_prev_90d").fill_null(0) + 1.0)).alias(
+            "session_trend"
+        ),
+    )
+    fill_zero = [f for f in CHURN_LTV_FEATURES if f != "avg_csat_90d"]
+    return (
+        out.select(ID, *CHURN_LTV_FEATURES)
+        .with_columns(pl.col(f).cast(pl.Float64).fill_null(0.0) for f in fill_zero)
+        .with_columns(pl.col("avg_csat_90d").cast(pl.Float64))
+        .sort(ID)
+    )
+
+
+def _day_start(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.Datetime("us")).alias("_t")
+
+
+def _ratio(num: str, den: str) -> pl.Expr:
+    n, d = pl.col(num).fill_null(0).cast(pl.Float64), pl.col(den).fill_null(0).cast(pl.Float64)
+    return pl.when(d > 0).then(n / d).otherwise(0.0)
+
+
+# -------------------------------------------------------------------------------------- labels / targets
+def active_before(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
+    """Customers with at least one completed order or one finished session before ``cutoff``."""
+    c = _start(cutoff)
+    a = frames.orders.filter((pl.col("order_date") < cutoff) & (pl.col("order_status") == "completed")).select(ID)
+    b = frames.sessions.filter(pl.col("session_end") < c).select(ID)
+    return pl.concat([a, b]).unique()
+
+
+def churn_labels(frames: SourceFrames, cutoff: date, horizon_days: int = HORIZON_DAYS) -> pl.DataFrame:
+    """``churned`` = 1 when the customer has **no completed order and no session** in ``[cutoff, cutoff + H)``.
+
+    Population: customers who signed up before the cutoff and were active before it (an order or a session);
+    a customer who never did anything cannot churn.
+    """
+    c, end = _start(cutoff), _start(cutoff + timedelta(days=horizon_days))
+    end_day = cutoff + timedelta(days=horizon_days)
+    pop = (
+        frames.customers.filter(pl.col("signup_date") < cutoff)
+        .select(ID)
+        .unique()
+        .join(active_before(frames, cutoff), on=ID, how="semi")
+    )
+    o = frames.orders.filter(
+        (pl.col("order_date") >= cutoff) & (pl.col("order_date") < end_day) & (pl.col("order_status") == "completed")
+    ).select(ID)
+    s = frames.sessions.filter((pl.col("session_end") >= c) & (pl.col("session_start") < end)).select(ID)
+    active = pl.concat([o, s]).unique().with_columns(pl.lit(0).alias("churned"))
+    return (
+        pop.join(active, on=ID, how="left")
+        .with_columns(pl.col("churned").fill_null(1).cast(pl.Int8))
+        .sort(ID)
+    )
+
+
+def future_spend(frames: SourceFrames, start: date, days: int = HORIZON_DAYS) -> pl.DataFrame:
+    """Completed-order spend (USD) per customer with ``order_date`` in ``[start, start + days)``; customers
+    with no order there are absent (treat as 0)."""
+    end = start + timedelta(days=days)
+    return (
+        frames.orders.filter(
+            (pl.col("order_date") >= start) & (pl.col("order_date") < end) & (pl.col("order_status") == "completed")
+        )
+        .group_by(ID)
+        .agg(pl.col("total_amount").sum().alias("future_spend"))
+    )
+
+
+# ------------------------------------------------------------------------------------------ fingerprints
+def fingerprint(*frames: pl.DataFrame) -> str:
+    """A content hash of frames (columns, dtypes, values; row order independent) — decides refit vs reuse."""
+    h = hashlib.sha256()
+    for df in frames:
+        h.update(repr(list(df.schema.items())).encode())
+        h.update(str(df.height).encode())
+        if df.height:
+            rows = np.sort(df.hash_rows(seed=11).to_numpy())
+            h.update(rows.tobytes())
+    return h.hexdigest()
+
+
+def feature_columns(df: pl.DataFrame) -> list[str]:
+    """Every column except ``customer_id`` is a feature (adding one upstream is not a breaking change)."""
+    return [c for c in df.columns if c != ID]
+
+
+def to_matrix(df: pl.DataFrame, columns: list[str] | tuple[str, ...]) -> np.ndarray:
+    return df.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
+
+
+# -------------------------------------------------------------------------------------- warehouse loaders
+def read_feature_table(warehouse: Any, table: str) -> pl.DataFrame:
+    """A dbt feature table from schema ``ml``, sorted by customer_id (fits never depend on row order)."""
+    return warehouse.read_table("ml", table).sort(ID)
+
+
+_SESSIONS_SQL = """
+select customer_id, session_id, min(event_timestamp) as session_start, max(event_timestamp) as session_end,
+       count(*) as n_events
+from staging.stg_events where customer_id is not null group by customer_id, session_id
+"""
+
+
+def load_source_frames(warehouse: Any) -> SourceFrames:
+    """Read the staging views (only the columns the features use). Sessions and per-day transaction totals
+    are aggregated in SQL — same result as :func:`sessions_from_events` / :func:`transactions_daily`."""
+    q = warehouse.query
+    customers = q("select customer_id, signup_date from staging.stg_customers")
+    orders = q("select customer_id, order_date, order_status, total_amount from staging.stg_orders")
+    sessions = q(_SESSIONS_SQL)
+    campaigns = q("select customer_id, sent_at, opened_at, clicked_at from staging.stg_campaigns")
+    tickets = q(
+        "select customer_id, created_at, resolved_at, priority, satisfaction_score from staging.stg_support_tickets"
+    )
+    txn_cols = {c.lower() for c in q("select * from staging.stg_transactions where 1 = 0").columns}
+    usd = "amount_usd" if "amount_usd" in txn_cols else None
+    txns = q(
+        "select customer_id, transaction_date, status, transaction_type, "
+        + ("amount_usd" if usd else "amount, currency")
+        + " from staging.stg_transactions"
+    )
+    return SourceFrames(
+        customers=customers.select(ID, pl.col("signup_date").cast(pl.Date)),
+        orders=orders.select(
+            ID, pl.col("order_date").cast(pl.Date), "order_status", pl.col("total_amount").cast(pl.Float64)
+        ),
+        sessions=_naive_utc(sessions, ["session_start", "session_end"]).with_columns(pl.col("n_events").cast(pl.Int64)),
+        campaigns=_naive_utc(campaigns, ["sent_at", "opened_at", "clicked_at"]),
+        tickets=_naive_utc(tickets, ["created_at", "resolved_at"]).with_columns(
+            pl.col("satisfaction_score").cast(pl.Float64)
+        ),
+        txn_daily=transactions_daily(txns),
+    )
