@@ -1,0 +1,14 @@
+"""The customer360 code location: assembles one ``Definitions`` named ``defs`` (nothing else happens here)."""
+
+import dagster as dg
+
+from customer360.ingestion import ingestion_definitions
+from customer360.resources import build_resources
+from customer360.settings import get_settings
+
+settings = get_settings()
+
+defs = dg.Definitions.merge(
+    dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
+    ingestion_definitions(settings),
+)

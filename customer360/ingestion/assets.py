@@ -1,0 +1,173 @@
+"""Raw ingestion assets ``raw/<source>``: landing files of an arrival day → the day's rows in ``raw.<source>``.
+
+One asset per catalog source, group ``raw``, partitioned by arrival day (products: by Monday week). A run
+may cover a range of partitions (``BackfillPolicy.single_run()``): the asset loads every day of its time
+window, each day in its own transaction, so a 365-day backfill is one run, not 365.
+
+Each materialization reports rows, files, bytes, the column schema, a preview and the content fingerprint
+of every partition it loaded (the sensors use it to skip days that are already loaded). The asset check
+``no_quarantined_files`` fails while any file of the source sits in quarantine, naming the files and their
+partitions.
+"""
+
+import json
+import warnings
+from datetime import date
+
+import dagster as dg
+
+from customer360.catalog import LOADER_COLUMNS, SOURCES
+from customer360.ingestion.loader import LoadReport, load_days
+from customer360.ingestion.partitions import days_of_window, partitions_for
+from customer360.ingestion.quarantine import open_records
+from customer360.resources.landing import LandingResource
+from customer360.resources.warehouse import WarehouseResource
+from customer360.settings import Settings, get_settings
+
+OWNERS = ["team:data-platform"]
+QUARANTINE_CHECK = "no_quarantined_files"
+FINGERPRINTS_METADATA = "landing_fingerprints"
+_TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "bigint", "bool": "boolean"}
+
+
+def raw_asset_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", source])
+
+
+def column_schema(source: str) -> dg.TableSchema:
+    spec = SOURCES[source]
+    cols = [
+        dg.TableColumn(
+            c.name,
+            _TYPE_NAMES[c.type],
+            description=c.description,
+            constraints=dg.TableColumnConstraints(
+                nullable=c.nullable,
+                unique=c.name == spec.primary_key or c.name in spec.unique,
+                other=[f"one of {list(c.enum)}"] if c.enum else [],
+            ),
+        )
+        for c in spec.columns
+    ]
+    cols += [dg.TableColumn(c.name, _TYPE_NAMES[c.type], description=c.description) for c in LOADER_COLUMNS]
+    return dg.TableSchema(columns=cols)
+
+
+def _preview_markdown(report: LoadReport) -> str:
+    df = report.preview
+    if df is None or df.height == 0:
+        return "_no rows loaded_"
+    header = "| " + " | ".join(df.columns) + " |"
+    sep = "| " + " | ".join("---" for _ in df.columns) + " |"
+    rows = ["| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in r) + " |" for r in df.rows()]
+    return "\n".join([header, sep, *rows])
+
+
+def _window_days(context: dg.AssetExecutionContext, source: str) -> list[date]:
+    window = context.partition_time_window
+    return days_of_window(window.start.date(), window.end.date())
+
+
+def build_raw_asset(source: str, settings: Settings | None = None) -> dg.AssetsDefinition:
+    settings = settings or get_settings()
+    spec = SOURCES[source]
+    key = raw_asset_key(source)
+    kinds = {"parquet", settings.warehouse}
+    if settings.landing_url.startswith("s3://"):
+        kinds.add("s3")
+    fk_text = ", ".join(f"{c.name} → {c.references}" for c in spec.foreign_keys) or "none"
+    description = (
+        f"{spec.description}\n\nGrain: {spec.grain}\n\nLanding: `{source}/load_date=YYYY-MM-DD/*.parquet`, "
+        f"partitioned by arrival day{' (weekly, Monday)' if spec.cadence == 'weekly' else ''}. "
+        f"Primary key `{spec.primary_key}`; foreign keys: {fk_text}. Bad files go to quarantine "
+        f"(see the `{QUARANTINE_CHECK}` check)."
+    )
+
+    with warnings.catch_warnings():  # backfill_policy is marked beta; its single-run behaviour is what we need
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return _define(source, key, description, kinds, settings)
+
+
+def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], settings: Settings):
+    spec = SOURCES[source]
+
+    @dg.asset(
+        key=key,
+        group_name="raw",
+        description=description,
+        owners=OWNERS,
+        kinds=kinds,
+        partitions_def=partitions_for(source, settings.partitions_start),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=[
+            dg.AssetCheckSpec(
+                QUARANTINE_CHECK,
+                asset=key,
+                description=f"Fails while any {source} landing file is in quarantine; names the files and days.",
+            )
+        ],
+        metadata={
+            "dagster/column_schema": column_schema(source),
+            "dagster/table_name": f"raw.{source}",
+            "primary_key": spec.primary_key,
+            "cadence": spec.cadence,
+        },
+        tags={"layer": "raw", "source": source},
+        pool="warehouse",
+    )
+    def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
+        days = _window_days(context, source)
+        report = load_days(source, days, warehouse, landing, logger=context.log)
+        open_now = open_records(landing, source)
+        by_day: dict[str, list[str]] = {}
+        for r in open_now:
+            by_day.setdefault(r.load_date.isoformat(), []).append(r.file_name)
+        this_run = {r.key: r.reason for r in report.quarantined}
+        yield dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": report.rows,
+                "rows_loaded": report.rows,
+                "partitions": f"{days[0]} .. {days[-1]}" if days else "",
+                "files_loaded": len(report.files_loaded),
+                "files": dg.MetadataValue.json(report.files_loaded[:200]),
+                "bytes": report.bytes,
+                "files_quarantined": len(report.quarantined),
+                "quarantined": dg.MetadataValue.json(this_run),
+                "seconds": round(report.seconds, 3),
+                "rows_per_second": round(report.rows / report.seconds, 1) if report.seconds else 0.0,
+                "dagster/column_schema": column_schema(source),
+                "preview": dg.MetadataValue.md(_preview_markdown(report)),
+                FINGERPRINTS_METADATA: dg.MetadataValue.json(report.fingerprints),
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name=QUARANTINE_CHECK,
+            passed=not open_now,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                "no file of this source is in quarantine"
+                if not open_now
+                else f"{len(open_now)} {source} file(s) in quarantine: "
+                + "; ".join(f"{d}: {', '.join(files)}" for d, files in sorted(by_day.items()))
+            ),
+            metadata={
+                "quarantined_files": dg.MetadataValue.json({r.key: r.reason for r in open_now}),
+                "quarantined_by_partition": dg.MetadataValue.json(by_day),
+                "quarantined_in_this_run": dg.MetadataValue.json(sorted(this_run)),
+                "quarantine_url": landing.quarantine_url,
+            },
+        )
+
+    return _raw_asset
+
+
+def build_raw_assets(settings: Settings | None = None) -> list[dg.AssetsDefinition]:
+    return [build_raw_asset(s, settings) for s in SOURCES]
+
+
+def fingerprints_from_metadata(value) -> dict[str, str]:
+    """Read :data:`FINGERPRINTS_METADATA` back from a materialization's metadata value."""
+    data = getattr(value, "data", value)
+    if isinstance(data, str):
+        data = json.loads(data)
+    return dict(data or {})

@@ -1,0 +1,56 @@
+"""Partitions of the raw assets: the arrival day (``load_date=`` folder) of the landing files.
+
+Daily sources: one partition per UTC day from ``C360_PARTITIONS_START``; products: one per week starting on
+Monday (its files land on the Monday of each week). ``end_offset=1`` makes the current day (week) a
+partition already, so files that arrive today can be loaded today (near-real-time sources) rather than
+tomorrow. Downstream daily-partitioned assets (``fct_transactions``) import :func:`daily_partitions` so both
+sides share one definition.
+"""
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import dagster as dg
+
+from customer360.catalog import SOURCES
+from customer360.settings import get_settings
+
+
+@lru_cache(maxsize=8)
+def daily_partitions(start: str | None = None) -> dg.DailyPartitionsDefinition:
+    start = start or get_settings().partitions_start
+    return dg.DailyPartitionsDefinition(start_date=start, end_offset=1)
+
+
+@lru_cache(maxsize=8)
+def weekly_partitions(start: str | None = None) -> dg.WeeklyPartitionsDefinition:
+    start_day = date.fromisoformat(start or get_settings().partitions_start)
+    monday = start_day - timedelta(days=start_day.weekday())  # the week containing the start day
+    return dg.WeeklyPartitionsDefinition(start_date=monday.isoformat(), day_offset=1, end_offset=1)
+
+
+def partitions_for(source: str, start: str | None = None) -> dg.TimeWindowPartitionsDefinition:
+    return weekly_partitions(start) if SOURCES[source].cadence == "weekly" else daily_partitions(start)
+
+
+def partition_key_for_day(source: str, day: date, start: str | None = None) -> str | None:
+    """The partition holding files that arrived on ``day``; ``None`` when ``day`` is outside the partitions."""
+    pdef = partitions_for(source, start)
+    key_day = day - timedelta(days=day.weekday()) if SOURCES[source].cadence == "weekly" else day
+    key = key_day.isoformat()
+    first = pdef.get_first_partition_key()
+    last = pdef.get_last_partition_key()
+    if first is None or last is None or not (first <= key <= last):
+        return None
+    return key
+
+
+def days_of_window(start: date, end: date) -> list[date]:
+    """Every day in ``[start, end)``."""
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def days_of_partition(source: str, key: str) -> list[date]:
+    first = date.fromisoformat(key)
+    length = 7 if SOURCES[source].cadence == "weekly" else 1
+    return days_of_window(first, first + timedelta(days=length))

@@ -1,0 +1,214 @@
+"""DuckDB engine of the warehouse (the embedded default).
+
+One connection per operation (opened, used, closed), so a Dagster run, a test and an ad-hoc reader never
+hold the file longer than one statement or transaction. Data moves as Arrow tables (vectorised, no row
+loops). DuckDB allows one writer *process* per file: when another process holds the lock we wait (up to
+``lock_timeout_seconds``) instead of failing at once.
+"""
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from customer360.catalog import LOAD_DATE, LOADED_AT, SOURCE_FILE
+from customer360.resources.warehouse import (
+    WAREHOUSE_SCHEMAS,
+    RawFile,
+    Warehouse,
+    validate_identifier,
+)
+
+DUCKDB_TYPES: dict[str, str] = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "float": "DOUBLE",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+}
+
+_SCHEMAS_READY: set[str] = set()  # database files whose schemas exist (per process)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+class DuckDBWarehouse(Warehouse):
+    def __init__(self, path: str, lock_timeout_seconds: float = 120.0):
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.lock_timeout_seconds = lock_timeout_seconds
+
+    # ---------------------------------------------------------------- connections
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = 0.1
+        while True:
+            try:
+                return duckdb.connect(self.path)
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connect()
+        try:
+            key = str(Path(self.path).resolve()) if self.path != ":memory:" else None
+            if key is None or key not in _SCHEMAS_READY:
+                for schema in WAREHOUSE_SCHEMAS:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                if key is not None:
+                    _SCHEMAS_READY.add(key)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.connection() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    # ---------------------------------------------------------------- interface
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        with self.connection() as con:
+            return _to_polars(con.sql(sql, params=list(params) if params else None))
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self.transaction() as con:
+            con.execute(sql, list(params) if params else None)
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        validate_identifier(schema), validate_identifier(table)
+        with self.connection() as con:
+            row = con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchone()
+        return bool(row and row[0])
+
+    def read_table(self, schema: str, table: str) -> pl.DataFrame:
+        name = _qualified(schema, table)
+        with self.connection() as con:
+            return _to_polars(con.sql(f"select * from {name}"))
+
+    def write_table(self, schema: str, table: str, df: pl.DataFrame) -> int:
+        name = _qualified(schema, table)
+        for column in df.columns:
+            validate_identifier(column)
+        with self.transaction() as con:
+            con.register("_c360_df", df.to_arrow())
+            con.execute(f"create or replace table {name} as select * from _c360_df")
+            con.unregister("_c360_df")
+        return df.height
+
+    def replace_partition(
+        self,
+        schema: str,
+        table: str,
+        df: pl.DataFrame,
+        partition_column: str,
+        partition_values: Sequence[Any],
+    ) -> int:
+        name = _qualified(schema, table)
+        validate_identifier(partition_column)
+        for column in df.columns:
+            validate_identifier(column)
+        if partition_column not in df.columns:
+            raise ValueError(f"partition column {partition_column!r} is not a column of the frame")
+        values = list(partition_values)
+        with self.transaction() as con:
+            con.register("_c360_df", df.to_arrow())
+            con.execute(f"create table if not exists {name} as select * from _c360_df limit 0")
+            if values:
+                marks = ", ".join("?" for _ in values)
+                con.execute(f"delete from {name} where {partition_column} in ({marks})", values)
+            cols = ", ".join(df.columns)
+            con.execute(f"insert into {name} ({cols}) select {cols} from _c360_df")
+            con.unregister("_c360_df")
+        return df.height
+
+    def ensure_table(self, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
+        with self.connection() as con:
+            con.execute(_create_table_sql(schema, table, columns))
+
+    def load_raw_files(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        load_dates: Sequence[date],
+        files: Sequence[RawFile],
+        loaded_at: datetime,
+        retain_files: Sequence[str] = (),
+    ) -> int:
+        name = _qualified("raw", table)
+        names = [validate_identifier(c) for c, _ in columns]
+        if loaded_at.tzinfo is not None:
+            loaded_at = loaded_at.astimezone(UTC).replace(tzinfo=None)
+        frames = []
+        for f in files:
+            if f.frame.columns != names:
+                raise ValueError(f"{f.key}: columns {f.frame.columns} differ from raw.{table} columns {names}")
+            frames.append(
+                f.frame.with_columns(
+                    pl.lit(f.load_date, dtype=pl.Date).alias(LOAD_DATE),
+                    pl.lit(f.key, dtype=pl.String).alias(SOURCE_FILE),
+                    pl.lit(loaded_at, dtype=pl.Datetime("us")).alias(LOADED_AT),
+                )
+            )
+        all_names = [*names, LOAD_DATE, SOURCE_FILE, LOADED_AT]
+        all_columns = [*columns, (LOAD_DATE, "date"), (SOURCE_FILE, "string"), (LOADED_AT, "timestamp")]
+        days = sorted(set(load_dates))
+        retain = sorted(set(retain_files))
+        with self.transaction() as con:
+            con.execute(_create_table_sql("raw", table, all_columns))
+            if days:
+                where = f"{LOAD_DATE} in ({', '.join('?' for _ in days)})"
+                params: list[Any] = list(days)
+                if retain:
+                    where += f" and {SOURCE_FILE} not in ({', '.join('?' for _ in retain)})"
+                    params += retain
+                con.execute(f"delete from {name} where {where}", params)
+            inserted = 0
+            if frames:
+                batch = pl.concat(frames, how="vertical")
+                con.register("_c360_raw", batch.to_arrow())
+                cols = ", ".join(all_names)
+                con.execute(f"insert into {name} ({cols}) select {cols} from _c360_raw")
+                con.unregister("_c360_raw")
+                inserted = batch.height
+        return inserted
+
+
+def _qualified(schema: str, table: str) -> str:
+    return f"{validate_identifier(schema)}.{validate_identifier(table)}"
+
+
+def _create_table_sql(schema: str, table: str, columns: Sequence[tuple[str, str]]) -> str:
+    cols = ", ".join(f"{validate_identifier(c)} {DUCKDB_TYPES[t]}" for c, t in columns)
+    return f"create table if not exists {_qualified(schema, table)} ({cols})"
+
+
+def _to_polars(rel: duckdb.DuckDBPyRelation | None) -> pl.DataFrame:
+    if rel is None:  # a statement, not a query
+        return pl.DataFrame()
+    out = pl.from_arrow(rel.to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    return out

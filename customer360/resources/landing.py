@@ -1,0 +1,169 @@
+"""The landing-zone resource: where source files arrive, and the quarantine beside it.
+
+Both are :mod:`customer360.storage` object stores over a local folder or an ``s3://bucket/prefix`` URL. For
+S3 the boto3 client comes from dagster-aws's ``S3Resource`` (``AWS_ENDPOINT_URL`` selects an S3-compatible
+store such as moto or MinIO; credentials from the usual AWS environment/profile chain, never from config).
+Listing goes through ``dagster_aws.s3.sensor.get_objects`` on S3 and through the store's own listing for a
+local folder; both come back as :class:`customer360.storage.ObjectInfo` with keys relative to the root, so
+the code above this module has a single code path.
+
+Layout (shared convention): ``<landing>/<source>/load_date=YYYY-MM-DD/<file>.parquet``.
+"""
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from datetime import date
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from dagster_aws.s3.sensor import get_objects
+from pydantic import Field, PrivateAttr
+
+from customer360.catalog import SOURCES
+from customer360.storage import InvalidKeyError, ObjectInfo, ObjectStore, S3Store, open_store, validate_key
+
+_LOAD_DATE_PART = re.compile(r"^load_date=(\d{4}-\d{2}-\d{2})$")
+
+
+class LandedKey:
+    """A parsed, validated landing key ``<source>/load_date=YYYY-MM-DD/<file>``."""
+
+    __slots__ = ("key", "source", "load_date", "file_name")
+
+    def __init__(self, key: str, source: str, load_date: date, file_name: str):
+        self.key, self.source, self.load_date, self.file_name = key, source, load_date, file_name
+
+    def __repr__(self) -> str:
+        return f"LandedKey({self.key!r})"
+
+
+def parse_landing_key(key: str) -> LandedKey | None:
+    """Parse a landing key; ``None`` for anything that is not a parquet file in a valid day folder."""
+    try:
+        validate_key(key)
+    except InvalidKeyError:
+        return None
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] not in SOURCES or not parts[2].endswith(".parquet"):
+        return None
+    m = _LOAD_DATE_PART.match(parts[1])
+    if not m:
+        return None
+    try:
+        day = date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+    return LandedKey(key, parts[0], day, parts[2])
+
+
+def fingerprint(entries: Iterable[tuple[str, int, str]]) -> str:
+    """A short stable hash of ``(key, size, tag)`` triples (order-free)."""
+    h = hashlib.sha256()
+    for key, size, tag in sorted(entries):
+        h.update(f"{key}\t{size}\t{tag}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def listing_fingerprint(infos: Iterable[ObjectInfo]) -> str:
+    """Fingerprint of a listing: changes whenever a file is added, removed or rewritten."""
+    return fingerprint((i.key, i.size, i.etag) for i in infos)
+
+
+def day_prefix(source: str, day: date) -> str:
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    return f"{source}/load_date={day.isoformat()}"
+
+
+class LandingResource(dg.ConfigurableResource):
+    """The ``landing`` resource: landing zone + quarantine, local or S3."""
+
+    landing_url: str = Field(default="data/landing", description="Landing zone (env C360_LANDING_URL).")
+    quarantine_url: str = Field(default="data/quarantine", description="Quarantine (env C360_QUARANTINE_URL).")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint; default: the AWS_ENDPOINT_URL environment variable."
+    )
+    s3_region_name: str | None = Field(default=None, description="AWS region for S3 (default: boto3's chain).")
+
+    _s3_client = PrivateAttr(default=None)
+    _store = PrivateAttr(default=None)
+    _quarantine = PrivateAttr(default=None)
+
+    def _client(self):
+        if self._s3_client is None:
+            endpoint = self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+            self._s3_client = S3Resource(endpoint_url=endpoint, region_name=self.s3_region_name).get_client()
+        return self._s3_client
+
+    def _open(self, url: str) -> ObjectStore:
+        return open_store(url, s3_client=self._client() if url.startswith("s3://") else None)
+
+    @property
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            self._store = self._open(self.landing_url)
+        return self._store
+
+    @property
+    def quarantine(self) -> ObjectStore:
+        if self._quarantine is None:
+            self._quarantine = self._open(self.quarantine_url)
+        return self._quarantine
+
+    @property
+    def is_s3(self) -> bool:
+        return isinstance(self.store, S3Store)
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        """Every object under ``prefix`` (relative key), sorted by key.
+
+        S3: ``dagster_aws.s3.sensor.get_objects`` (one paginated ``ListObjectsV2``); local: the folder walk.
+        """
+        prefix = validate_key(prefix.rstrip("/"))
+        store = self.store
+        if isinstance(store, S3Store):
+            full = f"{store.prefix}/{prefix}/" if store.prefix else f"{prefix}/"
+            out = []
+            for obj in get_objects(bucket=store.bucket, prefix=full, client=store.client):
+                full_key = obj["Key"]
+                rel = full_key[len(store.prefix) + 1 :] if store.prefix else full_key
+                if rel.endswith("/") or rel.rsplit("/", 1)[-1].startswith("."):
+                    continue
+                out.append(ObjectInfo(rel, int(obj["Size"]), str(obj.get("ETag", "")).strip('"'), obj["LastModified"]))
+            return sorted(out, key=lambda o: o.key)
+        return store.list(prefix)
+
+    def list_source(self, source: str) -> list[tuple[LandedKey, ObjectInfo]]:
+        """Every landed parquet file of ``source`` (all days), parsed. Other objects are ignored."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}")
+        out = []
+        for info in self.list_objects(source):
+            parsed = parse_landing_key(info.key)
+            if parsed is not None and parsed.source == source:
+                out.append((parsed, info))
+        return out
+
+    def read(self, key: str) -> bytes:
+        return self.store.read(key)
+
+    def content_fingerprint(self, infos: Iterable[ObjectInfo], contents: dict[str, bytes] | None = None) -> str:
+        """Fingerprint of the *contents* of ``infos``: equal for an identical re-delivery.
+
+        S3's ETag is already a content hash, so the listing suffices. A local folder's tag is derived from
+        size + mtime (a re-delivered identical file gets a new mtime), so the bytes are hashed instead
+        (``contents`` avoids a second read when the caller already has them).
+        """
+        infos = list(infos)
+        if self.is_s3:
+            return listing_fingerprint(infos)
+        contents = contents or {}
+        return fingerprint(
+            (i.key, i.size, hashlib.md5(contents[i.key] if i.key in contents else self.read(i.key)).hexdigest())
+            for i in infos
+        )
+
+    def describe(self, key: str) -> str:
+        return self.store.describe(key)
