@@ -1,0 +1,265 @@
+"""Alert sensors: freshness transitions, failed blocking asset checks, failed runs → ``AlertNotifier``.
+
+Dagster OSS sends no notifications of its own. The freshness daemon writes a ``FRESHNESS_STATE_CHANGE`` event to the
+event log on every state change; runs write ``RUN_FAILURE``; checks write ``ASSET_CHECK_EVALUATION``. Each sensor
+below reads one of those event types in storage-id order after its cursor, so:
+
+- one alert per transition: each event is read once; a freshness event alerts when it enters WARN/FAIL or returns
+  to PASS from WARN/FAIL (UNKNOWN→PASS at first materialization is not news); a check alerts when it starts failing
+  and when it passes again, not on every failing run (no storms).
+- nothing lost across daemon restarts: the cursor (the last handled storage id, plus the set of currently failing
+  checks) lives in the sensor cursor, which Dagster stores in the instance database. The cursor only moves past an
+  event once its alert was delivered; if the webhook is down the tick stops there and the next tick retries it
+  (at-least-once; every alert has a stable ``dedup_key`` so a receiver can drop a duplicate).
+- a sensor turned on for the first time starts at the newest event (no replay of old history); the freshness
+  sensor then alerts once for each asset that is already WARN/FAIL, so an existing problem is not silent.
+
+Why not ``@run_failure_sensor``: it advances its own cursor even when the notification raises, so a webhook outage
+would lose alerts. The run-failure sensor here reads the same ``RUN_FAILURE`` events with the cursor discipline above.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import dagster as dg
+from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 (no public export in 1.13)
+
+from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
+
+ALERT_SENSOR_INTERVAL_SECONDS = 30
+MAX_EVENTS_PER_TICK = 200
+_BAD_STATES = {FreshnessState.WARN, FreshnessState.FAIL}
+
+
+@dataclass
+class AlertCursor:
+    last_storage_id: int
+    failing: list[str]  # asset-check keys alerted as failing and not yet passing again (checks sensor only)
+
+    def to_json(self) -> str:
+        return json.dumps({"last_storage_id": self.last_storage_id, "failing": sorted(set(self.failing))})
+
+    @classmethod
+    def from_json(cls, text: str) -> "AlertCursor":
+        data = json.loads(text)
+        return cls(last_storage_id=int(data["last_storage_id"]), failing=list(data.get("failing", [])))
+
+
+def _records_after(instance: dg.DagsterInstance, event_type: dg.DagsterEventType, after: int, limit: int):
+    records_filter = dg.EventRecordsFilter(event_type=event_type, after_cursor=after)
+    return list(instance.event_log_storage.get_event_records(records_filter, limit=limit, ascending=True))
+
+
+def _latest_storage_id(instance: dg.DagsterInstance, event_type: dg.DagsterEventType) -> int:
+    latest = instance.event_log_storage.get_event_records(dg.EventRecordsFilter(event_type=event_type), limit=1)
+    return latest[0].storage_id if latest else 0
+
+
+# ---- event → alert ------------------------------------------------------------------------------------------------
+
+
+def freshness_alert(record: dg.EventLogRecord) -> Alert | None:
+    change = record.event_log_entry.dagster_event.asset_freshness_state_change_data
+    new, previous = change.new_state, change.previous_state
+    key = change.key.to_user_string()
+    if new in _BAD_STATES and new != previous:
+        severity = "error" if new == FreshnessState.FAIL else "warning"
+        verb = "is failing" if new == FreshnessState.FAIL else "is late (warning)"
+        text = f"`{key}` {verb} its freshness SLA: {previous.value} → {new.value}."
+    elif new == FreshnessState.PASS and previous in _BAD_STATES:
+        severity, text = "resolved", f"`{key}` is fresh again: {previous.value} → {new.value}."
+    else:
+        return None
+    return Alert(
+        dedup_key=f"freshness:{record.storage_id}",
+        kind="freshness",
+        severity=severity,
+        title=f"Freshness {new.value}: {key}",
+        text=text,
+        occurred_at=change.state_change_timestamp,
+        asset_key=key,
+        details={"new_state": new.value, "previous_state": previous.value},
+    )
+
+
+def _check_key(evaluation) -> str:
+    return f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+
+
+def check_is_alerting(evaluation) -> bool:
+    """Checks that stop the pipeline alert: blocking ones, and ERROR-severity ones (dbt error tests)."""
+    return bool(evaluation.blocking) or evaluation.severity == dg.AssetCheckSeverity.ERROR
+
+
+def check_alert(record: dg.EventLogRecord, failing: set[str]) -> Alert | None:
+    """Alert when a check starts failing and when it passes again; updates ``failing`` in place."""
+    evaluation = record.event_log_entry.dagster_event.event_specific_data
+    check_key = _check_key(evaluation)
+    partition = f" (partition {evaluation.partition})" if evaluation.partition else ""
+    base = dict(
+        dedup_key=f"asset_check:{record.storage_id}",
+        kind="asset_check",
+        occurred_at=record.timestamp,
+        asset_key=evaluation.asset_key.to_user_string(),
+        run_id=record.run_id or None,
+        details={
+            "check": evaluation.check_name,
+            "blocking": bool(evaluation.blocking),
+            "check_severity": evaluation.severity.value,
+            "partition": evaluation.partition,
+        },
+    )
+    if not evaluation.passed and check_is_alerting(evaluation):
+        if check_key in failing:
+            return None
+        failing.add(check_key)
+        reason = f": {evaluation.description}" if evaluation.description else ""
+        return Alert(
+            severity="error",
+            title=f"Asset check failed: {check_key}",
+            text=f"`{check_key}` failed{partition}{reason}",
+            **base,
+        )
+    if evaluation.passed and check_key in failing:
+        failing.discard(check_key)
+        return Alert(
+            severity="resolved",
+            title=f"Asset check passing again: {check_key}",
+            text=f"`{check_key}` passed{partition}.",
+            **base,
+        )
+    return None
+
+
+def run_failure_alert(record: dg.EventLogRecord, instance: dg.DagsterInstance) -> Alert:
+    run_id = record.run_id
+    run = instance.get_run_by_id(run_id)
+    job = run.job_name if run else "?"
+    tags = dict(run.tags) if run else {}
+    partition = tags.get("dagster/partition")
+    backfill = tags.get("dagster/backfill")
+    message = record.event_log_entry.dagster_event.message or record.event_log_entry.user_message or ""
+    where = f" partition {partition}" if partition else ""
+    return Alert(
+        dedup_key=f"run_failure:{record.storage_id}",
+        kind="run_failure",
+        severity="error",
+        title=f"Run failed: {job}{where}",
+        text=f"Run `{run_id}` of `{job}`{where} failed. {message}".strip(),
+        occurred_at=record.timestamp,
+        run_id=run_id,
+        details={"job": job, "partition": partition, "backfill": backfill,
+                 "retry_number": tags.get("dagster/retry_number")},
+    )
+
+
+# ---- the shared tick loop -----------------------------------------------------------------------------------------
+
+
+def _drain(
+    context: dg.SensorEvaluationContext,
+    notifier: AlertNotifier,
+    event_type: dg.DagsterEventType,
+    to_alert: Callable[[dg.EventLogRecord, set[str]], Alert | None],
+    on_first_tick: Callable[[dg.SensorEvaluationContext], Iterable[Alert]] | None = None,
+) -> dg.SkipReason:
+    instance = context.instance
+    if context.cursor:
+        cursor = AlertCursor.from_json(context.cursor)
+        pending: list[Alert] = []
+    else:  # first tick ever: start at the newest event, no replay of history
+        cursor = AlertCursor(last_storage_id=_latest_storage_id(instance, event_type), failing=[])
+        pending = list(on_first_tick(context)) if on_first_tick else []
+    failing = set(cursor.failing)
+
+    sent = 0
+    try:
+        for alert in pending:
+            notifier.send(alert)
+            sent += 1
+        records = _records_after(instance, event_type, cursor.last_storage_id, MAX_EVENTS_PER_TICK)
+        for record in records:
+            candidate_failing = set(failing)
+            alert = to_alert(record, candidate_failing)
+            if alert is not None:
+                notifier.send(alert)  # raises → the cursor stays before this record
+                sent += 1
+            failing = candidate_failing
+            cursor.last_storage_id = record.storage_id
+    except AlertDeliveryError as exc:
+        cursor.failing = sorted(failing)
+        context.update_cursor(cursor.to_json())
+        context.log.error(f"{exc}; {sent} alert(s) sent this tick, the rest is retried on the next tick")
+        return dg.SkipReason(f"alert delivery failed, will retry: {exc}")
+    cursor.failing = sorted(failing)
+    context.update_cursor(cursor.to_json())
+    return dg.SkipReason(f"{sent} alert(s) sent" if sent else "no new alerts")
+
+
+def _current_bad_freshness(context: dg.SensorEvaluationContext) -> Iterable[Alert]:
+    """On the first tick: one alert per asset already WARN/FAIL."""
+    repo = context.repository_def
+    if repo is None:
+        return []
+    keys = list(repo.asset_graph.get_all_asset_keys())
+    alerts = []
+    for key, state in sorted(context.instance.get_freshness_state_records(keys).items()):
+        if state.freshness_state in _BAD_STATES:
+            alerts.append(
+                Alert(
+                    dedup_key=f"freshness:initial:{key.to_user_string()}:{state.updated_at.timestamp():.0f}",
+                    kind="freshness",
+                    severity="error" if state.freshness_state == FreshnessState.FAIL else "warning",
+                    title=f"Freshness {state.freshness_state.value}: {key.to_user_string()}",
+                    text=f"`{key.to_user_string()}` is {state.freshness_state.value} (found when alerting started).",
+                    occurred_at=state.updated_at.timestamp(),
+                    asset_key=key.to_user_string(),
+                    details={"new_state": state.freshness_state.value, "previous_state": None},
+                )
+            )
+    return alerts
+
+
+@dg.sensor(
+    name="c360_freshness_alerts",
+    description="Alerts once per freshness transition (to WARN / FAIL, and back to PASS) of every asset.",
+    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def freshness_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
+    return _drain(
+        context,
+        alert_notifier,
+        dg.DagsterEventType.FRESHNESS_STATE_CHANGE,
+        lambda record, _failing: freshness_alert(record),
+        on_first_tick=_current_bad_freshness,
+    )
+
+
+@dg.sensor(
+    name="c360_asset_check_alerts",
+    description="Alerts when a blocking (or ERROR-severity) asset check starts failing, and when it passes again.",
+    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
+    return _drain(context, alert_notifier, dg.DagsterEventType.ASSET_CHECK_EVALUATION, check_alert)
+
+
+@dg.sensor(
+    name="c360_run_failure_alerts",
+    description="Alerts once for every failed run (each retry attempt that fails is its own run).",
+    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def run_failure_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
+    return _drain(
+        context,
+        alert_notifier,
+        dg.DagsterEventType.RUN_FAILURE,
+        lambda record, _failing: run_failure_alert(record, context.instance),
+    )
+
+
+ALERT_SENSORS = [freshness_alert_sensor, asset_check_alert_sensor, run_failure_alert_sensor]
