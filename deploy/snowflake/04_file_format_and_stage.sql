@@ -1,0 +1,21 @@
+-- customer360 Snowflake setup, step 04: the parquet file format and the external stage over the landing root.
+-- The warehouse resource loads `@RAW.C360_LANDING/<source>/load_date=YYYY-MM-DD/` (env C360_SNOWFLAKE_STAGE,
+-- C360_SNOWFLAKE_FILE_FORMAT). Run as SYSADMIN.
+-- Template variables: <% landing_url %> (same as step 03).
+USE ROLE SYSADMIN;
+USE SCHEMA CUSTOMER360.RAW;
+
+CREATE FILE FORMAT IF NOT EXISTS CUSTOMER360.RAW.C360_PARQUET
+  TYPE = PARQUET
+  USE_VECTORIZED_SCANNER = TRUE
+  COMMENT = 'customer360 landing files';
+
+CREATE STAGE IF NOT EXISTS CUSTOMER360.RAW.C360_LANDING
+  URL = '<% landing_url %>'
+  STORAGE_INTEGRATION = C360_LANDING_S3
+  FILE_FORMAT = CUSTOMER360.RAW.C360_PARQUET
+  DIRECTORY = (ENABLE = TRUE AUTO_REFRESH = FALSE)
+  COMMENT = 'customer360 landing zone: <source>/load_date=YYYY-MM-DD/<file>.parquet';
+
+GRANT USAGE ON FILE FORMAT CUSTOMER360.RAW.C360_PARQUET TO ROLE C360_LOADER;
+GRANT USAGE ON STAGE CUSTOMER360.RAW.C360_LANDING TO ROLE C360_LOADER;
