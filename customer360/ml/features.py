@@ -384,6 +384,14 @@ from staging.stg_events where customer_id is not null group by customer_id, sess
 """
 
 
+_TXN_DAILY_SQL = """
+select customer_id, cast(transaction_date as date) as day, count(*) as n_txn,
+       sum(case when status = 'failed' then 1 else 0 end) as n_failed,
+       sum(case when transaction_type = 'purchase' and status = 'success' then amount_usd else 0 end) as purchase_usd
+from staging.stg_transactions group by customer_id, cast(transaction_date as date)
+"""
+
+
 def load_source_frames(warehouse: Any) -> SourceFrames:
     """Read the staging views (only the columns the features use). Sessions and per-day transaction totals
     are aggregated in SQL — same result as :func:`sessions_from_events` / :func:`transactions_daily`."""
@@ -395,13 +403,7 @@ def load_source_frames(warehouse: Any) -> SourceFrames:
     tickets = q(
         "select customer_id, created_at, resolved_at, priority, satisfaction_score from staging.stg_support_tickets"
     )
-    txn_cols = {c.lower() for c in q("select * from staging.stg_transactions where 1 = 0").columns}
-    usd = "amount_usd" if "amount_usd" in txn_cols else None
-    txns = q(
-        "select customer_id, transaction_date, status, transaction_type, "
-        + ("amount_usd" if usd else "amount, currency")
-        + " from staging.stg_transactions"
-    )
+    txn_daily = q(_TXN_DAILY_SQL)
     return SourceFrames(
         customers=customers.select(ID, pl.col("signup_date").cast(pl.Date)),
         orders=orders.select(
@@ -412,5 +414,11 @@ def load_source_frames(warehouse: Any) -> SourceFrames:
         tickets=_naive_utc(tickets, ["created_at", "resolved_at"]).with_columns(
             pl.col("satisfaction_score").cast(pl.Float64)
         ),
-        txn_daily=transactions_daily(txns),
+        txn_daily=txn_daily.select(
+            ID,
+            pl.col("day").cast(pl.Date),
+            pl.col("n_txn").cast(pl.Int64),
+            pl.col("n_failed").cast(pl.Int64),
+            pl.col("purchase_usd").cast(pl.Float64).fill_null(0.0),
+        ),
     )

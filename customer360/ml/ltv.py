@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.inspection import permutation_importance
 
 from customer360.ml.features import (
     CHURN_LTV_FEATURES,
@@ -105,6 +106,15 @@ def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.n
         "validation_mean_predicted_90d": float(pred.mean()),
         "smearing_factor": smearing,
     }
+    rng = np.random.default_rng(SEED)
+    idx = rng.choice(len(y_val), size=min(4000, len(y_val)), replace=False)
+    importances: dict[str, float] = {}
+    if len(idx) > 10:
+        pi = permutation_importance(
+            reg, x_val[idx], np.log1p(y_val[idx]), scoring="r2", n_repeats=2, random_state=SEED, n_jobs=1
+        )
+        importances = {f: float(v) for f, v in zip(feats, pi.importances_mean, strict=True)}
+    metrics["feature_importance"] = dict(sorted(importances.items(), key=lambda kv: -kv[1]))
     return model, metrics, {"actual": y_val, "predicted": pred}
 
 
