@@ -25,3 +25,13 @@
     {%- endif -%}
     {{ return("cast('" ~ value[:10] ~ "' as date)") }}
 {%- endmacro %}
+
+{#- Point-in-time filter of the customer-level layer: activity on or before as_of_date. -#}
+{% macro on_or_before_as_of(col) -%}
+    cast({{ col }} as date) <= {{ as_of_date() }}
+{%- endmacro %}
+
+{#- Whole days from `col` (a date/timestamp) to as_of_date. -#}
+{% macro days_before_as_of(col) -%}
+    {{ dbt.datediff('cast(' ~ col ~ ' as date)', as_of_date(), 'day') }}
+{%- endmacro %}

@@ -1,0 +1,83 @@
+-- One row per customer: category preferences from completed orders (as of as_of_date) joined to the catalogue.
+-- category_diversity_score = Shannon entropy of the customer's category distribution / ln(number of categories in
+-- the catalogue) → [0, 1]; repeat_purchase_rate = (orders − distinct categories) / orders = share of orders whose
+-- category the customer had already bought. Ties in the category ranking break alphabetically.
+with customers as (
+    select customer_id from {{ ref('stg_customers') }}
+),
+
+products as (
+    select product_id, category from {{ ref('stg_products') }}
+),
+
+catalogue as (
+    select count(distinct category) as n_categories from products where category is not null
+),
+
+orders as (
+    select
+        o.customer_id,
+        o.order_id,
+        o.quantity,
+        p.category
+    from {{ ref('stg_orders') }} as o
+    left join products as p on o.product_id = p.product_id
+    where o.order_status = 'completed'
+      and {{ on_or_before_as_of('o.order_date') }}
+),
+
+category_counts as (
+    select customer_id, category, count(*) as category_orders
+    from orders
+    where category is not null
+    group by customer_id, category
+),
+
+ranked as (
+    select
+        category_counts.*,
+        sum(category_orders) over (partition by customer_id) as categorised_orders,
+        row_number() over (partition by customer_id order by category_orders desc, category asc) as category_rank
+    from category_counts
+),
+
+entropy as (
+    select
+        customer_id,
+        max(categorised_orders)                                          as categorised_orders,
+        count(*)                                                         as distinct_categories,
+        -1 * sum(
+            (cast(category_orders as {{ type_double() }}) / categorised_orders)
+            * ln(cast(category_orders as {{ type_double() }}) / categorised_orders)
+        )                                                                as category_entropy,
+        max(case when category_rank = 1 then category end)               as top_category,
+        max(case when category_rank = 2 then category end)               as second_category
+    from ranked
+    group by customer_id
+),
+
+quantities as (
+    select customer_id, avg(cast(quantity as {{ type_double() }})) as avg_qty_per_order
+    from orders
+    group by customer_id
+)
+
+select
+    customers.customer_id,
+    entropy.top_category,
+    entropy.second_category,
+    cast(case
+        when entropy.customer_id is null then null
+        when catalogue.n_categories <= 1 then 0
+        else least(1.0, greatest(0.0, entropy.category_entropy / ln(catalogue.n_categories)))
+    end as {{ type_double() }})                                             as category_diversity_score,
+    cast(case
+        when entropy.categorised_orders > 0
+            then cast(entropy.categorised_orders - entropy.distinct_categories as {{ type_double() }})
+                 / entropy.categorised_orders
+    end as {{ type_double() }})                                             as repeat_purchase_rate,
+    cast(quantities.avg_qty_per_order as {{ type_double() }})               as avg_qty_per_order
+from customers
+cross join catalogue
+left join entropy on customers.customer_id = entropy.customer_id
+left join quantities on customers.customer_id = quantities.customer_id
