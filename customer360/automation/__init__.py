@@ -14,7 +14,7 @@ import dagster as dg
 from customer360.automation.alerts import ALERT_SENSORS
 from customer360.automation.conditions import apply_automation_conditions, automation_sensor
 from customer360.automation.freshness import apply_freshness_policies
-from customer360.automation.jobs import JOBS
+from customer360.automation.jobs import build_jobs
 from customer360.automation.notifier import notifier_from_env
 
 ALERT_NOTIFIER_RESOURCE_KEY = "alert_notifier"
@@ -23,7 +23,6 @@ ALERT_NOTIFIER_RESOURCE_KEY = "alert_notifier"
 def definitions() -> dg.Definitions:
     """The orchestration pieces that do not depend on which assets exist."""
     return dg.Definitions(
-        jobs=JOBS,
         sensors=[*ALERT_SENSORS, automation_sensor],
         resources={ALERT_NOTIFIER_RESOURCE_KEY: notifier_from_env()},
         executor=dg.in_process_executor,
@@ -34,6 +33,6 @@ def with_automation(base: dg.Definitions) -> dg.Definitions:
     """``base`` + orchestration, with freshness policies and automation conditions applied to every asset."""
     own = definitions()
     if base.executor is not None:  # an explicit executor elsewhere wins; ours is only the default
-        own = dg.Definitions(jobs=own.jobs, sensors=own.sensors, resources=own.resources)
-    merged = dg.Definitions.merge(base, own)
-    return apply_automation_conditions(apply_freshness_policies(merged))
+        own = dg.Definitions(sensors=own.sensors, resources=own.resources)
+    merged = apply_automation_conditions(apply_freshness_policies(dg.Definitions.merge(base, own)))
+    return dg.Definitions.merge(merged, dg.Definitions(jobs=build_jobs(merged)))

@@ -1,48 +1,62 @@
-"""Jobs for manual runs and partition backfills, with retries and the one-writer rule.
+"""Jobs for manual runs and partition backfills, built from the asset graph (so new assets join the right job).
 
-- ``daily_partitions_job``: the daily-partitioned assets (raw daily sources + ``marts/fct_transactions``).
+- ``daily_partitions_job``: every daily-partitioned asset (raw daily sources + ``marts/fct_transactions``).
   Backfill from the CLI: ``dagster job backfill -j daily_partitions_job --from 2024-01-01 --to 2024-01-30``
-  or from the UI (asset graph → select → Materialize → partition range). ``fct_transactions`` has
-  ``BackfillPolicy.single_run()``: an asset backfill runs its range as one dbt invocation.
-- ``weekly_partitions_job``: ``raw/products`` (weekly partitions, Mondays).
-- ``downstream_job``: every unpartitioned non-raw asset (staging → marts → ML, snapshots): "rebuild now".
+  (one run per partition), or from the UI as an asset backfill (asset graph → select → Materialize → range): the
+  raw assets and ``fct_transactions`` have ``BackfillPolicy.single_run()``, so an asset backfill runs the whole
+  range as one run (one dbt invocation).
+- ``weekly_partitions_job``: every weekly-partitioned asset (``raw/products``, Monday weeks).
+- ``downstream_job``: every unpartitioned asset downstream of raw (staging → marts → ML, snapshots): "rebuild now".
 
 Retries: ops in these jobs retry transient errors (``TRANSIENT_RETRY_POLICY``: 2 retries, 10 s exponential backoff).
-Run-level retries for runs that die outside an op (worker crash, lost code server) are instance configuration
-(``run_retries`` in dagster.yaml, ``retry_on_asset_or_op_failure: false`` so data errors are not retried blindly).
+Run-level retries (worker crash, lost code server) are instance configuration (``run_retries`` in dagster.yaml).
 """
 
 import dagster as dg
 
 RAW = "raw"
-FCT_TRANSACTIONS = dg.AssetKey(["marts", "fct_transactions"])
-PRODUCTS = dg.AssetKey([RAW, "products"])
+DAILY_JOB = "daily_partitions_job"
+WEEKLY_JOB = "weekly_partitions_job"
+DOWNSTREAM_JOB = "downstream_job"
 
 TRANSIENT_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 
-DAILY_PARTITIONED = (dg.AssetSelection.groups(RAW) - dg.AssetSelection.assets(PRODUCTS)) | dg.AssetSelection.assets(
-    FCT_TRANSACTIONS
-)
-WEEKLY_PARTITIONED = dg.AssetSelection.assets(PRODUCTS)
-DOWNSTREAM = dg.AssetSelection.all() - dg.AssetSelection.groups(RAW) - dg.AssetSelection.assets(FCT_TRANSACTIONS)
 
-daily_partitions_job = dg.define_asset_job(
-    "daily_partitions_job",
-    selection=DAILY_PARTITIONED,
-    description="Daily-partitioned raw sources and fct_transactions; target of partition backfills.",
-    op_retry_policy=TRANSIENT_RETRY_POLICY,
-)
-weekly_partitions_job = dg.define_asset_job(
-    "weekly_partitions_job",
-    selection=WEEKLY_PARTITIONED,
-    description="raw/products, weekly partitions (Mondays).",
-    op_retry_policy=TRANSIENT_RETRY_POLICY,
-)
-downstream_job = dg.define_asset_job(
-    "downstream_job",
-    selection=DOWNSTREAM,
-    description="Rebuild every unpartitioned asset downstream of raw (staging → marts → ML, snapshots) now.",
-    op_retry_policy=TRANSIENT_RETRY_POLICY,
-)
+def _cadence(partitions_def) -> str | None:
+    """"daily" / "weekly" for time-window partitions, None otherwise."""
+    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        schedule = partitions_def.cron_schedule.split()
+        if schedule[2:] == ["*", "*", "*"]:
+            return "daily"
+        if schedule[2:4] == ["*", "*"] and schedule[4] != "*":
+            return "weekly"
+    return None
 
-JOBS = [daily_partitions_job, weekly_partitions_job, downstream_job]
+
+def build_jobs(defs: dg.Definitions) -> list:
+    graph = defs.resolve_asset_graph()
+    by_kind: dict[str, list[dg.AssetKey]] = {"daily": [], "weekly": [], "downstream": []}
+    for key in sorted(graph.get_all_asset_keys()):
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        cadence = _cadence(node.partitions_def)
+        if cadence:
+            by_kind[cadence].append(key)
+        elif node.partitions_def is None and key.path[0] != RAW:
+            by_kind["downstream"].append(key)
+    specs = [
+        (DAILY_JOB, "daily", "Every daily-partitioned asset (raw daily sources, fct_transactions): backfill target."),
+        (WEEKLY_JOB, "weekly", "Every weekly-partitioned asset (raw/products, Monday weeks)."),
+        (DOWNSTREAM_JOB, "downstream", "Rebuild every unpartitioned asset downstream of raw (staging → marts → ML)."),
+    ]
+    return [
+        dg.define_asset_job(
+            name,
+            selection=dg.AssetSelection.assets(*by_kind[kind]),
+            description=description,
+            op_retry_policy=TRANSIENT_RETRY_POLICY,
+        )
+        for name, kind, description in specs
+        if by_kind[kind]
+    ]
