@@ -117,7 +117,23 @@ def load_days(
                 partition_files[pkey].append(info)
                 if data is not None and not landing.is_s3:
                     partition_contents[pkey][parsed.key] = data
-        inserted = warehouse.load_raw_files(source, columns, [day], good, loaded_at, retain_files=bad)
+        try:
+            inserted = warehouse.load_raw_files(source, columns, [day], good, loaded_at, retain_files=bad)
+        except Exception as exc:
+            # An engine that loads from the files itself (Snowflake COPY) may reject files that passed our
+            # contract; it commits the others and raises an error carrying ``rejected`` {key: reason}.
+            rejected = getattr(exc, "rejected", None)
+            if not isinstance(rejected, dict):
+                raise
+            inserted = int(getattr(exc, "inserted", 0) or 0)
+            for key, reason in rejected.items():
+                data = partition_contents.get(partition_key_for_day(source, day) or "", {}).get(key)
+                record = quarantine_file(landing, key, data if data is not None else landing.read(key),
+                                         [Violation("warehouse_load", f"the warehouse rejected the file: {reason}")])
+                report.quarantined.append(record)
+                bad.append(key)
+                logger.warning("quarantined %s: %s", key, record.reason)
+            good = [f for f in good if f.key not in rejected]
         report.rows += inserted
         report.rows_by_day[day.isoformat()] = inserted
         report.files_loaded += [f.key for f in good]

@@ -6,6 +6,7 @@ loops). DuckDB allows one writer *process* per file: when another process holds 
 ``lock_timeout_seconds``) instead of failing at once.
 """
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,9 +37,13 @@ DUCKDB_TYPES: dict[str, str] = {
 _SCHEMAS_READY: set[str] = set()  # database files whose schemas exist (per process)
 
 
+_OPEN_CLOSE_LOCK = threading.Lock()
+
+
 def _is_lock_error(exc: Exception) -> bool:
+    """Another process holds the file (wait for it), or a transient in-process attach conflict."""
     text = str(exc).lower()
-    return "lock" in text and ("conflicting" in text or "could not set" in text)
+    return ("lock" in text and ("conflicting" in text or "could not set" in text)) or "already attached" in text
 
 
 class DuckDBWarehouse(Warehouse):
@@ -51,11 +56,12 @@ class DuckDBWarehouse(Warehouse):
     # ---------------------------------------------------------------- connections
     def _connect(self) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout_seconds
-        delay = 0.1
+        delay = 0.05
         while True:
             try:
-                return duckdb.connect(self.path)
-            except duckdb.IOException as exc:
+                with _OPEN_CLOSE_LOCK:  # duckdb's per-process instance cache races on concurrent open/close
+                    return duckdb.connect(self.path)
+            except (duckdb.IOException, duckdb.ResourceInUseException) as exc:
                 if not _is_lock_error(exc) or time.monotonic() >= deadline:
                     raise
                 time.sleep(delay)
@@ -73,7 +79,8 @@ class DuckDBWarehouse(Warehouse):
                     _SCHEMAS_READY.add(key)
             yield con
         finally:
-            con.close()
+            with _OPEN_CLOSE_LOCK:
+                con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

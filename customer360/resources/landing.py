@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -77,6 +78,18 @@ def day_prefix(source: str, day: date) -> str:
     return f"{source}/load_date={day.isoformat()}"
 
 
+@lru_cache(maxsize=16)
+def _s3_client(endpoint: str | None, region: str | None, _credentials: tuple):
+    """boto3 clients are thread-safe and slow to build: one per endpoint/region/credential set per process
+    (a sensor builds its resources on every tick)."""
+    return S3Resource(endpoint_url=endpoint, region_name=region).get_client()
+
+
+def _credentials_marker() -> tuple:
+    # a cache key that changes when the credentials in the environment change; never logged or stored
+    return tuple(hashlib.sha256(os.environ.get(v, "").encode()).hexdigest() for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"))
+
+
 class LandingResource(dg.ConfigurableResource):
     """The ``landing`` resource: landing zone + quarantine, local or S3."""
 
@@ -94,7 +107,7 @@ class LandingResource(dg.ConfigurableResource):
     def _client(self):
         if self._s3_client is None:
             endpoint = self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-            self._s3_client = S3Resource(endpoint_url=endpoint, region_name=self.s3_region_name).get_client()
+            self._s3_client = _s3_client(endpoint, self.s3_region_name, _credentials_marker())
         return self._s3_client
 
     def _open(self, url: str) -> ObjectStore:

@@ -1,0 +1,111 @@
+"""Arrival sensors against a local folder and a real S3 API on loopback (moto), evaluated by Dagster."""
+
+import json
+
+import dagster as dg
+import pytest
+
+from customer360.ingestion.sensors import MAX_RUNS_PER_TICK, build_arrival_sensor, load_cursor
+from customer360.resources import LandingResource
+from customer360.settings import Settings
+
+START = "2024-01-01"
+
+
+def _settings(landing_url: str) -> Settings:
+    return Settings(landing_url, "unused", "unused.duckdb", "duckdb", START, "unused", None)
+
+
+@pytest.fixture(params=["local", "s3"])
+def landing(request, tmp_path) -> LandingResource:
+    if request.param == "local":
+        return LandingResource(landing_url=str(tmp_path / "landing"), quarantine_url=str(tmp_path / "q"))
+    bucket = request.getfixturevalue("s3_bucket")
+    return LandingResource(landing_url=f"s3://{bucket}/landing", quarantine_url=f"s3://{bucket}/q")
+
+
+def tick(sensor, landing, cursor=None, instance=None):
+    ctx = dg.build_sensor_context(cursor=cursor, instance=instance, resources={"landing": landing})
+    result = sensor(ctx)
+    assert isinstance(result, dg.SensorResult)
+    return result.run_requests or [], result.cursor
+
+
+def put(landing, key, data=b"parquet bytes"):
+    landing.store.write(key, data)
+
+
+def test_new_files_several_per_tick_and_days(landing):
+    sensor = build_arrival_sensor("transactions", _settings(landing.landing_url))
+    assert sensor.minimum_interval_seconds == 30
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    reqs, cursor = tick(sensor, landing)
+    assert reqs == []
+    for i in range(3):  # three micro-batches of one day, plus another day, all between two ticks
+        put(landing, f"transactions/load_date=2024-01-02/batch_{i}.parquet", f"day2-{i}".encode())
+    put(landing, "transactions/load_date=2024-01-03/batch_0.parquet", b"day3")
+    reqs, cursor = tick(sensor, landing, cursor)
+    assert sorted(r.partition_key for r in reqs) == ["2024-01-02", "2024-01-03"]
+    assert all(r.run_key and r.run_key.startswith(f"transactions:{r.partition_key}:") for r in reqs)
+    assert set(load_cursor(cursor)) == {"2024-01-02", "2024-01-03"}
+    # nothing new: no request, and the listing is compared without reading any file
+    reqs, cursor2 = tick(sensor, landing, cursor)
+    assert reqs == [] and cursor2 == cursor
+
+
+def test_redelivery_is_ignored_and_new_file_reloads_the_day(landing):
+    sensor = build_arrival_sensor("orders", _settings(landing.landing_url))
+    put(landing, "orders/load_date=2024-02-01/a.parquet", b"aaa")
+    [first], cursor = tick(sensor, landing)
+    # identical file delivered again (new mtime / same ETag): no run
+    put(landing, "orders/load_date=2024-02-01/a.parquet", b"aaa")
+    reqs, cursor = tick(sensor, landing, cursor)
+    assert reqs == []
+    # the same files with a lost cursor give the same run key: Dagster launches at most one run per key
+    [again], _ = tick(sensor, landing, None)
+    assert again.run_key == first.run_key
+    # a genuinely new file for the loaded day: the day is requested again, under a new run key
+    put(landing, "orders/load_date=2024-02-01/b.parquet", b"bbb")
+    [reload], cursor = tick(sensor, landing, cursor)
+    assert reload.partition_key == "2024-02-01" and reload.run_key != first.run_key
+    # a changed file (same key, new content) also reloads
+    put(landing, "orders/load_date=2024-02-01/a.parquet", b"aaa-corrected")
+    [changed], cursor = tick(sensor, landing, cursor)
+    assert changed.run_key not in (first.run_key, reload.run_key)
+
+
+def test_restart_midway_uses_the_persisted_cursor(landing):
+    settings = _settings(landing.landing_url)
+    put(landing, "events/load_date=2024-01-05/h00.parquet", b"0")
+    [r1], cursor = tick(build_arrival_sensor("events", settings), landing)
+    persisted = json.loads(json.dumps(cursor))  # what the instance stores
+    # the daemon restarts: a new sensor object, files landed meanwhile (one old day re-delivered, one new)
+    put(landing, "events/load_date=2024-01-05/h00.parquet", b"0")
+    put(landing, "events/load_date=2024-01-06/h00.parquet", b"1")
+    put(landing, "events/load_date=2024-01-06/h01.parquet", b"2")
+    reqs, cursor = tick(build_arrival_sensor("events", settings), landing, persisted)
+    assert [r.partition_key for r in reqs] == ["2024-01-06"]
+    assert set(load_cursor(cursor)) == {"2024-01-05", "2024-01-06"}
+
+
+def test_products_map_to_monday_weeks_and_out_of_range_days_are_ignored(landing):
+    sensor = build_arrival_sensor("products", _settings(landing.landing_url))
+    put(landing, "products/load_date=2024-01-08/catalog.parquet")  # a Monday
+    put(landing, "products/load_date=2024-01-10/late_fix.parquet")  # same week
+    put(landing, "products/load_date=2023-12-25/old.parquet")  # before C360_PARTITIONS_START's week
+    put(landing, "products/load_date=2999-01-01/future.parquet")  # no such partition yet
+    reqs, _ = tick(sensor, landing)
+    assert [r.partition_key for r in reqs] == ["2024-01-08"]
+
+
+def test_backlog_is_spread_over_ticks(tmp_path):
+    landing = LandingResource(landing_url=str(tmp_path / "l"), quarantine_url=str(tmp_path / "q"))
+    sensor = build_arrival_sensor("campaigns", _settings(landing.landing_url))
+    days = [f"2024-03-{d:02d}" for d in range(1, 31)] + [f"2024-04-{d:02d}" for d in range(1, 31)]
+    for day in days:
+        put(landing, f"campaigns/load_date={day}/c.parquet", day.encode())
+    first, cursor = tick(sensor, landing)
+    second, cursor = tick(sensor, landing, cursor)
+    third, _ = tick(sensor, landing, cursor)
+    assert len(first) == MAX_RUNS_PER_TICK
+    assert sorted(r.partition_key for r in first + second) == days and third == []
