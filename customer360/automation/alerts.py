@@ -1,18 +1,22 @@
 """Alert sensors: freshness transitions, failed blocking asset checks, failed runs → ``AlertNotifier``.
 
 Dagster OSS sends no notifications of its own. The freshness daemon writes a ``FRESHNESS_STATE_CHANGE`` event to the
-event log on every state change; runs write ``RUN_FAILURE``; checks write ``ASSET_CHECK_EVALUATION``. Each sensor
-below reads one of those event types in storage-id order after its cursor, so:
+event log on every state change; a failed run writes ``RUN_FAILURE``; a check evaluation is recorded as an asset check
+execution. The freshness and run-failure sensors read their event type in storage-id order after their cursor; the
+check sensor compares the latest execution of every check with its cursor. So:
 
 - one alert per transition: each event is read once; a freshness event alerts when it enters WARN/FAIL or returns
-  to PASS from WARN/FAIL (UNKNOWN→PASS at first materialization is not news); a check alerts when it starts failing
-  and when it passes again, not on every failing run (no storms).
-- nothing lost across daemon restarts: the cursor (the last handled storage id, plus the set of currently failing
-  checks) lives in the sensor cursor, which Dagster stores in the instance database. The cursor only moves past an
+  to PASS from WARN/FAIL (UNKNOWN→PASS at first materialization is not news). Checks are compared by state: the
+  latest execution of each check against the cursor, so a check alerts when it starts failing and when it passes
+  again, not on every failing run (no storms); this also works on run-sharded SQLite, where check events have no
+  global storage id.
+- nothing lost across daemon restarts: the cursor (the last handled storage id; for checks the last handled
+  execution per check and the set of checks alerted as failing) lives in the sensor cursor, which Dagster stores in the instance database. The cursor only moves past an
   event once its alert was delivered; if the webhook is down the tick stops there and the next tick retries it
   (at-least-once; every alert has a stable ``dedup_key`` so a receiver can drop a duplicate).
 - a sensor turned on for the first time starts at the newest event (no replay of old history); the freshness
-  sensor then alerts once for each asset that is already WARN/FAIL, so an existing problem is not silent.
+  sensor then alerts once for each asset that is already WARN/FAIL, the check sensor for each check already
+  failing, so an existing problem is not silent.
 
 Why not ``@run_failure_sensor``: it advances its own cursor even when the notification raises, so a webhook outage
 would lose alerts. The run-failure sensor here reads the same ``RUN_FAILURE`` events with the cursor discipline above.
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 (no public export in 1.13)
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: PLC2701
 
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
 
@@ -34,25 +39,58 @@ _BAD_STATES = {FreshnessState.WARN, FreshnessState.FAIL}
 
 @dataclass
 class AlertCursor:
+    """Event-log sensors (freshness, run failures): the last handled storage id."""
+
     last_storage_id: int
-    failing: list[str]  # asset-check keys alerted as failing and not yet passing again (checks sensor only)
 
     def to_json(self) -> str:
-        return json.dumps({"last_storage_id": self.last_storage_id, "failing": sorted(set(self.failing))})
+        return json.dumps({"last_storage_id": self.last_storage_id})
 
     @classmethod
     def from_json(cls, text: str) -> "AlertCursor":
+        return cls(last_storage_id=int(json.loads(text)["last_storage_id"]))
+
+
+@dataclass
+class CheckCursor:
+    """Check sensor: the last handled execution id per check, and the checks alerted as failing."""
+
+    handled: dict[str, int]
+    failing: set[str]
+
+    def to_json(self) -> str:
+        return json.dumps({"handled": dict(sorted(self.handled.items())), "failing": sorted(self.failing)})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "CheckCursor":
+        if not text:
+            return cls(handled={}, failing=set())
         data = json.loads(text)
-        return cls(last_storage_id=int(data["last_storage_id"]), failing=list(data.get("failing", [])))
+        return cls(handled={k: int(v) for k, v in data["handled"].items()}, failing=set(data["failing"]))
 
 
-def _records_after(instance: dg.DagsterInstance, event_type: dg.DagsterEventType, after: int, limit: int):
-    records_filter = dg.EventRecordsFilter(event_type=event_type, after_cursor=after)
-    return list(instance.event_log_storage.get_event_records(records_filter, limit=limit, ascending=True))
+# Fetchers: records of one event type with storage id > after, oldest first. Freshness changes are runless events
+# (index shard on every storage); run failures go through fetch_run_status_changes, which works on run-sharded
+# SQLite as well as PostgreSQL.
+Fetcher = Callable[[dg.DagsterInstance, int | None, int], list[dg.EventLogRecord]]
 
 
-def _latest_storage_id(instance: dg.DagsterInstance, event_type: dg.DagsterEventType) -> int:
-    latest = instance.event_log_storage.get_event_records(dg.EventRecordsFilter(event_type=event_type), limit=1)
+def _fetch_freshness(instance: dg.DagsterInstance, after: int | None, limit: int) -> list[dg.EventLogRecord]:
+    records_filter = dg.EventRecordsFilter(event_type=dg.DagsterEventType.FRESHNESS_STATE_CHANGE, after_cursor=after)
+    return list(
+        instance.event_log_storage.get_event_records(records_filter, limit=limit, ascending=after is not None)
+    )
+
+
+def _fetch_run_failures(instance: dg.DagsterInstance, after: int | None, limit: int) -> list[dg.EventLogRecord]:
+    records_filter = dg.RunStatusChangeRecordsFilter(
+        event_type=dg.DagsterEventType.RUN_FAILURE, after_storage_id=after
+    )
+    return list(instance.fetch_run_status_changes(records_filter, limit=limit, ascending=after is not None).records)
+
+
+def _latest_storage_id(instance: dg.DagsterInstance, fetch: Fetcher) -> int:
+    latest = fetch(instance, None, 1)  # after=None: newest first
     return latest[0].storage_id if latest else 0
 
 
@@ -83,26 +121,23 @@ def freshness_alert(record: dg.EventLogRecord) -> Alert | None:
     )
 
 
-def _check_key(evaluation) -> str:
-    return f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-
-
 def check_is_alerting(evaluation) -> bool:
     """Checks that stop the pipeline alert: blocking ones, and ERROR-severity ones (dbt error tests)."""
     return bool(evaluation.blocking) or evaluation.severity == dg.AssetCheckSeverity.ERROR
 
 
-def check_alert(record: dg.EventLogRecord, failing: set[str]) -> Alert | None:
+def check_alert(check_key: str, execution, failing: set[str]) -> Alert | None:
     """Alert when a check starts failing and when it passes again; updates ``failing`` in place."""
-    evaluation = record.event_log_entry.dagster_event.event_specific_data
-    check_key = _check_key(evaluation)
+    evaluation = execution.event.dagster_event.event_specific_data if execution.event else None
+    if evaluation is None:
+        return None
     partition = f" (partition {evaluation.partition})" if evaluation.partition else ""
     base = dict(
-        dedup_key=f"asset_check:{record.storage_id}",
+        dedup_key=f"asset_check:{check_key}:{execution.id}",
         kind="asset_check",
-        occurred_at=record.timestamp,
+        occurred_at=execution.event.timestamp,
         asset_key=evaluation.asset_key.to_user_string(),
-        run_id=record.run_id or None,
+        run_id=execution.run_id or None,
         details={
             "check": evaluation.check_name,
             "blocking": bool(evaluation.blocking),
@@ -160,41 +195,39 @@ def run_failure_alert(record: dg.EventLogRecord, instance: dg.DagsterInstance) -
 def _drain(
     context: dg.SensorEvaluationContext,
     notifier: AlertNotifier,
-    event_type: dg.DagsterEventType,
-    to_alert: Callable[[dg.EventLogRecord, set[str]], Alert | None],
+    fetch: Fetcher,
+    to_alert: Callable[[dg.EventLogRecord], Alert | None],
     on_first_tick: Callable[[dg.SensorEvaluationContext], Iterable[Alert]] | None = None,
 ) -> dg.SkipReason:
+    """Send the alerts of the events after the cursor, oldest first; the cursor never passes an unsent alert."""
     instance = context.instance
     if context.cursor:
         cursor = AlertCursor.from_json(context.cursor)
         pending: list[Alert] = []
     else:  # first tick ever: start at the newest event, no replay of history
-        cursor = AlertCursor(last_storage_id=_latest_storage_id(instance, event_type), failing=[])
+        cursor = AlertCursor(last_storage_id=_latest_storage_id(instance, fetch))
         pending = list(on_first_tick(context)) if on_first_tick else []
-    failing = set(cursor.failing)
-
     sent = 0
     try:
         for alert in pending:
             notifier.send(alert)
             sent += 1
-        records = _records_after(instance, event_type, cursor.last_storage_id, MAX_EVENTS_PER_TICK)
-        for record in records:
-            candidate_failing = set(failing)
-            alert = to_alert(record, candidate_failing)
+        for record in fetch(instance, cursor.last_storage_id, MAX_EVENTS_PER_TICK):
+            alert = to_alert(record)
             if alert is not None:
                 notifier.send(alert)  # raises → the cursor stays before this record
                 sent += 1
-            failing = candidate_failing
             cursor.last_storage_id = record.storage_id
     except AlertDeliveryError as exc:
-        cursor.failing = sorted(failing)
-        context.update_cursor(cursor.to_json())
-        context.log.error(f"{exc}; {sent} alert(s) sent this tick, the rest is retried on the next tick")
-        return dg.SkipReason(f"alert delivery failed, will retry: {exc}")
-    cursor.failing = sorted(failing)
+        return _delivery_failed(context, cursor.to_json(), sent, exc)
     context.update_cursor(cursor.to_json())
     return dg.SkipReason(f"{sent} alert(s) sent" if sent else "no new alerts")
+
+
+def _delivery_failed(context, cursor_json: str, sent: int, exc: Exception) -> dg.SkipReason:
+    context.update_cursor(cursor_json)
+    context.log.error(f"{exc}; {sent} alert(s) sent this tick, the rest is retried on the next tick")
+    return dg.SkipReason(f"alert delivery failed, will retry: {exc}")
 
 
 def _current_bad_freshness(context: dg.SensorEvaluationContext) -> Iterable[Alert]:
@@ -228,13 +261,7 @@ def _current_bad_freshness(context: dg.SensorEvaluationContext) -> Iterable[Aler
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def freshness_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
-    return _drain(
-        context,
-        alert_notifier,
-        dg.DagsterEventType.FRESHNESS_STATE_CHANGE,
-        lambda record, _failing: freshness_alert(record),
-        on_first_tick=_current_bad_freshness,
-    )
+    return _drain(context, alert_notifier, _fetch_freshness, freshness_alert, on_first_tick=_current_bad_freshness)
 
 
 @dg.sensor(
@@ -244,7 +271,29 @@ def freshness_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: 
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
-    return _drain(context, alert_notifier, dg.DagsterEventType.ASSET_CHECK_EVALUATION, check_alert)
+    """State-based: compares each check's latest execution with the cursor (works on every instance storage)."""
+    repo = context.repository_def
+    check_keys = sorted(repo.asset_graph.asset_check_keys, key=lambda k: k.to_user_string()) if repo else []
+    cursor = CheckCursor.from_json(context.cursor)
+    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    done = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+    sent = 0
+    try:
+        for key in check_keys:
+            execution = latest.get(key)
+            name = key.to_user_string()
+            if execution is None or execution.status not in done or cursor.handled.get(name) == execution.id:
+                continue
+            failing = set(cursor.failing)
+            alert = check_alert(name, execution, failing)
+            if alert is not None:
+                alert_notifier.send(alert)
+                sent += 1
+            cursor.failing, cursor.handled[name] = failing, execution.id
+    except AlertDeliveryError as exc:
+        return _delivery_failed(context, cursor.to_json(), sent, exc)
+    context.update_cursor(cursor.to_json())
+    return dg.SkipReason(f"{sent} alert(s) sent" if sent else "no new alerts")
 
 
 @dg.sensor(
@@ -255,10 +304,7 @@ def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier
 )
 def run_failure_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
     return _drain(
-        context,
-        alert_notifier,
-        dg.DagsterEventType.RUN_FAILURE,
-        lambda record, _failing: run_failure_alert(record, context.instance),
+        context, alert_notifier, _fetch_run_failures, lambda record: run_failure_alert(record, context.instance)
     )
 
 

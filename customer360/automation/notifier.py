@@ -63,10 +63,22 @@ class AlertDeliveryError(RuntimeError):
     """The webhook did not accept the alert after every attempt; the caller keeps it for the next tick."""
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (daemon logs, test capture)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def _alert_logger() -> logging.Logger:
     logger = logging.getLogger(ALERT_LOGGER_NAME)
     if not logger.handlers:  # always visible, whatever logging config the hosting process has
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

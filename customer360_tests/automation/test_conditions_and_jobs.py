@@ -1,0 +1,112 @@
+"""Which assets update when (cadence from lineage), the jobs built from the graph, one-writer execution."""
+
+import dagster as dg
+import pytest
+
+from customer360.automation import with_automation
+from customer360.automation.conditions import (
+    DAILY_CRON,
+    HOURLY_CRON,
+    WEEKLY_CRON,
+    automation_plan,
+    cadence_cron,
+)
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
+WEEKLY = dg.WeeklyPartitionsDefinition(start_date="2024-01-01", day_offset=1, end_offset=1)
+
+
+def _raw(source: str):
+    @dg.asset(key=["raw", source], group_name="raw", partitions_def=WEEKLY if source == "products" else DAILY)
+    def _a():
+        return None
+
+    return _a
+
+
+def _model(key: str, *deps: str, partitions_def=None):
+    schema, name = key.split("/")
+
+    @dg.asset(key=[schema, name], group_name=schema, deps=[dg.AssetKey(d.split("/")) for d in deps],
+              partitions_def=partitions_def)
+    def _a():
+        return None
+
+    return _a
+
+
+@pytest.fixture(scope="module")
+def small_defs():
+    """A miniature of the real lineage (same keys and shapes as the conventions)."""
+    assets = [_raw(s) for s in ("customers", "orders", "transactions", "events", "products")] + [
+        _model("staging/stg_events", "raw/events"),
+        _model("staging/stg_transactions", "raw/transactions"),
+        _model("staging/stg_products", "raw/products"),
+        _model("staging/stg_orders", "raw/orders"),
+        _model("staging/stg_customers", "raw/customers"),
+        _model("intermediate/int_session_features", "staging/stg_events"),
+        _model("intermediate/int_product_affinity", "staging/stg_products", "staging/stg_orders"),
+        _model("marts/fct_transactions", "raw/transactions", partitions_def=DAILY),
+        _model("ml/feat_customer_segmentation", "intermediate/int_session_features", "staging/stg_customers"),
+        _model("ml/customer_segments", "ml/feat_customer_segmentation"),
+    ]
+    return with_automation(dg.Definitions(assets=assets))
+
+
+def test_cadence_follows_the_feeding_sources():
+    assert cadence_cron(frozenset({"events"})) == HOURLY_CRON
+    assert cadence_cron(frozenset({"events", "transactions"})) == HOURLY_CRON
+    assert cadence_cron(frozenset({"products"})) == WEEKLY_CRON
+    assert cadence_cron(frozenset({"products", "orders"})) == DAILY_CRON
+    assert cadence_cron(frozenset()) == DAILY_CRON
+
+
+def test_plan_and_conditions_on_the_graph(small_defs):
+    plan = {k.to_user_string(): cron for k, cron in automation_plan(small_defs).items()}
+    assert plan["staging/stg_events"] == HOURLY_CRON
+    assert plan["marts/fct_transactions"] == HOURLY_CRON
+    assert plan["staging/stg_products"] == WEEKLY_CRON
+    assert plan["intermediate/int_product_affinity"] == DAILY_CRON
+    assert plan["ml/customer_segments"] == DAILY_CRON
+    assert not any(k.startswith("raw/") for k in plan)  # raw loads are arrival-driven (sensors)
+
+    graph = small_defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        condition = graph.get(key).automation_condition
+        if key.path[0] == "raw":
+            assert condition is None
+        else:
+            assert condition is not None and condition.get_label().startswith("on_cron(")
+    # a daily asset must not wait for the weekly products feed
+    affinity = graph.get(dg.AssetKey(["intermediate", "int_product_affinity"])).automation_condition
+    assert "stg_products" in repr(affinity)
+
+
+def test_jobs_group_assets_by_partitioning(small_defs):
+    jobs = {j.name: j for j in small_defs.resolve_all_job_defs()}
+    keys = lambda name: {k.to_user_string() for k in jobs[name].asset_layer.executable_asset_keys}  # noqa: E731
+    assert keys("daily_partitions_job") == {
+        "raw/customers", "raw/orders", "raw/transactions", "raw/events", "marts/fct_transactions"
+    }
+    assert keys("weekly_partitions_job") == {"raw/products"}
+    assert "ml/customer_segments" in keys("downstream_job") and not any(
+        k.startswith("raw/") for k in keys("downstream_job")
+    )
+    assert jobs["daily_partitions_job"].partitions_def is not None
+
+
+def test_code_location_runs_in_process_and_pools_the_warehouse():
+    """One writer per DuckDB file: in-process executor for every run + every warehouse asset in the pool."""
+    from customer360.definitions import defs
+
+    assert defs.executor is not None and defs.executor.name == "in_process"
+    repo = defs.get_repository_def()
+    for assets_def in repo.asset_graph.assets_defs:
+        if not assets_def.is_executable:
+            continue
+        needs_warehouse = {"warehouse", "dbt"} & set(assets_def.required_resource_keys)
+        if needs_warehouse:
+            pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
+            assert pools == {"warehouse"}, f"{assets_def.keys}: writes the warehouse outside the `warehouse` pool"
+    names = {s.name for s in defs.sensors}
+    assert {"c360_freshness_alerts", "c360_asset_check_alerts", "c360_run_failure_alerts", "c360_automation"} <= names
