@@ -36,6 +36,7 @@ from customer360.ml.contracts import (
 )
 from customer360.ml.features import (
     FRAUD_TABLE,
+    SourceFrames,
     ID,
     SEGMENTATION_TABLE,
     effective_as_of,
@@ -294,25 +295,38 @@ def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfi
     frames = load_source_frames(warehouse)
     as_of = effective_as_of(frames, _as_of(config))
     context.log.info(f"churn/LTV reference day (effective as_of): {as_of}")
-    current = validate(churn_ltv_features_schema(), point_in_time_features(frames, as_of))
+    features_at = _feature_memo(frames)
+    current = features_at(as_of)
     store = _artifacts()
     selected = context.selected_asset_keys
     if CHURN_KEY in selected:
-        result = run_churn(frames, current, as_of, store, config.refit)
+        result = run_churn(frames, current, as_of, store, config.refit, features_at)
         rows = warehouse.write_table("ml", "churn_predictions", result.pop("scores"))
         yield dg.MaterializeResult(asset_key=CHURN_KEY, metadata={"dagster/row_count": rows, **result})
     if LTV_KEY in selected:
-        result = run_ltv(frames, current, as_of, store, config.refit)
+        result = run_ltv(frames, current, as_of, store, config.refit, features_at)
         rows = warehouse.write_table("ml", "ltv_predictions", result.pop("scores"))
         yield dg.MaterializeResult(asset_key=LTV_KEY, metadata={"dagster/row_count": rows, **result})
 
 
-def run_churn(frames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    data = churn_model.training_frames(frames, as_of)
+def _feature_memo(frames: SourceFrames):
+    """Point-in-time features per cutoff, computed and contract-checked once (churn and LTV share them)."""
+    cache: dict[date, pl.DataFrame] = {}
     schema = churn_ltv_features_schema()
-    validate(schema, data.train.drop("churned"))
-    validate(schema, data.validation.drop("churned"))
+
+    def features_at(cutoff: date) -> pl.DataFrame:
+        if cutoff not in cache:
+            cache[cutoff] = validate(schema, point_in_time_features(frames, cutoff))
+        return cache[cutoff]
+
+    return features_at
+
+
+def run_churn(
+    frames: SourceFrames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None, features_at=None
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    data = churn_model.training_frames(frames, as_of, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("churn_predictions", fp, refit)
     extra: dict[str, Any] = {}
@@ -372,9 +386,11 @@ def run_churn(frames, current: pl.DataFrame, as_of: date, store: ArtifactStore, 
     }
 
 
-def run_ltv(frames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
+def run_ltv(
+    frames: SourceFrames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None, features_at=None
+) -> dict[str, Any]:
     t0 = time.perf_counter()
-    data = ltv_model.training_frames(frames, as_of)
+    data = ltv_model.training_frames(frames, as_of, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("ltv_predictions", fp, refit)
     extra: dict[str, Any] = {}

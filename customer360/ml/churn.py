@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -63,11 +64,18 @@ class ChurnTraining:
     validation_cutoff: date
 
 
-def training_frames(frames: SourceFrames, as_of: date, horizon: int = HORIZON_DAYS) -> ChurnTraining:
+def training_frames(
+    frames: SourceFrames,
+    as_of: date,
+    horizon: int = HORIZON_DAYS,
+    features_at: Callable[[date], pl.DataFrame] | None = None,
+) -> ChurnTraining:
+    """Train/validation frames; ``features_at`` lets churn and LTV share one feature computation per cutoff."""
     train_cut, val_cut = as_of - timedelta(days=2 * horizon), as_of - timedelta(days=horizon)
+    features_at = features_at or (lambda cut: point_in_time_features(frames, cut))
 
     def at(cut: date) -> pl.DataFrame:
-        return point_in_time_features(frames, cut).join(churn_labels(frames, cut, horizon), on=ID, how="inner")
+        return features_at(cut).join(churn_labels(frames, cut, horizon), on=ID, how="inner")
 
     return ChurnTraining(at(train_cut), at(val_cut), train_cut, val_cut)
 

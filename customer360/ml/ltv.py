@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,12 +63,19 @@ class LtvTraining:
     validation_cutoff: date
 
 
-def training_frames(frames: SourceFrames, as_of: date, horizon: int = HORIZON_DAYS) -> LtvTraining:
+def training_frames(
+    frames: SourceFrames,
+    as_of: date,
+    horizon: int = HORIZON_DAYS,
+    features_at: Callable[[date], pl.DataFrame] | None = None,
+) -> LtvTraining:
+    """Train/validation frames; ``features_at`` lets churn and LTV share one feature computation per cutoff."""
     train_cut, val_cut = as_of - timedelta(days=2 * horizon), as_of - timedelta(days=horizon)
+    features_at = features_at or (lambda cut: point_in_time_features(frames, cut))
 
     def at(cut: date) -> pl.DataFrame:
         return (
-            point_in_time_features(frames, cut)
+            features_at(cut)
             .join(future_spend(frames, cut, horizon), on=ID, how="left")
             .with_columns(pl.col("future_spend").fill_null(0.0))
         )
