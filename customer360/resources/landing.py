@@ -18,8 +18,6 @@ from datetime import date
 from functools import lru_cache
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
-from dagster_aws.s3.sensor import get_objects
 from pydantic import Field, PrivateAttr
 
 from customer360.catalog import SOURCES
@@ -82,6 +80,8 @@ def day_prefix(source: str, day: date) -> str:
 def _s3_client(endpoint: str | None, region: str | None, _credentials: tuple):
     """boto3 clients are thread-safe and slow to build: one per endpoint/region/credential set per process
     (a sensor builds its resources on every tick)."""
+    from dagster_aws.s3 import S3Resource  # imported only when a store is on S3 (a slow import)
+
     return S3Resource(endpoint_url=endpoint, region_name=region).get_client()
 
 
@@ -137,6 +137,8 @@ class LandingResource(dg.ConfigurableResource):
         prefix = validate_key(prefix.rstrip("/"))
         store = self.store
         if isinstance(store, S3Store):
+            from dagster_aws.s3.sensor import get_objects
+
             full = f"{store.prefix}/{prefix}/" if store.prefix else f"{prefix}/"
             out = []
             for obj in get_objects(bucket=store.bucket, prefix=full, client=store.client):

@@ -1,0 +1,95 @@
+"""The code location loads in a real dagster-webserver on loopback; its GraphQL API lists the raw assets and
+the arrival sensors. The server runs in its own process group with default signal handlers, and is stopped."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from customer360.catalog import SOURCE_NAMES
+from customer360.ingestion.sensors import sensor_name
+
+REPO = Path(__file__).resolve().parents[2]
+QUERY = """
+{
+  workspaceOrError { ... on Workspace { locationEntries { name
+      locationOrLoadError { __typename ... on PythonError { message } } } } }
+  assetNodes { assetKey { path } groupName }
+  repositoriesOrError { ... on RepositoryConnection { nodes { name sensors { name minIntervalSeconds } } } }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _default_signals() -> None:  # runs in the child before exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@pytest.mark.slow
+def test_webserver_lists_raw_assets_and_sensors(tmp_path):
+    port = _free_port()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "C360_LANDING_URL": str(tmp_path / "landing"),
+        "C360_QUARANTINE_URL": str(tmp_path / "quarantine"),
+        "C360_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+    }
+    log = (tmp_path / "webserver.log").open("wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_default_signals,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        data = None
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
+            try:
+                resp = requests.post(f"{base}/graphql", json={"query": QUERY}, timeout=10)
+                if resp.ok:
+                    data = resp.json()["data"]
+                    entries = data["workspaceOrError"]["locationEntries"]
+                    if entries and entries[0]["locationOrLoadError"]:
+                        break
+            except requests.ConnectionError:
+                pass
+            time.sleep(1)
+        assert data is not None, "webserver did not answer"
+        [entry] = data["workspaceOrError"]["locationEntries"]
+        assert entry["name"] == "customer360"
+        assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
+        raw = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"] if n["groupName"] == "raw"}
+        assert raw >= {f"raw/{s}" for s in SOURCE_NAMES}
+        sensors = {s["name"]: s["minIntervalSeconds"] for r in data["repositoriesOrError"]["nodes"] for s in r["sensors"]}
+        for source in SOURCE_NAMES:
+            assert sensors[sensor_name(source)] == 30
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+    assert proc.returncode is not None
