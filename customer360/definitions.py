@@ -7,12 +7,14 @@ from customer360.ingestion import ingestion_definitions
 from customer360.ml.assets import ml_definitions
 from customer360.resources import build_resources
 from customer360.settings import get_settings
+from customer360.transform.defs import transform_definitions
 
 settings = get_settings()
 
 defs = dg.Definitions.merge(
     dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
     ingestion_definitions(settings),
+    transform_definitions(settings),
     ml_definitions(),
 )
 defs = with_automation(defs)  # last: orchestration + SLA freshness policies and automation conditions on every asset

@@ -1,0 +1,84 @@
+"""The dbt project as two ``@dbt_assets`` (no ``from __future__ import annotations`` here: dagster-dbt inspects the
+annotations of the decorated function and fails on postponed ones).
+
+- ``c360_dbt_assets``: every model, seed and snapshot except ``fct_transactions`` (unpartitioned; ``dbt build``
+  of the selected subset, so the dbt tests run as asset checks right after their model).
+- ``c360_fct_transactions_assets``: ``fct_transactions``, daily-partitioned with the raw partitions' definition;
+  a run passes ``--vars {min_date, max_date}`` = the partition (range) time window, the model re-reads
+  ``lookback_days`` before ``min_date`` for late rows, and a backfill of any range is ONE dbt run
+  (``BackfillPolicy.single_run()``).
+
+Both pass ``as_of_date`` when ``C360_AS_OF_DATE`` is set, and attach row counts + column schemas to each
+materialization when the ``dbt`` resource has ``fetch_metadata`` on (``C360_DBT_FETCH_METADATA``).
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from customer360.ingestion.partitions import daily_partitions
+from customer360.settings import Settings
+from customer360.transform.translator import C360DagsterDbtTranslator
+
+PARTITIONED_MODEL = "fct_transactions"
+
+
+def dbt_vars(settings: Settings, time_window: dg.TimeWindow | None = None) -> dict[str, str]:
+    """The ``--vars`` of a run: ``as_of_date`` when configured, the partition window for partitioned runs."""
+    out: dict[str, str] = {}
+    if settings.as_of_date:
+        out["as_of_date"] = settings.as_of_date
+    if time_window is not None:
+        out["min_date"] = time_window.start.strftime("%Y-%m-%d")
+        out["max_date"] = time_window.end.strftime("%Y-%m-%d")
+    return out
+
+
+def build_args(command: str, variables: Mapping[str, str]) -> list[str]:
+    args = [command]
+    if variables:
+        args += ["--vars", json.dumps(dict(variables), sort_keys=True)]
+    return args
+
+
+def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
+    events = invocation.stream()
+    if getattr(dbt, "fetch_metadata", False):
+        events = events.fetch_row_counts().fetch_column_metadata()
+    yield from events
+
+
+@lru_cache(maxsize=4)
+def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsDefinition]:
+    translator = C360DagsterDbtTranslator()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=translator,
+        exclude=PARTITIONED_MODEL,
+        name="c360_dbt_assets",
+    )
+    def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        invocation = dbt.cli(build_args("build", dbt_vars(settings)), context=context)
+        yield from _stream(invocation, dbt)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=translator,
+        select=PARTITIONED_MODEL,
+        name="c360_fct_transactions_assets",
+        partitions_def=daily_partitions(settings.partitions_start),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        window = context.partition_time_window
+        invocation = dbt.cli(build_args("build", dbt_vars(settings, window)), context=context)
+        yield from _stream(invocation, dbt)
+
+    return [c360_dbt_assets, c360_fct_transactions_assets]
