@@ -1,0 +1,20 @@
+import uuid
+
+import pytest
+
+from customer360_tests.production.helpers import postgres_admin
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL role + database for a Dagster instance; dropped at the end."""
+    name = f"c360_test_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    postgres_admin(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+    postgres_admin(f"CREATE DATABASE {name} OWNER {name}")
+    try:
+        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_DB": name,
+               "DAGSTER_PG_USERNAME": name, "DAGSTER_PG_PASSWORD": password}
+    finally:
+        postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        postgres_admin(f"DROP ROLE IF EXISTS {name}")
