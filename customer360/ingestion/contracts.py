@@ -19,7 +19,7 @@ Every failure becomes a :class:`Violation` (check, column, message, sample rows)
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -143,7 +143,11 @@ def conform(source: str, df: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
-def _checks(col: Column, load_date: date) -> list[pa.Check]:
+FILE_ID = "_c360_file"  # batch-only helper columns (never loaded)
+ARRIVAL_DAY = "_c360_arrival_day"
+
+
+def _column_checks(col: Column) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if col.enum is not None:
         checks.append(pa.Check.isin(list(col.enum), name="enum"))
@@ -151,87 +155,142 @@ def _checks(col: Column, load_date: date) -> list[pa.Check]:
         checks.append(pa.Check.ge(col.min, name="range"))
     if col.max is not None:
         checks.append(pa.Check.le(col.max, name="range"))
-    if col.type == "date":
-        latest = load_date + timedelta(days=FUTURE_SLACK_DAYS)
-        checks.append(pa.Check.le(latest, name="future_date"))
-    elif col.type == "timestamp":
-        latest_ts = datetime.combine(load_date + timedelta(days=FUTURE_SLACK_DAYS + 1), time()) - timedelta(
-            microseconds=1
-        )
-        checks.append(pa.Check.le(latest_ts, name="future_date"))
     return checks
 
 
-@lru_cache(maxsize=4096)
-def contract_schema(source: str, load_date: date) -> pa.DataFrameSchema:
-    """The pandera schema of ``source`` for a file that arrived on ``load_date``."""
+def _unique_within_file(column: str) -> pa.Check:
+    def check(data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(column).is_null() | ~pl.struct([FILE_ID, column]).is_duplicated())
+
+    return pa.Check(check, name=f"unique:{column}")
+
+
+def _not_in_future(col: Column) -> pa.Check:
+    slack = pl.duration(days=FUTURE_SLACK_DAYS)
+    if col.type == "date":
+        limit = pl.col(ARRIVAL_DAY) + slack
+        ok = pl.col(col.name) <= limit
+    else:  # timestamp: strictly before the start of day arrival + slack + 1
+        limit = (pl.col(ARRIVAL_DAY) + slack + pl.duration(days=1)).cast(pl.Datetime("us"))
+        ok = pl.col(col.name) < limit
+
+    def check(data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(col.name).is_null() | ok)
+
+    return pa.Check(check, name=f"future_date:{col.name}")
+
+
+@lru_cache(maxsize=16)
+def contract_schema(source: str) -> pa.DataFrameSchema:
+    """The pandera schema of ``source``, applied to a batch of conformed files at once.
+
+    A batch carries two helper columns: the file each row came from and that file's arrival day, so
+    uniqueness is checked *within* each file (re-sends across days are legitimate) and future dates against
+    each file's own arrival day.
+    """
     spec: Source = SOURCES[source]
-    unique = {spec.primary_key, *spec.unique}
     columns = {
         col.name: pa.Column(
-            POLARS_TYPES[col.type],
-            nullable=col.nullable,
-            unique=col.name in unique,
-            checks=_checks(col, load_date),
-            description=col.description,
+            POLARS_TYPES[col.type], nullable=col.nullable, checks=_column_checks(col), description=col.description
         )
         for col in spec.columns
     }
-    return pa.DataFrameSchema(columns, strict=True, ordered=False, name=f"{source}_contract")
+    columns[FILE_ID] = pa.Column(pl.Int32, nullable=False)
+    columns[ARRIVAL_DAY] = pa.Column(pl.Date, nullable=False)
+    checks = [_unique_within_file(c) for c in dict.fromkeys([spec.primary_key, *spec.unique])]
+    checks += [_not_in_future(c) for c in spec.columns if c.type in ("date", "timestamp")]
+    return pa.DataFrameSchema(columns, checks=checks, strict=True, ordered=False, name=f"{source}_contract")
 
 
-_CHECK_NAMES = {"not_nullable": "not_nullable", "field_uniqueness": "unique"}
+_CHECK_NAMES = {"not_nullable": "not_nullable"}
 
 
-def _check_name(check: str, col: Column | None) -> str:
-    """pandera's check label → our violation kind."""
+def _check_kind(check: str) -> tuple[str, str | None]:
+    """pandera's check label → (our violation kind, column for frame-level checks)."""
     if check in _CHECK_NAMES:
-        return _CHECK_NAMES[check]
+        return _CHECK_NAMES[check], None
+    if ":" in check:
+        kind, column = check.split(":", 1)
+        return kind, column
     if check.startswith("isin"):
-        return "enum"
-    if check.startswith("less_than_or_equal_to") and col is not None and col.type in ("date", "timestamp"):
-        return "future_date"
+        return "enum", None
     if check.startswith(("greater_than", "less_than", "in_range")):
-        return "range"
-    return check
+        return "range", None
+    return check, None
+
+
+def batch(frames: list[tuple[date, pl.DataFrame]]) -> pl.DataFrame:
+    """Concatenate conformed frames with their file index and arrival day (the helper columns)."""
+    return pl.concat(
+        [
+            df.with_columns(pl.lit(i, dtype=pl.Int32).alias(FILE_ID), pl.lit(day, dtype=pl.Date).alias(ARRIVAL_DAY))
+            for i, (day, df) in enumerate(frames)
+        ],
+        how="vertical",
+    )
+
+
+def validate_batch(source: str, frames: list[tuple[date, pl.DataFrame]]) -> dict[int, list[Violation]]:
+    """Validate conformed frames (``(arrival day, frame)``) with ONE pandera pass.
+
+    Returns the violations per frame index; frames without an entry passed.
+    """
+    if not frames:
+        return {}
+    data = batch(frames)
+    try:
+        contract_schema(source).validate(data, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return _violations_from_pandera(source, data, exc.failure_cases, frames)
+    return {}
 
 
 def validate(source: str, df: pl.DataFrame, load_date: date) -> pl.DataFrame:
     """Conform and validate one file's frame; return it (catalog order and types) or raise ContractError."""
     df = conform(source, df)
-    try:
-        contract_schema(source, load_date).validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        raise ContractError(_violations_from_pandera(source, df, exc.failure_cases, load_date)) from None
+    violations = validate_batch(source, [(load_date, df)]).get(0)
+    if violations:
+        raise ContractError(violations)
     return df
 
 
-def _violations_from_pandera(source: str, df: pl.DataFrame, cases: pl.DataFrame, load_date: date) -> list[Violation]:
+def _violations_from_pandera(
+    source: str, data: pl.DataFrame, cases: pl.DataFrame, frames: list[tuple[date, pl.DataFrame]]
+) -> dict[int, list[Violation]]:
     spec = SOURCES[source]
-    out: list[Violation] = []
-    for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):
+    cases = cases.filter(pl.col("index").is_not_null())
+    file_of = data.get_column(FILE_ID)
+    cases = cases.with_columns(pl.col("index").map_batches(lambda s: file_of.gather(s), return_dtype=pl.Int32).alias("_file"))
+    out: dict[int, list[Violation]] = {}
+    for (file_id, column, check), group in cases.group_by(["_file", "column", "check"], maintain_order=True):
+        kind, frame_column = _check_kind(str(check))
+        column = frame_column or column
         col = spec.column(str(column)) if column in spec.column_names else None
-        check_name = _check_name(str(check), col)
-        rows = group.get_column("index").drop_nulls().unique().sort()
-        sample = _jsonable(df[rows.head(SAMPLE_ROWS).to_list()]) if rows.len() else []
-        values = group.get_column("failure_case").head(SAMPLE_ROWS).to_list()
-        if check_name == "not_nullable":
+        rows = group.get_column("index").unique().sort()
+        sample = _jsonable(data[rows.head(SAMPLE_ROWS).to_list()].drop(FILE_ID, ARRIVAL_DAY))
+        values = [r.get(str(column)) for r in sample] if col is not None else []
+        day = frames[int(file_id)][0]
+        if kind == "not_nullable":
             what = "primary key " if column == spec.primary_key else ""
             msg = f"{what}column {column!r} has {rows.len()} null value(s)"
-        elif check_name == "unique":
-            msg = f"column {column!r} is not unique within the file: {rows.len()} rows share values, e.g. {values[:3]}"
-        elif check_name == "enum" and col is not None:
-            msg = f"column {column!r} has values outside {list(col.enum or ())}: {sorted(set(map(str, values)))}"
-        elif check_name == "range" and col is not None:
+        elif kind == "unique":
+            what = "primary key " if column == spec.primary_key else ""
+            msg = f"{what}column {column!r} is not unique within the file: {rows.len()} rows share values, e.g. {values[:3]}"
+        elif kind == "enum" and col is not None:
+            bad = sorted({str(v) for v in group.get_column("failure_case").to_list()})[:5]
+            msg = f"column {column!r} has {rows.len()} value(s) outside {list(col.enum or ())}: {bad}"
+        elif kind == "range" and col is not None:
             msg = f"column {column!r} has {rows.len()} value(s) outside [{col.min}, {col.max}], e.g. {values[:3]}"
-        elif check_name == "future_date":
+        elif kind == "future_date":
             msg = (
                 f"column {column!r} has {rows.len()} value(s) in the future of the file's arrival day "
-                f"{load_date} (+{FUTURE_SLACK_DAYS} day), e.g. {values[:3]}"
+                f"{day} (+{FUTURE_SLACK_DAYS} day), e.g. {values[:3]}"
             )
         else:
             msg = f"column {column!r} fails {check}: e.g. {values[:3]}"
-        out.append(Violation(check_name, msg, column=str(column), failing_rows=rows.len() or None, sample=sample))
+        out.setdefault(int(file_id), []).append(
+            Violation(kind, msg, column=str(column), failing_rows=rows.len(), sample=sample)
+        )
     return out
 
 

@@ -4,7 +4,8 @@ For each arrival day of the requested window the loader reads every landing file
 (:mod:`~customer360.ingestion.contracts` + :mod:`~customer360.ingestion.foreign_keys`), quarantines the
 files that fail (:mod:`~customer360.ingestion.quarantine`) and replaces the day in the warehouse with the
 files that pass — delete + insert in one transaction, so a reader sees the old day or the new day, never
-half of it. Rows that a quarantined key loaded earlier are kept (a broken re-delivery never deletes the last
+half of it (consecutive days are grouped into one transaction of up to ``CHUNK_ROWS`` rows / ``CHUNK_DAYS``
+days, which keeps a long backfill to a few connections and bounded memory). Rows that a quarantined key loaded earlier are kept (a broken re-delivery never deletes the last
 good load of that file); rows of files no longer in the landing zone go. Re-running a day gives the same rows.
 
 This module knows nothing of Dagster: the asset (and the benchmark) call :func:`load_days`.
@@ -20,15 +21,20 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from customer360.catalog import LOADER_COLUMNS, SOURCES
-from customer360.ingestion.contracts import ContractError, Violation, catalog_columns, validate
+from customer360.ingestion.contracts import ContractError, Violation, catalog_columns, conform, validate_batch
 from customer360.ingestion.foreign_keys import ReferenceIndexes, check_foreign_keys
 from customer360.ingestion.partitions import partition_key_for_day
 from customer360.ingestion.quarantine import QuarantineRecord, open_records, quarantine_file, resolve
-from customer360.resources.landing import LandedKey, LandingResource
+from customer360.resources.landing import LandedKey, LandingResource, content_digest
 from customer360.resources.warehouse import RawFile, WarehouseResource
 from customer360.storage import ObjectInfo
 
 log = logging.getLogger(__name__)
+
+# Days are written in chunks: each chunk replaces its days in ONE transaction (a reader sees every day of the
+# chunk old or new, never half a day) and bounds the memory of a long backfill.
+CHUNK_ROWS = 500_000
+CHUNK_DAYS = 31
 
 
 def raw_columns(source: str) -> list[tuple[str, str]]:
@@ -51,15 +57,25 @@ class LoadReport:
     seconds: float = 0.0
 
 
-def read_landing_file(source: str, parsed: LandedKey, data: bytes) -> pl.DataFrame:
-    """Parse and validate one landing file; raise :class:`ContractError` with the reasons."""
+def read_landing_file(source: str, data: bytes) -> pl.DataFrame:
+    """Parse one landing file and conform it to the catalog (names, types); raise :class:`ContractError`."""
     try:
         df = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # polars raises several types for corrupt/truncated parquet
         raise ContractError(
             [Violation("readable", f"file is not readable parquet ({type(exc).__name__}: {exc})")]
         ) from None
-    return validate(source, df, parsed.load_date)
+    return conform(source, df)
+
+
+@dataclass
+class _Pending:
+    """A parsed, conformed file waiting for the batch checks of its chunk."""
+
+    parsed: LandedKey
+    info: ObjectInfo
+    data: bytes
+    frame: pl.DataFrame
 
 
 def load_days(
@@ -91,66 +107,86 @@ def load_days(
     open_by_key = {r.key: r for r in open_records(landing, source, wanted)}
     indexes = ReferenceIndexes(warehouse, landing, up_to=days[-1])
     partition_files: dict[str, list[ObjectInfo]] = defaultdict(list)
-    partition_contents: dict[str, dict[str, bytes]] = defaultdict(dict)
+    partition_digests: dict[str, dict[str, str]] = defaultdict(dict)
 
-    for day in days:
+    def reject(key: str, data: bytes | None, violations: list[Violation], bad: list[str]) -> None:
+        record = quarantine_file(landing, key, data, violations)
+        report.quarantined.append(record)
+        bad.append(key)
+        logger.warning("quarantined %s: %s", key, record.reason)
+
+    def flush(chunk_days: list[date], pending: list[_Pending], bad: list[str]) -> None:
+        """Batch-validate the chunk's files, quarantine failures, replace the chunk's days in ONE transaction."""
+        frames = [(p.parsed.load_date, p.frame) for p in pending]
+        failures = validate_batch(source, frames)
+        for i, violations in check_foreign_keys(source, frames, indexes).items():
+            failures.setdefault(i, []).extend(violations)
         good: list[RawFile] = []
-        bad: list[str] = []
-        for parsed, info in sorted(by_day.get(day, []), key=lambda p: p[0].key):
-            data: bytes | None = None
-            try:
-                data = landing.read(parsed.key)
-                frame = read_landing_file(source, parsed, data)
-                violations = check_foreign_keys(source, frame, day, indexes)
-                if violations:
-                    raise ContractError(violations)
-            except ContractError as exc:
-                record = quarantine_file(landing, parsed.key, data, exc.violations)
-                report.quarantined.append(record)
-                bad.append(parsed.key)
-                logger.warning("quarantined %s: %s", parsed.key, record.reason)
+        for i, p in enumerate(pending):
+            if i in failures:
+                reject(p.parsed.key, p.data, failures[i], bad)
             else:
-                good.append(RawFile(parsed.key, day, frame))
-                report.bytes += info.size
-            pkey = partition_key_for_day(source, day)
-            if pkey is not None:
-                partition_files[pkey].append(info)
-                if data is not None and not landing.is_s3:
-                    partition_contents[pkey][parsed.key] = data
+                good.append(RawFile(p.parsed.key, p.parsed.load_date, p.frame))
         try:
-            inserted = warehouse.load_raw_files(source, columns, [day], good, loaded_at, retain_files=bad)
+            warehouse.load_raw_files(source, columns, chunk_days, good, loaded_at, retain_files=bad)
         except Exception as exc:
             # An engine that loads from the files itself (Snowflake COPY) may reject files that passed our
             # contract; it commits the others and raises an error carrying ``rejected`` {key: reason}.
             rejected = getattr(exc, "rejected", None)
             if not isinstance(rejected, dict):
                 raise
-            inserted = int(getattr(exc, "inserted", 0) or 0)
+            data_of = {p.parsed.key: p.data for p in pending}
             for key, reason in rejected.items():
-                data = partition_contents.get(partition_key_for_day(source, day) or "", {}).get(key)
-                record = quarantine_file(landing, key, data if data is not None else landing.read(key),
-                                         [Violation("warehouse_load", f"the warehouse rejected the file: {reason}")])
-                report.quarantined.append(record)
-                bad.append(key)
-                logger.warning("quarantined %s: %s", key, record.reason)
+                reject(key, data_of.get(key), [Violation("warehouse_load", f"the warehouse rejected the file: {reason}")], bad)
             good = [f for f in good if f.key not in rejected]
-        report.rows += inserted
-        report.rows_by_day[day.isoformat()] = inserted
+        good_keys = {f.key for f in good}
+        for day in chunk_days:
+            kept = [f for f in good if f.load_date == day]
+            n = sum(f.frame.height for f in kept)
+            report.rows += n
+            report.rows_by_day[day.isoformat()] = n
+            logger.info("raw.%s %s: %d rows from %d file(s)", source, day, n, len(kept))
         report.files_loaded += [f.key for f in good]
+        report.bytes += sum(p.info.size for p in pending if p.parsed.key in good_keys)
         if good:
             report.preview = good[-1].frame.head(5)
-        # close quarantine records of this day whose key no longer fails (fixed re-delivery or removed)
+        # close quarantine records of these days whose key no longer fails (fixed re-delivery, or removed)
         for key, record in open_by_key.items():
-            if record.load_date == day and key not in bad:
-                resolve(landing, key, "loaded after re-delivery" if key in {f.key for f in good} else "file removed")
+            if record.load_date in chunk_days and key not in bad:
+                resolve(landing, key, "loaded after re-delivery" if key in good_keys else "file removed")
                 report.resolved.append(key)
-        logger.info("raw.%s %s: %d rows from %d file(s), %d quarantined", source, day, inserted, len(good), len(bad))
+
+    chunk_days: list[date] = []
+    pending: list[_Pending] = []
+    bad: list[str] = []
+    rows = 0
+    for day in days:
+        for parsed, info in sorted(by_day.get(day, []), key=lambda p: p[0].key):
+            data = landing.read(parsed.key)
+            pkey = partition_key_for_day(source, day)
+            if pkey is not None:
+                partition_files[pkey].append(info)
+                if not landing.is_s3:
+                    partition_digests[pkey][parsed.key] = content_digest(data)
+            try:
+                frame = read_landing_file(source, data)
+            except ContractError as exc:
+                reject(parsed.key, data, exc.violations, bad)
+                continue
+            pending.append(_Pending(parsed, info, data, frame))
+            rows += frame.height
+        chunk_days.append(day)
+        if rows >= CHUNK_ROWS or len(chunk_days) >= CHUNK_DAYS:
+            flush(chunk_days, pending, bad)
+            chunk_days, pending, bad, rows = [], [], [], 0
+    if chunk_days:
+        flush(chunk_days, pending, bad)
 
     for day in days:  # partitions without files still get a fingerprint (of nothing)
         pkey = partition_key_for_day(source, day)
         if pkey is not None:
             partition_files.setdefault(pkey, [])
     for pkey, infos in partition_files.items():
-        report.fingerprints[pkey] = landing.content_fingerprint(infos, partition_contents.get(pkey))
+        report.fingerprints[pkey] = landing.content_fingerprint(infos, partition_digests.get(pkey))
     report.seconds = time.perf_counter() - started
     return report

@@ -70,6 +70,10 @@ def listing_fingerprint(infos: Iterable[ObjectInfo]) -> str:
     return fingerprint((i.key, i.size, i.etag) for i in infos)
 
 
+def content_digest(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
 def day_prefix(source: str, day: date) -> str:
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
@@ -164,20 +168,19 @@ class LandingResource(dg.ConfigurableResource):
     def read(self, key: str) -> bytes:
         return self.store.read(key)
 
-    def content_fingerprint(self, infos: Iterable[ObjectInfo], contents: dict[str, bytes] | None = None) -> str:
+    def content_fingerprint(self, infos: Iterable[ObjectInfo], digests: dict[str, str] | None = None) -> str:
         """Fingerprint of the *contents* of ``infos``: equal for an identical re-delivery.
 
         S3's ETag is already a content hash, so the listing suffices. A local folder's tag is derived from
         size + mtime (a re-delivered identical file gets a new mtime), so the bytes are hashed instead
-        (``contents`` avoids a second read when the caller already has them).
+        (``digests`` — key → :func:`content_digest` — avoids a second read when the caller has the bytes).
         """
         infos = list(infos)
         if self.is_s3:
             return listing_fingerprint(infos)
-        contents = contents or {}
+        digests = digests or {}
         return fingerprint(
-            (i.key, i.size, hashlib.md5(contents[i.key] if i.key in contents else self.read(i.key)).hexdigest())
-            for i in infos
+            (i.key, i.size, digests[i.key] if i.key in digests else content_digest(self.read(i.key))) for i in infos
         )
 
     def describe(self, key: str) -> str:
