@@ -62,6 +62,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
         dagster_dbt_translator=translator,
         exclude=PARTITIONED_MODEL,
         name="c360_dbt_assets",
+        pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)
     )
     def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         invocation = dbt.cli(build_args("build", dbt_vars(settings)), context=context)
@@ -73,6 +74,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
         dagster_dbt_translator=translator,
         select=PARTITIONED_MODEL,
         name="c360_fct_transactions_assets",
+        pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)
         partitions_def=daily_partitions(settings.partitions_start),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
