@@ -1,18 +1,25 @@
 """When each asset updates: declarative automation derived from lineage, applied in one place.
 
 - ``raw/<source>``: no condition. Raw partitions load when files land (one sensor per source, ingestion).
-- Every other materializable asset gets ``AutomationCondition.on_cron(<cadence>)``: after the cron tick, once all
-  its upstream assets have new data since that tick, it is requested once; everything downstream that becomes
-  ready in the same evaluation joins the same run (staging → marts → ML in one run, not one run per layer).
-  The cadence follows from which raw sources feed the asset (computed from the asset graph, so a new model gets
+- Every other materializable asset gets ``rebuild_on(<cadence cron>)``:
+
+      in the latest time window (partitioned assets: today's partition only)
+      AND (a cadence tick passed since it was last requested OR it was never built: new asset / new partition)
+      AND some upstream asset has new data since it was last requested (or is requested in the same tick)
+      AND no upstream asset is missing (partitioned upstreams of an unpartitioned asset excepted), none is in
+          progress, and the asset itself is not in progress
+
+  So: at most one build per cadence interval, only when there is something new, and a fresh deployment (or a new
+  day's partition) is built as soon as its data arrives instead of waiting for the next tick. Everything
+  downstream that becomes ready in the same evaluation joins the same run (staging → marts → ML in one run).
+  Why not plain ``on_cron``: it requires *all* upstreams to update after each tick (a daily asset fed by the
+  weekly products feed would wait for Monday) and does nothing on a fresh deployment until the next tick.
+- The cadence follows from the raw sources that feed the asset (computed from the asset graph, so a new model gets
   the right cadence without editing this file):
-    * only ``events`` / ``transactions`` upstream (the near-real-time feeds) → hourly, ``HOURLY_CRON``;
+    * only ``events`` / ``transactions`` upstream (near-real-time feeds) → hourly, ``HOURLY_CRON``;
     * only ``products`` upstream (weekly full catalogue) → weekly, ``WEEKLY_CRON`` (Monday 02:00 UTC);
     * anything else (the daily sources, marts, ML) → daily, ``sla.DAILY_REBUILD_CRON`` (02:00 UTC).
-  A daily asset ignores its weekly (products-only) dependencies when waiting for "all deps updated", otherwise it
-  would wait for Monday every week; it still reads their latest data.
-- ``on_cron`` considers only the latest time partition of a partitioned asset (``fct_transactions``): older
-  partitions are filled by backfills (see ``jobs.py`` / README).
+- Older partitions of partitioned assets (``fct_transactions``) are filled by backfills (``jobs.py``, README).
 
 The automation sensor ``c360_automation`` evaluates these conditions every 30 s; it is RUNNING by default.
 """
@@ -59,21 +66,46 @@ def automation_plan(defs: dg.Definitions) -> dict[dg.AssetKey, str]:
     return plan
 
 
-def condition_for(cron: str, weekly_keys: frozenset[dg.AssetKey]) -> dg.AutomationCondition:
-    condition = dg.AutomationCondition.on_cron(cron)
-    if cron == DAILY_CRON and weekly_keys:
-        condition = condition.ignore(dg.AssetSelection.assets(*sorted(weekly_keys)))
-    return condition
+def rebuild_on(cron: str, missing_ignored: frozenset[dg.AssetKey] = frozenset()) -> dg.AutomationCondition:
+    """New upstream data → one build per cadence interval (see the module docstring).
+
+    ``missing_ignored``: upstream keys whose partitions do not line up with the asset's (a partitioned upstream of an
+    unpartitioned asset always has missing partitions, e.g. the days before data started), so "missing" says
+    nothing useful about them.
+    """
+    ac = dg.AutomationCondition
+    due = (ac.cron_tick_passed(cron).since_last_handled() | ac.missing()).with_label(
+        f"cadence tick ({cron}) since last requested, or never built"
+    )
+    new_data = ac.any_deps_updated().since_last_handled().with_label("new upstream data since last requested")
+    deps_missing = ac.any_deps_missing()
+    if missing_ignored:
+        deps_missing = deps_missing.ignore(dg.AssetSelection.assets(*sorted(missing_ignored)))
+    return (
+        ac.in_latest_time_window()
+        & due
+        & new_data
+        & ~deps_missing
+        & ~ac.any_deps_in_progress()
+        & ~ac.in_progress()
+    ).with_label(f"rebuild_on({cron})")
 
 
 def apply_automation_conditions(defs: dg.Definitions) -> dg.Definitions:
-    plan = automation_plan(defs)
-    weekly = frozenset(
-        {k for k, cron in plan.items() if cron == WEEKLY_CRON}
-        | {dg.AssetKey([RAW_GROUP, s]) for s in WEEKLY_SOURCES}
-    )
+    graph = defs.resolve_asset_graph()
+
+    def misaligned(key: dg.AssetKey) -> frozenset[dg.AssetKey]:
+        own = graph.get(key).partitions_def
+        return frozenset(
+            parent
+            for parent in graph.get(key).parent_keys
+            if graph.has(parent)
+            and graph.get(parent).partitions_def is not None
+            and graph.get(parent).partitions_def != own
+        )
+
     conditions: Mapping[dg.AssetKey, dg.AutomationCondition] = {
-        key: condition_for(cron, weekly) for key, cron in plan.items()
+        key: rebuild_on(cron, misaligned(key)) for key, cron in automation_plan(defs).items()
     }
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -1,5 +1,7 @@
 """Which assets update when (cadence from lineage), the jobs built from the graph, one-writer execution."""
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 
@@ -35,10 +37,8 @@ def _model(key: str, *deps: str, partitions_def=None):
     return _a
 
 
-@pytest.fixture(scope="module")
-def small_defs():
-    """A miniature of the real lineage (same keys and shapes as the conventions)."""
-    assets = [_raw(s) for s in ("customers", "orders", "transactions", "events", "products")] + [
+def _small_assets():
+    return [_raw(s) for s in ("customers", "orders", "transactions", "events", "products")] + [
         _model("staging/stg_events", "raw/events"),
         _model("staging/stg_transactions", "raw/transactions"),
         _model("staging/stg_products", "raw/products"),
@@ -46,11 +46,17 @@ def small_defs():
         _model("staging/stg_customers", "raw/customers"),
         _model("intermediate/int_session_features", "staging/stg_events"),
         _model("intermediate/int_product_affinity", "staging/stg_products", "staging/stg_orders"),
-        _model("marts/fct_transactions", "raw/transactions", partitions_def=DAILY),
+        _model("marts/fct_transactions", "raw/transactions", "staging/stg_customers", partitions_def=DAILY),
         _model("ml/feat_customer_segmentation", "intermediate/int_session_features", "staging/stg_customers"),
         _model("ml/customer_segments", "ml/feat_customer_segmentation"),
+        _model("marts/fct_customer_value", "ml/customer_segments", "marts/fct_transactions"),
     ]
-    return with_automation(dg.Definitions(assets=assets))
+
+
+@pytest.fixture(scope="module")
+def small_defs():
+    """A miniature of the real lineage (same keys and shapes as the conventions)."""
+    return with_automation(dg.Definitions(assets=_small_assets()))
 
 
 def test_cadence_follows_the_feeding_sources():
@@ -64,7 +70,7 @@ def test_cadence_follows_the_feeding_sources():
 def test_plan_and_conditions_on_the_graph(small_defs):
     plan = {k.to_user_string(): cron for k, cron in automation_plan(small_defs).items()}
     assert plan["staging/stg_events"] == HOURLY_CRON
-    assert plan["marts/fct_transactions"] == HOURLY_CRON
+    assert plan["marts/fct_transactions"] == DAILY_CRON  # also fed by stg_customers
     assert plan["staging/stg_products"] == WEEKLY_CRON
     assert plan["intermediate/int_product_affinity"] == DAILY_CRON
     assert plan["ml/customer_segments"] == DAILY_CRON
@@ -76,10 +82,57 @@ def test_plan_and_conditions_on_the_graph(small_defs):
         if key.path[0] == "raw":
             assert condition is None
         else:
-            assert condition is not None and condition.get_label().startswith("on_cron(")
-    # a daily asset must not wait for the weekly products feed
-    affinity = graph.get(dg.AssetKey(["intermediate", "int_product_affinity"])).automation_condition
-    assert "stg_products" in repr(affinity)
+            assert condition is not None and condition.get_label().startswith("rebuild_on(")
+    assert graph.get(dg.AssetKey(["staging", "stg_events"])).automation_condition.get_label() == (
+        f"rebuild_on({HOURLY_CRON})"
+    )
+
+
+def test_automation_builds_on_arrival_once_then_per_cadence(small_defs):
+    """Evaluate the real conditions tick by tick against an instance (what the automation sensor does)."""
+    assets = {a.key.to_user_string(): a for a in small_defs.assets}
+    today = dt.datetime.now(dt.UTC).date()
+    monday = today - dt.timedelta(days=today.weekday())
+
+    def materialize(*keys, partition=None):
+        for key in keys:
+            part = partition
+            if key == "raw/products":
+                part = monday.isoformat()
+            elif part is None and assets[key].partitions_def is not None:
+                part = today.isoformat()
+            dg.materialize([assets[key]], instance=instance, partition_key=part)
+
+    def requested(evaluation_time=None) -> set[str]:
+        nonlocal cursor
+        result = dg.evaluate_automation_conditions(
+            defs=small_defs, instance=instance, cursor=cursor, evaluation_time=evaluation_time
+        )
+        cursor = result.cursor
+        return {r.key.to_user_string() for r in result.results if r.true_subset.size}
+
+    with dg.instance_for_test() as instance:
+        cursor = None
+        assert requested() == set()
+        materialize("raw/customers", "raw/orders")  # two sources land first
+        assert requested() == {"staging/stg_customers", "staging/stg_orders"}
+        materialize("staging/stg_customers", "staging/stg_orders")
+        # fct_transactions waits for today's raw/transactions partition; nothing else is complete yet
+        assert requested() == set()
+        materialize("raw/events", "raw/transactions", "raw/products")
+        rest = {
+            "staging/stg_events", "staging/stg_transactions", "staging/stg_products",
+            "intermediate/int_session_features", "intermediate/int_product_affinity", "marts/fct_transactions",
+            "ml/feat_customer_segmentation", "ml/customer_segments", "marts/fct_customer_value",
+        }
+        assert requested() == rest  # one evaluation: the whole chain joins one request
+        materialize(*sorted(rest))
+        assert requested() == set()
+
+        materialize("raw/orders")  # more orders the same day: wait for the next 02:00 build
+        assert requested() == set()
+        next_run = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(2, 1), tzinfo=dt.UTC)
+        assert requested(next_run) == {"staging/stg_orders", "intermediate/int_product_affinity"}
 
 
 def test_jobs_group_assets_by_partitioning(small_defs):
