@@ -35,3 +35,9 @@
 {% macro days_before_as_of(col) -%}
     {{ dbt.datediff('cast(' ~ col ~ ' as date)', as_of_date(), 'day') }}
 {%- endmacro %}
+
+{#- Rows old enough that their late-arriving parents must have landed: `col` more than `days` (2) before
+    as_of_date. Used as the `where` of FK tests whose parent may arrive a day after the child (payment → order). -#}
+{% macro settled_before_as_of(col, days=2) -%}
+    cast({{ col }} as date) < {{ dbt.dateadd('day', -1 * days, as_of_date()) }}
+{%- endmacro %}

@@ -37,3 +37,14 @@
     group by {{ combination_of_columns | join(', ') }}
     having count(*) > 1
 {% endtest %}
+
+{#- relationships for a child whose parent may land later (late-arriving rows): only child rows whose
+    `time_column` is more than `settle_days` before as_of_date must resolve to a parent row. -#}
+{% test relationships_settled(model, column_name, to, field, time_column, settle_days=2) %}
+    select child.{{ column_name }} as missing_key
+    from {{ model }} as child
+    left join {{ to }} as parent on child.{{ column_name }} = parent.{{ field }}
+    where child.{{ column_name }} is not null
+      and parent.{{ field }} is null
+      and {{ settled_before_as_of('child.' ~ time_column, settle_days) }}
+{% endtest %}

@@ -44,23 +44,20 @@ risk_scores as (
 flagged as (
     select
         transactions.*,
-        -- the customer looks risky: the ML tier says high, or at least three of the four rule flags fire
+        -- the customer looks risky: the ML tier says high, or the customer's own history has a high share of
+        -- night-time or failed attempts (int_customer_fraud_signals)
         (
             coalesce(risk_scores.risk_tier = 'high', false)
-            or (
-                case when signals.high_velocity_flag then 1 else 0 end
-                + case when signals.unusual_amount_flag then 1 else 0 end
-                + case when signals.new_device_flag then 1 else 0 end
-                + case when signals.cross_border_flag then 1 else 0 end
-            ) >= 3
+            or coalesce(signals.night_txn_ratio >= {{ var('fraud_customer_ratio_threshold') }}, false)
+            or coalesce(signals.failed_txn_ratio >= {{ var('fraud_customer_ratio_threshold') }}, false)
         ) as customer_is_risky,
-        -- the attempt itself looks anomalous
+        -- the attempt itself is anomalous on at least fraud_min_transaction_anomalies (2) of four counts
         (
-            coalesce(transactions.amount_usd > {{ var('fraud_unusual_amount_multiple') }} * customer_amounts.avg_transaction_amount, false)
-            or {{ hour_of_day('transactions.transaction_date') }} < 5
-            or transactions.status = 'failed'
-            or transactions.currency <> 'USD'
-        ) as transaction_is_anomalous
+            case when coalesce(transactions.amount_usd > {{ var('fraud_unusual_amount_multiple') }} * customer_amounts.avg_transaction_amount, false) then 1 else 0 end
+            + case when {{ hour_of_day('transactions.transaction_date') }} < 5 then 1 else 0 end
+            + case when transactions.status = 'failed' then 1 else 0 end
+            + case when transactions.currency <> 'USD' then 1 else 0 end
+        ) >= {{ var('fraud_min_transaction_anomalies') }} as transaction_is_anomalous
     from transactions
     left join signals on transactions.customer_id = signals.customer_id
     left join customer_amounts on transactions.customer_id = customer_amounts.customer_id
