@@ -18,3 +18,20 @@ def postgres_database():
     finally:
         postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         postgres_admin(f"DROP ROLE IF EXISTS {name}")
+
+
+# Small dataset from the real generator, shared by the Snowflake tests (read-only: tests copy what they change).
+GEN_END = "2024-03-08"
+GEN_DAYS = 6
+
+
+@pytest.fixture(scope="session")
+def generated_landing(tmp_path_factory):
+    from datetime import date
+
+    from data_generation.generator import GenerateConfig, generate
+
+    root = tmp_path_factory.mktemp("c360_gen")
+    generate(GenerateConfig(landing=str(root / "landing"), scale=0.003, days=GEN_DAYS,
+                            end_date=date.fromisoformat(GEN_END), seed=11))
+    return root / "landing"

@@ -1,0 +1,137 @@
+"""Raw loads on the Snowflake engine under the emulator (fakesnow.patch()): COPY INTO from the landing stage,
+idempotent partition replace, and load errors turned into quarantine + a failing asset check — through the
+same Dagster assets and loader as on DuckDB, only C360_WAREHOUSE differs."""
+
+import shutil
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import fakesnow
+import polars as pl
+import pytest
+
+from customer360.ingestion.assets import QUARANTINE_CHECK, build_raw_asset
+from customer360.ingestion.loader import load_days, raw_columns
+from customer360.resources.landing import LandingResource
+from customer360.resources.snowflake_warehouse import RawFilesRejectedError, SnowflakeWarehouse
+from customer360.resources.warehouse import RawFile, WarehouseResource
+from customer360.settings import Settings
+from customer360_tests.production.conftest import GEN_DAYS, GEN_END
+from customer360_tests.production.helpers import snowflake_env
+from customer360_tests.production.snowflake_setup import SOURCE_ORDER, prepare_account
+
+DAYS = [date.fromisoformat(GEN_END) - timedelta(days=i) for i in range(GEN_DAYS)][::-1]
+
+
+@pytest.fixture
+def landing(generated_landing, tmp_path):
+    root = tmp_path / "landing"
+    shutil.copytree(generated_landing, root)
+    return root
+
+
+@pytest.fixture
+def emulator(monkeypatch, landing):
+    for key, value in snowflake_env(None).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("C360_WAREHOUSE", "snowflake")
+    with fakesnow.patch():
+        warehouse = WarehouseResource(engine="snowflake")
+        impl = warehouse.engine_impl()
+        assert isinstance(impl, SnowflakeWarehouse)
+        prepare_account(impl, landing)
+        yield warehouse, impl
+
+
+def _landing_rows(landing, source) -> tuple[int, set[str]]:
+    files = sorted((landing / source).rglob("*.parquet"))
+    return sum(pl.read_parquet(f).height for f in files), {str(f.relative_to(landing)) for f in files}
+
+
+def test_copy_into_raw_is_complete_and_idempotent(emulator, landing, tmp_path):
+    warehouse, impl = emulator
+    res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
+    for source in SOURCE_ORDER:
+        report = load_days(source, DAYS, warehouse, res)
+        assert not report.quarantined, [q.reason for q in report.quarantined]
+        rows, keys = _landing_rows(landing, source)
+        assert report.rows == rows > 0, source
+        raw = impl.read_table("raw", source)
+        assert raw.columns == [c for c, _ in raw_columns(source)]  # catalog order + loader columns
+        assert raw.height == rows and set(raw["_source_file"].unique()) == keys
+        # _load_date is the file's load_date= folder
+        folders = raw.select(pl.col("_source_file").str.extract(r"load_date=([0-9-]+)/").str.to_date(), "_load_date")
+        assert folders.filter(pl.col("_source_file") != pl.col("_load_date")).height == 0
+    before = impl.read_table("raw", "transactions").drop("_loaded_at").sort("transaction_id", "_source_file")
+    # re-running the days gives the same rows, no duplicates
+    report = load_days("transactions", DAYS, warehouse, res, loaded_at=datetime.now(UTC) + timedelta(hours=1))
+    after = impl.read_table("raw", "transactions")
+    assert report.rows == after.height == before.height
+    assert after["_loaded_at"].n_unique() == 1
+    assert after.drop("_loaded_at").sort("transaction_id", "_source_file").equals(before)
+
+
+def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tmp_path):
+    warehouse, impl = emulator
+    quarantine = tmp_path / "quarantine"
+    res = LandingResource(landing_url=str(landing), quarantine_url=str(quarantine))
+    day = DAYS[-1]
+    load_days("customers", DAYS, warehouse, res)
+    good_rows, _ = _landing_rows(landing, "orders")
+    folder = landing / "orders" / f"load_date={day.isoformat()}"
+    victim = sorted(folder.glob("*.parquet"))[0]
+    victim_rows = pl.read_parquet(victim).height
+    victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])  # truncated delivery
+    settings = Settings.from_env()
+    asset = build_raw_asset("orders", settings)
+    result = dg.materialize(
+        [asset],
+        partition_key=day.isoformat(),
+        resources={"warehouse": warehouse, "landing": res},
+        raise_on_error=False,
+    )
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks[QUARANTINE_CHECK].passed is False
+    key = str(victim.relative_to(landing))
+    named = str({k: getattr(v, "value", v) for k, v in checks[QUARANTINE_CHECK].metadata.items()})
+    assert key in named  # the check names the quarantined file
+    assert (quarantine / (key + ".error.json")).exists() and (quarantine / key).exists()
+    day_rows = impl.query("select count(*) as n from raw.orders where _load_date = ?", [day]).item()
+    expected_day = sum(pl.read_parquet(f).height for f in folder.glob("*.parquet") if f != victim)
+    assert day_rows == expected_day  # the other files of the day loaded
+    assert good_rows > expected_day >= 0 and victim_rows > 0
+
+
+def test_a_file_snowflake_rejects_is_quarantined_the_rest_commits(emulator, landing, tmp_path, monkeypatch):
+    """The contract passed but COPY fails (the file changed after validation): the warehouse reports it, the
+    loader quarantines it with Snowflake's reason, the other files of the day commit."""
+    warehouse, impl = emulator
+    res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
+    load_days("customers", DAYS, warehouse, res)
+    day = DAYS[-1]
+    files = sorted((landing / "products").rglob("*.parquet"))
+    assert files
+    good = files[0]
+    frame = pl.read_parquet(good)
+    bad_key = str(good.relative_to(landing)).replace(".parquet", "_x.parquet")
+    (landing / bad_key).write_bytes(b"PAR1 not really parquet")
+    columns = [(c, t) for c, t in raw_columns("products")[: frame.width]]
+    good_file = RawFile(str(good.relative_to(landing)), day, frame)
+    bad_file = RawFile(bad_key, day, frame)
+    with pytest.raises(RawFilesRejectedError) as info:
+        impl.load_raw_files("products", columns, [day], [good_file, bad_file], datetime.now(UTC))
+    assert set(info.value.rejected) == {bad_key} and info.value.inserted == frame.height
+    raw = impl.read_table("raw", "products")
+    assert set(raw["_source_file"]) == {good_file.key} and raw.height == frame.height
+    # through the loader: the rejection becomes a quarantine record with Snowflake's reason
+    original_read = LandingResource.read
+
+    def read(self, key):  # the contract sees a valid file, the stage serves the broken one
+        return original_read(self, good_file.key if key == bad_key else key)
+
+    monkeypatch.setattr(LandingResource, "read", read)
+    report = load_days("products", [date.fromisoformat(bad_key.split("load_date=")[1][:10])], warehouse, res)
+    rejected = [q for q in report.quarantined if q.key == bad_key]
+    assert rejected and "warehouse" in rejected[0].reason
+    assert bad_key not in set(impl.read_table("raw", "products")["_source_file"])
