@@ -16,7 +16,8 @@
   weekly products feed would wait for Monday) and does nothing on a fresh deployment until the next tick.
 - The cadence follows from the raw sources that feed the asset (computed from the asset graph, so a new model gets
   the right cadence without editing this file):
-    * only ``events`` / ``transactions`` upstream (near-real-time feeds) → hourly, ``HOURLY_CRON``;
+    * only ``events`` / ``transactions`` upstream (near-real-time feeds), or a time-partitioned asset fed by one
+      of them (``fct_transactions``: today's partition follows the micro-batches) → hourly, ``HOURLY_CRON``;
     * only ``products`` upstream (weekly full catalogue) → weekly, ``WEEKLY_CRON`` (Monday 02:00 UTC);
     * anything else (the daily sources, marts, ML) → daily, ``sla.DAILY_REBUILD_CRON`` (02:00 UTC).
 - Older partitions of partitioned assets (``fct_transactions``) are filled by backfills (``jobs.py``, README).
@@ -45,9 +46,11 @@ def _raw_sources(graph, key: dg.AssetKey) -> frozenset[str]:
     return frozenset(k.path[1] for k in upstream if len(k.path) == 2 and k.path[0] == RAW_GROUP)
 
 
-def cadence_cron(sources: frozenset[str]) -> str:
+def cadence_cron(sources: frozenset[str], partitioned: bool = False) -> str:
     """The rebuild cron of an asset fed by these raw sources."""
     if sources and sources <= NEAR_REAL_TIME_SOURCES:
+        return HOURLY_CRON
+    if partitioned and sources & NEAR_REAL_TIME_SOURCES:  # today's partition follows the micro-batches
         return HOURLY_CRON
     if sources and sources <= WEEKLY_SOURCES:
         return WEEKLY_CRON
@@ -62,7 +65,7 @@ def automation_plan(defs: dg.Definitions) -> dict[dg.AssetKey, str]:
         node = graph.get(key)
         if key.path[0] == RAW_GROUP or not node.is_materializable:
             continue
-        plan[key] = cadence_cron(_raw_sources(graph, key))
+        plan[key] = cadence_cron(_raw_sources(graph, key), partitioned=node.partitions_def is not None)
     return plan
 
 

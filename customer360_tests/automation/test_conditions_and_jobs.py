@@ -65,12 +65,14 @@ def test_cadence_follows_the_feeding_sources():
     assert cadence_cron(frozenset({"products"})) == WEEKLY_CRON
     assert cadence_cron(frozenset({"products", "orders"})) == DAILY_CRON
     assert cadence_cron(frozenset()) == DAILY_CRON
+    assert cadence_cron(frozenset({"transactions", "customers"})) == DAILY_CRON
+    assert cadence_cron(frozenset({"transactions", "customers"}), partitioned=True) == HOURLY_CRON
 
 
 def test_plan_and_conditions_on_the_graph(small_defs):
     plan = {k.to_user_string(): cron for k, cron in automation_plan(small_defs).items()}
     assert plan["staging/stg_events"] == HOURLY_CRON
-    assert plan["marts/fct_transactions"] == DAILY_CRON  # also fed by stg_customers
+    assert plan["marts/fct_transactions"] == HOURLY_CRON  # partitioned and fed by transactions
     assert plan["staging/stg_products"] == WEEKLY_CRON
     assert plan["intermediate/int_product_affinity"] == DAILY_CRON
     assert plan["ml/customer_segments"] == DAILY_CRON

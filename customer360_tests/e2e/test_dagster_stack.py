@@ -1,0 +1,227 @@
+"""Proof against a real Dagster: webserver + daemon on a PostgreSQL instance, S3 landing on moto, headless Chromium.
+
+One ordered scenario (the steps share one running deployment):
+1. a day of files lands in S3 → the arrival sensors request raw runs → the automation sensor builds dbt and ML
+   assets → the freshness daemon evaluates every asset PASS; time from upload to raw partition is measured;
+2. a 7-day partition backfill of the daily raw assets and ``fct_transactions`` through GraphQL succeeds;
+3. ``raw/products`` (SLA shortened by the test-only override) goes stale → exactly one alert at the webhook;
+4. the asset lineage page renders every group with its assets in headless Chromium (screenshot kept);
+then the fixture stops everything and the test checks that it stopped.
+"""
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import dagster as dg
+import pytest
+from dagster._core.definitions.freshness import FreshnessState
+
+from customer360_tests.e2e import stack as st
+from customer360_tests.e2e.conftest import BACKFILL_DAYS, STALE_SOURCE
+
+pytestmark = pytest.mark.slow
+
+LOCATION = "customer360"
+REPOSITORY = "__repository__"
+DAILY_SOURCES = ["customers", "orders", "transactions", "events", "campaigns", "support_tickets"]
+
+WORKSPACE_Q = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+DAEMONS_Q = """{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"""
+SENSOR_Q = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { __typename
+  ... on Sensor { name sensorState { id selectorId status ticks(limit: 5) { id status timestamp } } }
+  ... on Error { message } } }"""
+STOP_SENSOR = """mutation($id: String, $sel: String) { stopSensor(id: $id, jobSelectorId: $sel) { __typename
+  ... on StopSensorMutationResult { instigationState { status } } ... on Error { message } } }"""
+LAUNCH_BACKFILL = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) { __typename
+  ... on LaunchBackfillSuccess { backfillId } ... on Error { message } } }"""
+BACKFILL_Q = """query($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename
+  ... on PartitionBackfill { status numPartitions } ... on Error { message } } }"""
+ASSET_NODES_Q = """{ assetNodes { assetKey { path } groupName isMaterializable } }"""
+
+
+def _sensor(stack, name: str) -> dict:
+    data = stack.graphql(SENSOR_Q, {"s": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION,
+                                          "sensorName": name}})["sensorOrError"]
+    assert data["__typename"] == "Sensor", data
+    return data
+
+
+def _stop_sensor(stack, name: str) -> None:
+    state = _sensor(stack, name)["sensorState"]
+    result = stack.graphql(STOP_SENSOR, {"id": state["id"], "sel": state["selectorId"]})["stopSensor"]
+    assert result["__typename"] == "StopSensorMutationResult", result
+
+
+def _upload(e2e, days: set[str], sources: list[str]) -> int:
+    s3 = boto3.client("s3", endpoint_url=e2e.s3_endpoint, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    count = 0
+    for source in sources:
+        for day_dir in sorted((e2e.outbox / source).glob("load_date=*")):
+            if day_dir.name.split("=", 1)[1] not in days:
+                continue
+            for file in sorted(day_dir.glob("*.parquet")):
+                s3.upload_file(str(file), e2e.bucket, f"landing/{source}/{day_dir.name}/{file.name}")
+                count += 1
+    return count
+
+
+def _latest(instance, key: dg.AssetKey, partition: str | None = None):
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None), limit=1
+    ).records
+    return records[0] if records else None
+
+
+def _failed_runs(instance) -> list[str]:
+    runs = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+    return [f"{r.dagster_run.job_name} {r.dagster_run.run_id} {dict(r.dagster_run.tags)}" for r in runs]
+
+
+def _fail_fast(e2e, instance) -> None:
+    e2e.stack.alive()
+    failed = _failed_runs(instance)
+    assert not failed, f"failed runs: {failed}"
+
+
+def test_orchestration_against_a_real_dagster(e2e):
+    stack, receiver, timings = e2e.stack, e2e.receiver, e2e.timings
+    instance = dg.DagsterInstance.get()  # DAGSTER_HOME of the stack: the same PostgreSQL database
+    started = time.monotonic()
+
+    def loaded():
+        entries = stack.graphql(WORKSPACE_Q)["workspaceOrError"]["locationEntries"]
+        entry = next(e for e in entries if e["name"] == LOCATION)
+        assert entry["locationOrLoadError"]["__typename"] != "PythonError", entry
+        return entry["loadStatus"] == "LOADED"
+
+    st.wait_for(loaded, 120, 1, "code location loaded in the webserver")
+    daemon = st.start_daemon(stack, e2e.artifacts)
+
+    def daemons_healthy():
+        stack.alive()
+        statuses = stack.graphql(DAEMONS_Q)["instance"]["daemonHealth"]["allDaemonStatuses"]
+        return all(s["healthy"] for s in statuses if s["required"])
+
+    st.wait_for(daemons_healthy, 180, 2, "required daemons healthy")
+    # the automation sensor's first evaluation sets its baseline before any data lands
+    st.wait_for(lambda: _sensor(stack, "c360_automation")["sensorState"]["ticks"], 120, 2, "first automation tick")
+    timings["stack_ready_seconds"] = round(time.monotonic() - started, 1)
+
+    # ---- 1. a day of files lands → sensors → raw → automation → dbt + ML → freshness PASS --------------------------
+    today = e2e.today.isoformat()
+    monday = (e2e.today - timedelta(days=e2e.today.weekday())).isoformat()
+    uploaded_at = datetime.now(UTC)
+    files = _upload(e2e, {today}, DAILY_SOURCES) + _upload(e2e, {monday}, ["products"])
+    assert files >= 7
+    raw_partitions = {**{s: today for s in DAILY_SOURCES}, "products": monday}
+    latency: dict[str, float] = {}
+
+    def raw_loaded():
+        _fail_fast(e2e, instance)
+        for source, partition in raw_partitions.items():
+            record = _latest(instance, dg.AssetKey(["raw", source]), partition)
+            if record is not None and source not in latency:
+                latency[source] = round(record.timestamp - uploaded_at.timestamp(), 1)
+        return len(latency) == len(raw_partitions)
+
+    st.wait_for(raw_loaded, 240, 2, "raw partitions of the uploaded day")
+    timings["landing_to_raw_seconds"] = latency
+
+    nodes = stack.graphql(ASSET_NODES_Q)["assetNodes"]
+    materializable = [dg.AssetKey(n["assetKey"]["path"]) for n in nodes if n["isMaterializable"]]
+    downstream = [k for k in materializable if k.path[0] != "raw"]
+    assert {k.path[0] for k in downstream} >= {"staging", "intermediate", "marts", "ml"}
+
+    def automation_built_everything():
+        _fail_fast(e2e, instance)
+        missing = [k for k in downstream if _latest(instance, k, today if k.path[-1] == "fct_transactions" else None)
+                   is None]
+        return not missing or (timings.__setitem__("still_missing", [k.to_user_string() for k in missing]) and False)
+
+    st.wait_for(automation_built_everything, 300, 3, "dbt and ML assets materialized by the automation")
+    timings.pop("still_missing", None)
+    timings["upload_to_everything_built_seconds"] = round((datetime.now(UTC) - uploaded_at).total_seconds(), 1)
+
+    def all_pass():
+        states = instance.get_freshness_state_records(materializable)
+        not_pass = {k.to_user_string(): states[k].freshness_state.value if k in states else None
+                    for k in materializable if k not in states or states[k].freshness_state != FreshnessState.PASS}
+        # the stale source may already have moved on to WARN: it must have passed first
+        stale = dg.AssetKey(["raw", STALE_SOURCE]).to_user_string()
+        if not_pass.get(stale) == "WARN":
+            not_pass.pop(stale)
+        return not not_pass
+
+    st.wait_for(all_pass, 60, 2, "freshness PASS on every asset")
+
+    # ---- 2. a 7-day partition backfill through GraphQL --------------------------------------------------------------
+    for source in DAILY_SOURCES:  # these days are loaded by the backfill, not by arrival
+        _stop_sensor(stack, f"raw_{source}_arrivals")
+    days = [(e2e.today - timedelta(days=d)).isoformat() for d in range(BACKFILL_DAYS, 0, -1)]
+    _upload(e2e, set(days), DAILY_SOURCES)
+    backfill_keys = [["raw", s] for s in DAILY_SOURCES] + [["marts", "fct_transactions"]]
+    launched = time.monotonic()
+    result = stack.graphql(LAUNCH_BACKFILL, {"p": {
+        "partitionNames": days, "assetSelection": [{"path": p} for p in backfill_keys], "title": "e2e 7-day backfill",
+    }})["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    backfill_id = result["backfillId"]
+
+    def backfill_done():
+        stack.alive()
+        status = stack.graphql(BACKFILL_Q, {"id": backfill_id})["partitionBackfillOrError"]["status"]
+        assert status not in {"FAILED", "COMPLETED_FAILED", "CANCELED", "FAILING"}, status
+        return status in {"COMPLETED", "COMPLETED_SUCCESS"}
+
+    st.wait_for(backfill_done, 300, 3, "7-day backfill")
+    timings["backfill_seconds"] = round(time.monotonic() - launched, 1)
+    for path in backfill_keys:
+        for day in days:
+            assert _latest(instance, dg.AssetKey(path), day) is not None, (path, day)
+    backfill_runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    timings["backfill_runs"] = len(backfill_runs)
+    assert len(backfill_runs) <= 3, "single-run backfill policy: one run per partitioned group, not one per day"
+
+    # ---- 3. a stale source (shortened SLA) → exactly one alert ------------------------------------------------------
+    def freshness_alerts():
+        return [a for a in receiver.alerts() if a["kind"] == "freshness"]
+
+    st.wait_for(freshness_alerts, 180, 2, f"freshness alert for raw/{STALE_SOURCE}")
+    time.sleep(35)  # another alert-sensor interval and several freshness evaluations: no second alert (no storm)
+    alerts = receiver.alerts()
+    assert [(a["kind"], a["asset_key"], a["details"].get("new_state")) for a in alerts] == [
+        ("freshness", f"raw/{STALE_SOURCE}", "WARN")
+    ], json.dumps(alerts, indent=1)
+
+    # ---- 4. the lineage page in a real headless browser ---------------------------------------------------------------
+    groups: dict[str, list[str]] = {}
+    for n in nodes:
+        groups.setdefault(n["groupName"], []).append(n["assetKey"]["path"][-1])
+    browser = st.Browser(e2e.artifacts / "chromium-profile")
+    try:
+        browser.navigate(f"{stack.base_url}/asset-groups")
+        expected = sorted(groups) + sorted({a for assets in groups.values() for a in assets})
+
+        def rendered():
+            text = browser.evaluate("document.body ? document.body.innerText : ''") or ""
+            return all(word in text for word in expected) or (timings.__setitem__(
+                "ui_missing", [w for w in expected if w not in text]) and False)
+
+        st.wait_for(rendered, 60, 1, "lineage page with every group and asset")
+        timings.pop("ui_missing", None)
+        shot = browser.screenshot(e2e.artifacts / "asset-lineage.png")
+        assert shot.stat().st_size > 10_000
+    finally:
+        browser.close()
+
+    assert not _failed_runs(instance)
+    timings["test_seconds"] = round(time.monotonic() - started, 1)
+    (e2e.artifacts / "timings.json").write_text(json.dumps(timings, indent=1, default=str))
+
+    stopped = stack.stop()
+    assert all(code is not None for code in stopped.values()), stopped
+    assert daemon.proc.poll() is not None
