@@ -122,7 +122,8 @@ class Emitter:
             rng = rng_for(self.seed, STREAM["emit"], SOURCE_NO[self.source], self.batches)
             n = nrows(frame)
             final = frame["_final"]
-            late = final & (rng.random(n) < LATE_SHARE)
+            # late by one day — but never past the last day, so every row the window promises is in it
+            late = final & (rng.random(n) < LATE_SHARE) & (frame["_load"] < self.end_day)
             frame["_load"] = frame["_load"] + late.astype(np.int32)
             resend = np.flatnonzero(final & (rng.random(n) < RESEND_SHARE))
             if len(resend):

@@ -49,11 +49,14 @@ def day_shape(days: np.ndarray, family: str) -> np.ndarray:
 
 def population_weight(pop: Population, weights: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Σ weights of customers signed up and not yet churned, per day (the base of the daily volume)."""
-    cw = np.concatenate([[0.0], np.cumsum(weights)])
+    cache = pop.__dict__.setdefault("_weight_cache", {})
+    entry = cache.get(id(weights))
+    if entry is None or entry[0] is not weights:
+        order = np.argsort(pop.churn, kind="stable")
+        entry = (weights, np.concatenate([[0.0], np.cumsum(weights)]), pop.churn[order], np.concatenate([[0.0], np.cumsum(weights[order])]))
+        cache[id(weights)] = entry
+    _, cw, churn_sorted, ccw = entry
     signed = cw[np.searchsorted(pop.signup, days, side="right")]
-    order = np.argsort(pop.churn, kind="stable")
-    churn_sorted = pop.churn[order]
-    ccw = np.concatenate([[0.0], np.cumsum(weights[order])])
     churned = ccw[np.searchsorted(churn_sorted, days, side="right")]
     return np.maximum(signed - churned, 1e-9)
 

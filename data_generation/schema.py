@@ -37,7 +37,7 @@ from customer360.catalog import (
 )
 
 from . import reference as ref
-from .util import NULL_TS, compact_dictionary, dictionary, format_ids, yyyymmdd
+from .util import NULL_TS, dictionary, format_ids, yyyymmdd
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -60,16 +60,16 @@ def arrow_schema(source: str) -> pa.Schema:
 # Id formats: prefix + fixed number of digits. Day-stamped ids (yyyymmdd + per-day sequence) can never collide
 # between runs that generate different days, which is what lets --append-day mint new ids without a counter.
 ID_FORMATS: dict[str, tuple[str, int]] = {
-    "customer": ("C", 14),  # yyyymmdd of signup + 6-digit sequence
+    "customer": ("CU", 14),  # yyyymmdd of signup + 6-digit sequence
     "order": ("O", 15),  # yyyymmdd + 7
-    "transaction": ("T", 16),  # yyyymmdd + 8
-    "event": ("E", 16),  # yyyymmdd + 8
+    "transaction": ("T", 15),  # yyyymmdd + 7
+    "event": ("E", 15),  # yyyymmdd + 7
     "session": ("S", 15),  # yyyymmdd + 7
-    "ticket": ("TCK", 14),  # yyyymmdd + 6
-    "product": ("P", 6),
-    "merchant": ("M", 6),
+    "ticket": ("TCK", 13),  # yyyymmdd + 5
+    "product": ("P", 7),
+    "merchant": ("M", 7),
 }
-SEQ_DIGITS = {"customer": 6, "order": 7, "transaction": 8, "event": 8, "session": 7, "ticket": 6}
+SEQ_DIGITS = {"customer": 6, "order": 7, "transaction": 7, "event": 7, "session": 7, "ticket": 5}
 # Defective rows in --bad-files use sequence numbers from this offset upwards, so they never share a key with
 # a good row (a partly accepted bad file can then never overwrite a good row in staging's "latest wins").
 BAD_SEQ_FRACTION = 0.9
@@ -107,7 +107,7 @@ def _id(kind: str) -> Codec:
 
 
 def _fk(kind: str) -> Codec:
-    return Codec("fk", id_kind=kind)
+    return Codec("fk", id_kind=kind, dictionary_encode=False)
 
 
 def _cat(values) -> Codec:
@@ -143,7 +143,7 @@ CODECS: dict[str, dict[str, Codec]] = {
     "transactions": {
         "transaction_id": _id("transaction"),
         "customer_id": _fk("customer"),
-        "order_id": Codec("fk", id_kind="order", dictionary_encode=False),
+        "order_id": _fk("order"),
         "transaction_date": TS,
         "amount": FLOAT,
         "currency": _cat(CURRENCIES),
@@ -229,9 +229,7 @@ def column_to_arrow(source: str, name: str, frame: dict[str, np.ndarray], lookup
         return fmt(codec.id_kind)(v, None if (v >= 0).all() else v >= 0)
     if codec.kind == "fk":
         valid = v >= 0
-        if not codec.dictionary_encode:
-            return fmt(codec.id_kind)(v, None if valid.all() else valid)
-        return compact_dictionary(v, fmt(codec.id_kind), None if valid.all() else valid)
+        return fmt(codec.id_kind)(v, None if valid.all() else valid)
     if codec.kind == "cat":
         valid = v >= 0
         return dictionary(v, codec.values, None if valid.all() else valid)
@@ -259,7 +257,7 @@ def column_to_arrow(source: str, name: str, frame: dict[str, np.ndarray], lookup
     if codec.kind == "campaign_id":
         # composite send id: campaign + customer + send date (design: "campaign + customer + send_date")
         camp = format_ids("CMP", frame["_camp"], 9)
-        cust = format_ids("C", frame["customer_id"], 14)
+        cust = fmt("customer")(frame["customer_id"])
         sent = format_ids("", yyyymmdd(frame["sent_at"] // 86_400_000_000), 8)
         return pc.binary_join_element_wise(camp, cust, sent, "-")
     raise ValueError(f"unknown codec {codec.kind}")
@@ -285,9 +283,11 @@ PARQUET_OPTIONS = dict(
 
 
 def parquet_bytes(table: pa.Table, source: str | None = None) -> bytes:
-    use_dict: bool | list[str] = True
+    opts = dict(PARQUET_OPTIONS)
     if source is not None:
-        use_dict = [n for n in table.column_names if CODECS[source][n].dictionary_encode]
+        opts["use_dictionary"] = [n for n in table.column_names if CODECS[source][n].dictionary_encode]
+        # min/max statistics where readers prune with them (dates, timestamps, numbers), not on strings
+        opts["write_statistics"] = [f.name for f in table.schema if not pa.types.is_string(f.type) and not pa.types.is_dictionary(f.type)]
     buf = io.BytesIO()
-    pq.write_table(table, buf, use_dictionary=use_dict, **PARQUET_OPTIONS)
+    pq.write_table(table, buf, **opts)
     return buf.getvalue()

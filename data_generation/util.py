@@ -93,7 +93,14 @@ def day_of_year(days: np.ndarray) -> np.ndarray:
     return (d - d.astype("datetime64[Y]")).astype(np.int64)
 
 
-_DIGITS4 = np.array([[ord(c) for c in f"{i:04d}"] for i in range(10_000)], dtype=np.uint8)
+from functools import lru_cache  # noqa: E402
+
+
+@lru_cache(maxsize=None)
+def _word_lut(prefix: bytes, ndigits: int) -> np.ndarray:
+    """uint32 words of ``prefix + zero-padded i`` (4 bytes each) for i in 0..10**ndigits-1."""
+    words = b"".join(prefix + f"{i:0{ndigits}d}".encode() for i in range(10**ndigits))
+    return np.frombuffer(words, dtype="<u4").copy()
 
 
 def _validity(valid: np.ndarray | None) -> pa.Buffer | None:
@@ -103,24 +110,36 @@ def _validity(valid: np.ndarray | None) -> pa.Buffer | None:
 
 
 def format_ids(prefix: str, values: np.ndarray, width: int, valid: np.ndarray | None = None) -> pa.Array:
-    """``prefix`` + zero-padded ``values`` as an Arrow string array, without per-row Python."""
+    """``prefix`` + zero-padded ``values`` as an Arrow string array, without per-row Python.
+
+    Strings whose length is a multiple of 4 are assembled as uint32 words from lookup tables (4 digits per
+    gather); other lengths go digit group by digit group."""
     v = np.asarray(values, dtype=np.int64)
+    v = np.where(v < 0, 0, v)
     n = len(v)
     p = prefix.encode()
     total = len(p) + width
-    buf = np.empty((n, total), dtype=np.uint8)
-    if p:
-        buf[:, : len(p)] = np.frombuffer(p, dtype=np.uint8)
-    rest = np.where(v < 0, 0, v)
-    pos = total
-    while pos > len(p):
-        chunk = min(4, pos - len(p))
-        digits = _DIGITS4[rest % 10_000]
-        buf[:, pos - chunk : pos] = digits[:, 4 - chunk :]
-        rest = rest // 10_000
-        pos -= chunk
-    offsets = np.arange(0, (n + 1) * total, total, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf.reshape(-1)), _validity(valid))
+    offsets = pa.py_buffer(np.arange(0, (n + 1) * total, total, dtype=np.int32))
+    if total % 4 == 0 and len(p) < 4:
+        words = np.empty((n, total // 4), dtype="<u4")
+        lut4 = _word_lut(b"", 4)
+        rest = v
+        for j in range(total // 4 - 1, 0, -1):
+            rest, r = np.divmod(rest, 10_000)
+            words[:, j] = lut4[r]
+        first = 4 - len(p)
+        words[:, 0] = _word_lut(p, first)[rest % 10**first]
+        data = words.view(np.uint8).reshape(-1)
+    else:
+        buf = np.empty((n, total), dtype=np.uint8)
+        if p:
+            buf[:, : len(p)] = np.frombuffer(p, dtype=np.uint8)
+        rest = v
+        for pos in range(total - 1, len(p) - 1, -1):
+            rest, r = np.divmod(rest, 10)
+            buf[:, pos] = r + 48
+        data = buf.reshape(-1)
+    return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data), _validity(valid))
 
 
 def dictionary(codes: np.ndarray, values: tuple[str, ...] | list[str] | pa.Array, valid: np.ndarray | None = None) -> pa.Array:
