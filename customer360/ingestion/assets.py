@@ -2,15 +2,15 @@
 
 One asset per catalog source, group ``raw``, partitioned by arrival day (products: by Monday week). A run
 may cover a range of partitions (``BackfillPolicy.single_run()``): the asset loads every day of its time
-window, each day in its own transaction, so a 365-day backfill is one run, not 365.
+window (days replaced atomically, see :mod:`~customer360.ingestion.loader`), so a 365-day backfill is one
+run, not 365.
 
-Each materialization reports rows, files, bytes, the column schema, a preview and the content fingerprint
-of every partition it loaded (the sensors use it to skip days that are already loaded). The asset check
+Each materialization reports rows, files, bytes, the column schema and a preview; the content fingerprint of
+every loaded partition goes to the load ledger (:mod:`~customer360.ingestion.ledger`). The asset check
 ``no_quarantined_files`` fails while any file of the source sits in quarantine, naming the files and their
 partitions.
 """
 
-import json
 import warnings
 from datetime import date
 
@@ -26,7 +26,7 @@ from customer360.settings import Settings, get_settings
 
 OWNERS = ["team:data-platform"]
 QUARANTINE_CHECK = "no_quarantined_files"
-FINGERPRINTS_METADATA = "landing_fingerprints"
+MAX_LISTED_FILES = 20  # a range run's metadata is copied into every partition's materialization
 _TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "bigint", "bool": "boolean"}
 
 
@@ -61,6 +61,13 @@ def _preview_markdown(report: LoadReport) -> str:
     sep = "| " + " | ".join("---" for _ in df.columns) + " |"
     rows = ["| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in r) + " |" for r in df.rows()]
     return "\n".join([header, sep, *rows])
+
+
+def _sample_keys(keys: list[str]) -> list[str]:
+    if len(keys) <= MAX_LISTED_FILES:
+        return keys
+    half = MAX_LISTED_FILES // 2
+    return [*keys[:half], f"… {len(keys) - MAX_LISTED_FILES} more …", *keys[-half:]]
 
 
 def _window_days(context: dg.AssetExecutionContext, source: str) -> list[date]:
@@ -129,7 +136,7 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
                 "rows_loaded": report.rows,
                 "partitions": f"{days[0]} .. {days[-1]}" if days else "",
                 "files_loaded": len(report.files_loaded),
-                "files": dg.MetadataValue.json(report.files_loaded[:200]),
+                "files": dg.MetadataValue.json(_sample_keys(report.files_loaded)),
                 "bytes": report.bytes,
                 "files_quarantined": len(report.quarantined),
                 "quarantined": dg.MetadataValue.json(this_run),
@@ -137,7 +144,6 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
                 "rows_per_second": round(report.rows / report.seconds, 1) if report.seconds else 0.0,
                 "dagster/column_schema": column_schema(source),
                 "preview": dg.MetadataValue.md(_preview_markdown(report)),
-                FINGERPRINTS_METADATA: dg.MetadataValue.json(report.fingerprints),
             }
         )
         yield dg.AssetCheckResult(
@@ -163,11 +169,3 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
 
 def build_raw_assets(settings: Settings | None = None) -> list[dg.AssetsDefinition]:
     return [build_raw_asset(s, settings) for s in SOURCES]
-
-
-def fingerprints_from_metadata(value) -> dict[str, str]:
-    """Read :data:`FINGERPRINTS_METADATA` back from a materialization's metadata value."""
-    data = getattr(value, "data", value)
-    if isinstance(data, str):
-        data = json.loads(data)
-    return dict(data or {})

@@ -22,6 +22,7 @@ import polars as pl
 
 from customer360.catalog import LOADER_COLUMNS, SOURCES
 from customer360.ingestion.contracts import ContractError, Violation, catalog_columns, conform, validate_batch
+from customer360.ingestion.ledger import record_loads
 from customer360.ingestion.foreign_keys import ReferenceIndexes, check_foreign_keys
 from customer360.ingestion.partitions import partition_key_for_day
 from customer360.ingestion.quarantine import QuarantineRecord, open_records, quarantine_file, resolve
@@ -188,5 +189,6 @@ def load_days(
             partition_files.setdefault(pkey, [])
     for pkey, infos in partition_files.items():
         report.fingerprints[pkey] = landing.content_fingerprint(infos, partition_digests.get(pkey))
+    record_loads(landing, source, report.fingerprints)
     report.seconds = time.perf_counter() - started
     return report

@@ -7,7 +7,7 @@ tomorrow. Downstream daily-partitioned assets (``fct_transactions``) import :fun
 sides share one definition.
 """
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import dagster as dg
@@ -35,14 +35,19 @@ def partitions_for(source: str, start: str | None = None) -> dg.TimeWindowPartit
 
 def partition_key_for_day(source: str, day: date, start: str | None = None) -> str | None:
     """The partition holding files that arrived on ``day``; ``None`` when ``day`` is outside the partitions."""
-    pdef = partitions_for(source, start)
     key_day = day - timedelta(days=day.weekday()) if SOURCES[source].cadence == "weekly" else day
     key = key_day.isoformat()
-    first = pdef.get_first_partition_key()
-    last = pdef.get_last_partition_key()
+    first, last = _bounds(source, start or get_settings().partitions_start, datetime.now(UTC).date().isoformat())
     if first is None or last is None or not (first <= key <= last):
         return None
     return key
+
+
+@lru_cache(maxsize=64)
+def _bounds(source: str, start: str, _today: str) -> tuple[str | None, str | None]:
+    """First and last partition key (cached per day: computing them walks the partition set)."""
+    pdef = partitions_for(source, start)
+    return pdef.get_first_partition_key(), pdef.get_last_partition_key()
 
 
 def days_of_window(start: date, end: date) -> list[date]:

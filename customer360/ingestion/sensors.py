@@ -14,8 +14,9 @@ folder: the same-shaped listing through the landing resource), groups the parque
   The run key is derived from the files, so even with a lost cursor Dagster launches at most one run per
   distinct set of files of a day; a genuinely new file for a day that is already loaded changes the
   fingerprint and reloads the day;
-* a partition not yet in the cursor whose last materialization already recorded the same content
-  fingerprint (loaded by a backfill or by ``customer360 demo`` before the sensor ran) → recorded, no run.
+* a partition not yet in the cursor that the load ledger (:mod:`~customer360.ingestion.ledger`) shows as
+  loaded from the same content (by a backfill or by ``customer360 demo`` before the sensor ran) → recorded,
+  no run.
 
 A tick requests at most :data:`MAX_RUNS_PER_TICK` partitions (oldest first); the rest follow on the next
 ticks — load a large backlog with a single-run backfill instead. Files outside the partition range (before
@@ -33,7 +34,8 @@ from collections import defaultdict
 import dagster as dg
 
 from customer360.catalog import SOURCES
-from customer360.ingestion.assets import FINGERPRINTS_METADATA, fingerprints_from_metadata, raw_asset_key
+from customer360.ingestion.assets import raw_asset_key
+from customer360.ingestion.ledger import read_ledger
 from customer360.ingestion.partitions import partition_key_for_day
 from customer360.resources.landing import LandingResource, listing_fingerprint
 from customer360.settings import Settings, get_settings
@@ -61,24 +63,10 @@ def dump_cursor(partitions: dict[str, dict[str, str]]) -> str:
     return json.dumps({"v": CURSOR_VERSION, "partitions": dict(sorted(partitions.items()))}, separators=(",", ":"))
 
 
-def _materialized_fingerprint(instance: dg.DagsterInstance | None, source: str, pkey: str) -> str | None:
-    if instance is None:
-        return None
-    result = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=raw_asset_key(source), asset_partitions=[pkey]), limit=1
-    )
-    for record in result.records:
-        mat = record.asset_materialization
-        if mat is not None and FINGERPRINTS_METADATA in mat.metadata:
-            return fingerprints_from_metadata(mat.metadata[FINGERPRINTS_METADATA]).get(pkey)
-    return None
-
-
 def evaluate_arrivals(
     source: str,
     landing: LandingResource,
     cursor: str | None,
-    instance: dg.DagsterInstance | None = None,
     partitions_start: str | None = None,
     log=None,
 ) -> tuple[list[dg.RunRequest], str]:
@@ -96,6 +84,7 @@ def evaluate_arrivals(
         log.warning(f"{source}: files for days outside the partitions ignored: {sorted(outside)[:10]}")
 
     requests: list[dg.RunRequest] = []
+    ledger: dict[str, str] | None = None  # read only when a partition is missing from the cursor
     new_seen = {k: v for k, v in seen.items() if k in by_partition}  # vanished partitions drop out
     for pkey in sorted(by_partition):
         infos = by_partition[pkey]
@@ -109,7 +98,9 @@ def evaluate_arrivals(
         if before is not None and before.get("c") == content:
             new_seen[pkey] = {"l": listing, "c": content}
             continue
-        if before is None and _materialized_fingerprint(instance, source, pkey) == content:
+        if before is None and ledger is None:
+            ledger = read_ledger(landing, source)
+        if before is None and ledger is not None and ledger.get(pkey) == content:
             new_seen[pkey] = {"l": listing, "c": content}
             continue
         requests.append(
@@ -121,13 +112,6 @@ def evaluate_arrivals(
         )
         new_seen[pkey] = {"l": listing, "c": content}
     return requests, dump_cursor(new_seen)
-
-
-def _instance(context: dg.SensorEvaluationContext) -> dg.DagsterInstance | None:
-    try:
-        return context.instance
-    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
-        return None
 
 
 def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.SensorDefinition:
@@ -143,7 +127,7 @@ def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.Se
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
-        requests, cursor = evaluate_arrivals(source, landing, context.cursor, _instance(context), start, context.log)
+        requests, cursor = evaluate_arrivals(source, landing, context.cursor, start, context.log)
         if not requests and cursor == (context.cursor or dump_cursor({})):
             return dg.SensorResult(skip_reason=f"no new {source} files", cursor=cursor)
         return dg.SensorResult(run_requests=requests, cursor=cursor)
