@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end-date", type=_date, default=None, help="last day of the window, YYYY-MM-DD (default: yesterday, UTC)")
     p.add_argument("--landing", default=None, help="landing zone: local path or s3://bucket/prefix (default $C360_LANDING_URL or data/landing)")
     p.add_argument("--truth", default=None, help="folder for the planted truth (default: truth/ beside the landing zone)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42); same arguments = byte-identical files")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 42; --append-day uses the landing zone's); same arguments = byte-identical files")
     p.add_argument("--append-day", action="store_true", help="add the day after the newest load_date in the landing zone")
     p.add_argument("--bad-files", type=int, default=0, metavar="N", help="also write N defective files (listed in <truth>/bad_files.json)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in the landing zone")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cfg = GenerateConfig(
                 landing=landing, truth=args.truth, scale=args.scale, days=args.days,
-                end_date=args.end_date or default_end_date(), seed=args.seed, bad_files=args.bad_files,
+                end_date=args.end_date or default_end_date(), seed=42 if args.seed is None else args.seed, bad_files=args.bad_files,
                 overwrite=args.overwrite, progress=progress,
             )
             summary = generate(cfg)

@@ -112,13 +112,15 @@ class Emitter:
         self.sample: Frame = {}  # a few good rows, templates for --bad-files
         self.event_time = EVENT_TIME[source]
         self.flushed = -(2**31)  # last arrival day already written
+        self.fraud_written: list[np.ndarray] = []  # keys of planted-fraud rows written (transactions)
 
-    def add(self, frame: Frame) -> None:
+    def add(self, frame: Frame, late: bool | None = None) -> None:
+        """Queue rows; ``late=False`` for rows whose arrival day is already decided (pending state)."""
         if not nrows(frame):
             return
         # a row can never arrive in a file that is already written: it comes in the next open day instead
         frame["_load"] = np.maximum(frame["_load"], self.flushed + 1).astype(np.int32)
-        if self.late:
+        if self.late and late is not False:
             rng = rng_for(self.seed, STREAM["emit"], SOURCE_NO[self.source], self.batches)
             n = nrows(frame)
             final = frame["_final"]
@@ -147,6 +149,8 @@ class Emitter:
             return
         frame = take(frame, due)
         frame = dedup_per_file(frame, self.event_time)
+        if "_fraud" in frame:
+            self.fraud_written.append(frame["_pk"][frame["_fraud"]])
         loads = frame["_load"]
         bounds = np.flatnonzero(np.diff(loads)) + 1
         starts = np.concatenate([[0], bounds])

@@ -1,7 +1,6 @@
 """Orchestration: build the population and catalogue, then walk the window in weekly blocks, writing each
 source's files as soon as their arrival day is complete (memory stays bounded by one block)."""
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -10,12 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from customer360.catalog import SOURCES
-from customer360.storage import LocalStore, ObjectStore, open_store
+from customer360.storage import ObjectStore, open_store
 
 from . import campaigns as camp
 from . import truth as truth_mod
 from .customers import Profiles, customer_rows, email_lookup
-from .emit import Emitter, Writer, concat, nrows
+from .emit import Emitter, Writer, nrows
 from .engine import Sampler, daily_counts, volume_scale
 from .events import generate_events, mean_depth
 from .fraud import fraud_bursts
@@ -247,12 +246,12 @@ def generate(config: GenerateConfig) -> Summary:
     k["transactions"] = volume_scale(max(tg["transactions"] - est_linked - est_fraud - est_spree, 0), pop, pop.w_txn, window, "transactions")
     k["events"] = volume_scale(tg["events"] / mean_depth(pop, pop.w_session) / 0.93, pop, pop.w_session, window, "events")
     k["support_tickets"] = volume_scale(tg["support_tickets"], pop, pop.w_ticket, window, "support_tickets")
+    k["signups"] = float((pop.signup >= start).sum()) / config.days
     world = World(config.seed, config.scale, pop, prof, lookups, k, merchant_pool(config.scale), int(tg["products"]))
 
     writer = Writer(store, lookups, threads=config.threads)
     emitters = {s: Emitter(s, writer, config.seed, end, late=(s != "products")) for s in SOURCE_ORDER}
     progress = _Progress(config.progress, config.days + 2)
-    fraud_keys: list[np.ndarray] = []
     completed: list[np.ndarray] = []
     entities = {s: 0 for s in SOURCE_ORDER}
     try:
@@ -278,7 +277,6 @@ def generate(config: GenerateConfig) -> Summary:
                 samplers["transactions"], ob, bursts, world.pool,
             )
             entities["transactions"] += nrows(tx)
-            fraud_keys.append(tx["_pk"][tx["_fraud"] & (tx["_load"] <= end)])
             emitters["transactions"].add(tx)
             ev = generate_events(config.seed, pop, block, daily_counts(k["events"], pop, pop.w_session, block, "events"), samplers["events"], bursts)
             entities["events"] += nrows(ev)
@@ -306,7 +304,7 @@ def generate(config: GenerateConfig) -> Summary:
         progress.close()
 
     pending = {s: em.pending() for s, em in emitters.items()}
-    fraud_tx = np.unique(np.concatenate(fraud_keys)) if fraud_keys else np.zeros(0, np.int64)
+    fraud_tx = np.unique(np.concatenate(emitters["transactions"].fraud_written or [np.zeros(0, np.int64)]))
     state = truth_mod.State(
         version=1, seed=config.seed, scale=config.scale, start=ordinal_date(start).isoformat(),
         end=ordinal_date(end).isoformat(), k=k, pool=world.pool, base_products=world.base_products,
@@ -323,9 +321,7 @@ def generate(config: GenerateConfig) -> Summary:
     if config.bad_files:
         from .bad_files import write_bad_files
 
-        summary.bad_files = write_bad_files(config.seed, store, truth_dir, world, {s: em.sample for s, em in emitters.items()}, start, end, config.bad_files)
+        summary.bad_files = write_bad_files(config.seed, store, truth_dir, lookups, {s: em.sample for s, em in emitters.items()}, config.bad_files)
     summary.seconds = time.perf_counter() - t0
     return summary
 
-
-_ = (LocalStore, json, concat)
