@@ -4,9 +4,12 @@
 ``definitions()`` (alert sensors, automation sensor, jobs, notifier resource, executor) and applies the
 SLA-derived freshness policies and the lineage-derived automation conditions to every asset.
 
-One writer per DuckDB file: every run uses the in-process executor (one process per run, steps in sequence) and
-the instance allows one run at a time (``concurrency.runs.max_concurrent_runs: 1`` in dagster.yaml for the DuckDB
-warehouse; raise it with Snowflake). Queued runs wait, they are not dropped.
+One writer per DuckDB file: every run uses the in-process executor (one process per run, steps in sequence), and
+every asset that opens the warehouse (raw loads, dbt, ML) is in the pool ``warehouse``, which the instance limits
+to one step at a time (``concurrency.pools.default_limit: 1`` in deploy/dagster.yaml; raise it with
+``dagster instance concurrency set warehouse <n>`` on Snowflake). Steps and runs wait for the slot, they are not
+dropped; the DuckDB resource additionally waits for the file lock. A test (customer360_tests/automation/
+test_conditions_and_jobs.py) fails if an asset that needs the warehouse or dbt resource is outside the pool.
 """
 
 import dagster as dg

@@ -128,7 +128,7 @@ def test_orchestration_against_a_real_dagster(e2e):
                 latency[source] = round(record.timestamp - uploaded_at.timestamp(), 1)
         return len(latency) == len(raw_partitions)
 
-    st.wait_for(raw_loaded, 240, 2, "raw partitions of the uploaded day")
+    st.wait_for(raw_loaded, 420, 2, "raw partitions of the uploaded day")
     timings["landing_to_raw_seconds"] = latency
 
     nodes = stack.graphql(ASSET_NODES_Q)["assetNodes"]
@@ -142,7 +142,7 @@ def test_orchestration_against_a_real_dagster(e2e):
                    is None]
         return not missing or (timings.__setitem__("still_missing", [k.to_user_string() for k in missing]) and False)
 
-    st.wait_for(automation_built_everything, 300, 3, "dbt and ML assets materialized by the automation")
+    st.wait_for(automation_built_everything, 420, 3, "dbt and ML assets materialized by the automation")
     timings.pop("still_missing", None)
     timings["upload_to_everything_built_seconds"] = round((datetime.now(UTC) - uploaded_at).total_seconds(), 1)
 
