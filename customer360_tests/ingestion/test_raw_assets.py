@@ -1,0 +1,186 @@
+"""Raw assets materialized with Dagster's own APIs into a temp DuckDB, from landing zones the real generator
+wrote (with one bad file of each defect kind)."""
+
+import io
+import json
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from customer360.catalog import SOURCES
+from customer360.ingestion import ingestion_definitions
+from customer360.ingestion.assets import QUARANTINE_CHECK
+from customer360.ingestion.ledger import read_ledger
+from customer360.ingestion.quarantine import ERROR_SUFFIX, RESOLVED_SUFFIX
+from customer360.resources import build_resources
+from customer360.settings import Settings
+from customer360_tests.ingestion.conftest import GEN_DAYS, GEN_END, PARTITIONS_START
+
+FIRST = GEN_END - timedelta(days=GEN_DAYS - 1)
+# the check each generator defect must trip
+EXPECTED_CHECK = {
+    "corrupt_parquet": "readable",
+    "missing_column": "columns",
+    "wrong_type": "wrong_type",
+    "null_primary_key": "not_nullable",
+    "duplicate_primary_key": "unique",
+    "unknown_foreign_key": "foreign_key",
+    "negative_quantity": "range",
+    "future_date": "future_date",
+}
+
+
+def settings_for(root) -> Settings:
+    return Settings(str(root / "landing"), str(root / "quarantine"), str(root / "wh.duckdb"), "duckdb",
+                    PARTITIONS_START, str(root / "artifacts"), None)
+
+
+def materialize_range(root, instance, sources=None):
+    """Load the whole generated window: daily sources in one run, products (weekly) in another."""
+    settings = settings_for(root)
+    assets = [a for a in ingestion_definitions(settings).assets if sources is None or a.key.path[1] in sources]
+    results = []
+    for cadence, (start, end) in {"daily": (FIRST, GEN_END), "weekly": (date(2024, 1, 1), date(2024, 1, 8))}.items():
+        chosen = [a for a in assets if SOURCES[a.key.path[1]].cadence == cadence]
+        if not chosen:
+            continue
+        tags = {ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()}
+        results.append(dg.materialize(chosen, resources=build_resources(settings), instance=instance, tags=tags))
+    return results
+
+
+def landing_rows(root, skip: set[str]) -> dict[str, int]:
+    """Rows per source in the landing files that are not defective, read independently of the loader."""
+    out = {}
+    for source in SOURCES:
+        files = sorted(p for p in (root / "landing" / source).rglob("*.parquet")
+                       if p.relative_to(root / "landing").as_posix() not in skip)
+        out[source] = sum(pl.read_parquet(p).height for p in files)
+    return out
+
+
+def raw_counts(wh) -> dict[str, int]:
+    return {s: wh.query(f"select count(*) from raw.{s}").item(0, 0) for s in SOURCES}
+
+
+@pytest.fixture
+def instance():
+    with dg.DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def test_range_load_quarantines_every_defect_keeps_every_good_row_and_is_idempotent(workspace, instance):
+    bad = json.loads((workspace / "truth" / "bad_files.json").read_text())
+    assert {b["defect"] for b in bad} == set(EXPECTED_CHECK)  # the generator wrote every kind
+    results = materialize_range(workspace, instance)
+    assert all(r.success for r in results)
+    wh = build_resources(settings_for(workspace))["warehouse"]
+
+    # every good row loaded exactly once, nothing from a bad file
+    bad_keys = {b["key"] for b in bad}
+    assert raw_counts(wh) == landing_rows(workspace, bad_keys)
+    for source, spec in SOURCES.items():
+        dupes = wh.query(f"select count(*) from (select {spec.primary_key}, _source_file from raw.{source} "
+                         f"group by 1, 2 having count(*) > 1)").item(0, 0)
+        assert dupes == 0
+        assert wh.query(f"select count(*) from raw.{source} where _source_file like '%part-9%'").item(0, 0) == 0
+
+    # each bad file: copied byte for byte, with an error.json naming the right check
+    for b in bad:
+        qdir = workspace / "quarantine"
+        assert (qdir / b["key"]).read_bytes() == (workspace / "landing" / b["key"]).read_bytes()
+        err = json.loads((qdir / (b["key"] + ERROR_SUFFIX)).read_text())
+        assert EXPECTED_CHECK[b["defect"]] in err["checks"], (b, err["reason"])
+        assert err["source"] == b["source"] and err["load_date"] == b["load_date"] and err["reason"]
+        if b["defect"] not in ("corrupt_parquet", "missing_column", "wrong_type"):
+            assert err["violations"][0]["sample_rows"], b  # row-level defects show the offending rows
+
+    # the asset check fails exactly for the sources with quarantined files, naming them
+    evaluations = {e.asset_key.path[1]: e for r in results for e in r.get_asset_check_evaluations()}
+    assert set(evaluations) == set(SOURCES)
+    for source, evaluation in evaluations.items():
+        assert evaluation.check_name == QUARANTINE_CHECK
+        expected = sorted(b["key"] for b in bad if b["source"] == source)
+        assert evaluation.passed == (not expected)
+        listed = evaluation.metadata["quarantined_files"].value
+        assert sorted(listed) == expected
+
+    # materialization metadata
+    mats = {e.asset_key.path[1]: e.materialization for r in results for e in r.get_asset_materialization_events()}
+    orders = mats["orders"].metadata
+    assert orders["dagster/row_count"].value == raw_counts(wh)["orders"]
+    assert orders["files_loaded"].value == GEN_DAYS and orders["bytes"].value > 0
+    assert [c.name for c in orders["dagster/column_schema"].schema.columns][-3:] == ["_load_date", "_source_file", "_loaded_at"]
+    assert "| order_id |" in orders["preview"].value
+    assert set(read_ledger(build_resources(settings_for(workspace))["landing"], "orders")) == {
+        (FIRST + timedelta(days=i)).isoformat() for i in range(GEN_DAYS)}
+
+    # loader columns: the arrival day is the folder's day, the file is its landing key
+    misplaced = wh.query("select count(*) from raw.events where _source_file not like "
+                         "'events/load_date=' || strftime(_load_date, '%Y-%m-%d') || '/%'").item(0, 0)
+    assert misplaced == 0
+
+    # re-running the same range: same rows (replaced, not appended), new load time, quarantine not duplicated
+    first = raw_counts(wh)
+    loaded_at_1 = wh.query("select max(_loaded_at) from raw.transactions").item(0, 0)
+    materialize_range(workspace, instance)
+    assert raw_counts(wh) == first
+    assert wh.query("select max(_loaded_at) from raw.transactions").item(0, 0) > loaded_at_1
+    assert len(list((workspace / "quarantine").rglob("*" + ERROR_SUFFIX))) == len(bad)
+
+
+def test_fixed_redelivery_is_loaded_and_broken_redelivery_loses_nothing(workspace, instance):
+    settings = settings_for(workspace)
+    wh = build_resources(settings)["warehouse"]
+    materialize_range(workspace, instance, sources={"orders", "customers", "products"})
+    bad = json.loads((workspace / "truth" / "bad_files.json").read_text())
+    [neg] = [b for b in bad if b["defect"] == "negative_quantity"]
+    day = neg["load_date"]
+    before = wh.query("select count(*) from raw.orders where _load_date = ?", [date.fromisoformat(day)]).item(0, 0)
+
+    # the source system re-delivers the file, fixed
+    path = workspace / "landing" / neg["key"]
+    fixed = pl.read_parquet(path).with_columns(pl.col("quantity").abs())
+    buf = io.BytesIO()
+    fixed.write_parquet(buf)
+    path.write_bytes(buf.getvalue())
+    orders = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "orders"]
+    result = dg.materialize(orders, resources=build_resources(settings), instance=instance, partition_key=day)
+    after = wh.query("select count(*) from raw.orders where _load_date = ?", [date.fromisoformat(day)]).item(0, 0)
+    assert after == before + fixed.height
+    assert (workspace / "quarantine" / (neg["key"] + RESOLVED_SUFFIX)).exists()
+    assert not (workspace / "quarantine" / (neg["key"] + ERROR_SUFFIX)).exists()
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+
+    # a good file of that day is re-delivered broken: quarantined, and its previously loaded rows stay
+    good_key = f"orders/load_date={day}/part-000.parquet"
+    good_rows = wh.query("select count(*) from raw.orders where _source_file = ?", [good_key]).item(0, 0)
+    assert good_rows > 0
+    (workspace / "landing" / good_key).write_bytes(b"PAR1 this is not parquet")
+    result = dg.materialize(orders, resources=build_resources(settings), instance=instance, partition_key=day)
+    assert wh.query("select count(*) from raw.orders where _source_file = ?", [good_key]).item(0, 0) == good_rows
+    assert wh.query("select count(*) from raw.orders where _load_date = ?", [date.fromisoformat(day)]).item(0, 0) == after
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed and good_key in evaluation.metadata["quarantined_files"].value
+    assert f"{day}: part-000.parquet" in evaluation.description
+
+
+def test_load_from_s3_landing(tmp_path, s3_bucket, instance):
+    from customer360_tests.ingestion.conftest import generate_landing
+
+    generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
+    settings = Settings(f"s3://{s3_bucket}/landing", f"s3://{s3_bucket}/quarantine", str(tmp_path / "wh.duckdb"),
+                        "duckdb", PARTITIONS_START, str(tmp_path / "a"), None)
+    assets = [a for a in ingestion_definitions(settings).assets if a.key.path[1] in ("customers", "orders")]
+    assert all("s3" in a.specs_by_key[a.key].kinds for a in assets)
+    result = dg.materialize(assets, resources=build_resources(settings), instance=instance, partition_key=GEN_END.isoformat())
+    assert result.success
+    wh = build_resources(settings)["warehouse"]
+    counts = wh.query("select count(*), count(distinct _source_file) from raw.orders").row(0)
+    assert counts[0] > 0 and counts[1] == 1
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[1] == "orders"]
+    assert evaluation.passed
