@@ -79,10 +79,11 @@ def generate_sends(seed: int, pop: Population, days: np.ndarray, counts: np.ndar
     p_open = np.clip(ARCH[arch, A_OPEN] * CHANNEL_OPEN[chan] * pop.engagement[cust] * act, 0, 0.95)
     opened = rng.random(n) < p_open
     open_delay = np.minimum(np.exp(np.log(90) + 1.1 * rng.standard_normal(n)), 72 * 60) * MINUTE_US
+    opened = opened & ((sent + open_delay.astype(np.int64)) // DAY_US < pop.churn[cust])  # nobody opens after churning
     opened_at = np.where(opened, sent + open_delay.astype(np.int64), NULL_TS)
     p_click = np.clip(ARCH[arch, A_CLICK] * np.sqrt(pop.engagement[cust]) * (0.4 + 0.6 * act), 0, 0.9)
-    clicked = opened & (rng.random(n) < p_click)
     click_delay = np.minimum(np.exp(np.log(3) + 0.9 * rng.standard_normal(n)), 600) * MINUTE_US
+    clicked = opened & (rng.random(n) < p_click) & ((opened_at + click_delay.astype(np.int64)) // DAY_US < pop.churn[cust])
     clicked_at = np.where(clicked, opened_at + click_delay.astype(np.int64), NULL_TS)
     intent = clicked & (rng.random(n) < ARCH[arch, A_CONV] * act)
     lag = np.minimum(rng.geometric(0.45, n) - 1, CONVERSION_WINDOW_DAYS)

@@ -88,7 +88,11 @@ def generate_events(
     gaps = np.exp(np.log(dwell[s]) + 0.8 * rng.standard_normal(m) - 0.32) * 1e6
     gaps = np.where(pos == 0, 0.0, gaps)
     csum = np.cumsum(gaps)
-    ts = start[s] + (csum - csum[first[s]]).astype(np.int64)
+    offset = (csum - csum[first[s]]).astype(np.int64)
+    # a session ends before midnight of its day (it starts earlier if it would not)
+    length = offset[first + depth - 1]
+    start = np.maximum(np.minimum(start, (row_days + 1) * DAY_US - 1 - length), row_days * DAY_US)
+    ts = np.minimum(start[s] + offset, (row_days[s] + 1) * DAY_US - 1)
 
     is_anon = anon[s]
     r = rng.random(m)

@@ -43,6 +43,7 @@ def fraud_bursts(seed: int, pop: Population, days: np.ndarray) -> Bursts:
     hour = np.where(night, hash_uniform(seed, hk, 703) * 4.5, 6 + hash_uniform(seed, hk, 704) * 16)
     start = dd * DAY_US + (hour * HOUR_US).astype(np.int64)
     duration = ((0.3 + 4.7 * hash_uniform(seed, hk, 705) ** 2) * HOUR_US).astype(np.int64)
+    duration = np.minimum(duration, (dd + 1) * DAY_US - 1 - start)  # a burst ends before midnight
     size = 5 + np.minimum(np.floor(np.log(np.maximum(hash_uniform(seed, hk, 706), 1e-12)) / np.log(1 - 1 / 9)), 35).astype(np.int64)
     order = np.lexsort((ff, start))
     return Bursts(ff[order], dd[order], start[order], duration[order], size[order], hk[order])

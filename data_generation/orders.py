@@ -87,6 +87,10 @@ def generate_orders(
     change = np.where(kind == PENDING_COMPLETED, row_days + 1 + (rng.random(n) < 0.3), change)
     change = np.where(kind == PENDING_CANCELLED, row_days + 1, change)
     change = np.where(kind == RETURNED, row_days + 3 + np.minimum(rng.geometric(0.12, n), 27), change)
+    # a customer who has churned does not come back to return an order: it stays completed
+    gone = (kind == RETURNED) & (change >= pop.churn[cidx])
+    kind = np.where(gone, COMPLETED, kind).astype(np.int8)
+    change = np.where(gone, -1, change)
 
     channel = np.where(rng.random(n) < 0.7, pop.channel[cidx], np.searchsorted(np.cumsum(CHANNEL_SHARE), rng.random(n), side="right").clip(0, 3)).astype(np.int16)
     ts = row_days * DAY_US + times_of_day(rng, n)

@@ -77,12 +77,12 @@ def generate_transactions(
     cancelled = (orders.kind == CANCELLED) | (orders.kind == PENDING_CANCELLED)
     status = np.where(cancelled, np.where(rng.random(n) < 0.65, FAILED, REVERSED), status).astype(np.int16)
     seller = 1 + orders.product % SELLERS
-    ts = orders.ts + (rng.random(n) * 3 * MINUTE_US).astype(np.int64)
+    ts = np.minimum(orders.ts + (rng.random(n) * 3 * MINUTE_US).astype(np.int64), (orders.day + 1) * DAY_US - 1)
     parts.append(dict(cidx=c, order=orders.key, ts=ts, usd=orders.total, cur=cur, method=method,
                       ttype=np.full(n, PURCHASE, np.int16), status=status, merchant=seller, mint=orders.day, fraud=np.zeros(n, bool)))
     pre = np.flatnonzero(rng.random(n) < 0.03)
     if len(pre):
-        parts.append(dict(cidx=c[pre], order=orders.key[pre], ts=ts[pre] - ((1 + rng.random(len(pre)) * 9) * MINUTE_US).astype(np.int64),
+        parts.append(dict(cidx=c[pre], order=orders.key[pre], ts=np.maximum(ts[pre] - ((1 + rng.random(len(pre)) * 9) * MINUTE_US).astype(np.int64), orders.day[pre] * DAY_US),
                           usd=orders.total[pre], cur=cur[pre], method=method[pre], ttype=np.full(len(pre), PURCHASE, np.int16),
                           status=np.full(len(pre), FAILED, np.int16), merchant=seller[pre], mint=orders.day[pre], fraud=np.zeros(len(pre), bool)))
     ret = np.flatnonzero(orders.kind == RETURNED)
