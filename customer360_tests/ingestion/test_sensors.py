@@ -109,3 +109,32 @@ def test_backlog_is_spread_over_ticks(tmp_path):
     third, _ = tick(sensor, landing, cursor)
     assert len(first) == MAX_RUNS_PER_TICK
     assert sorted(r.partition_key for r in first + second) == days and third == []
+
+
+def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
+    """After a range load (e.g. ``customer360 demo``) a sensor starting with no cursor requests nothing for
+    the loaded days, but still requests a day whose files changed since."""
+    import dagster as dg
+
+    from customer360.ingestion import ingestion_definitions
+    from customer360.resources import build_resources
+    from customer360_tests.ingestion.conftest import GEN_END, generate_landing
+
+    generate_landing(tmp_path)
+    settings = Settings(str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START,
+                        "unused", None)
+    resources = build_resources(settings)
+    customers = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "customers"]
+    days = sorted(p.name.split("=")[1] for p in (tmp_path / "landing" / "customers").iterdir())
+    with dg.DagsterInstance.ephemeral() as instance:
+        from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+        tags = {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
+        assert dg.materialize(customers, resources=resources, instance=instance, tags=tags).success
+    landing = resources["landing"]
+    sensor = build_arrival_sensor("customers", settings)
+    reqs, cursor = tick(sensor, landing)
+    assert reqs == [] and set(load_cursor(cursor)) == set(days)
+    put(landing, f"customers/load_date={GEN_END.isoformat()}/extra.parquet", b"new file")
+    [req], _ = tick(sensor, landing, None)  # even without a cursor, the changed day is requested
+    assert req.partition_key == GEN_END.isoformat()
