@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
+from threadpoolctl import threadpool_limits
 import numpy as np
 import polars as pl
 from pydantic import Field
@@ -35,6 +36,7 @@ from customer360.ml.contracts import (
     validate_output,
 )
 from customer360.ml.features import (
+    ml_threads,
     FRAUD_TABLE,
     SourceFrames,
     ID,
@@ -140,7 +142,7 @@ def customer_segments(
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, **result})
 
 
-def run_segments(features: pl.DataFrame, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
+def _run_segments_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     fp = fingerprint(features)
     loaded = store.reusable("customer_segments", fp, refit)
@@ -211,12 +213,12 @@ def customer_risk_scores(
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, **result})
 
 
-def run_risk(features: pl.DataFrame, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
+def _run_risk_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     fp = fingerprint(features)
     loaded = store.reusable("customer_risk_scores", fp, refit)
     if loaded is None:
-        model = fraud_model.fit_fraud(features)
+        model = fraud_model.fit_fraud(features, n_jobs=ml_threads())
         version = store.save(
             "customer_risk_scores",
             model,
@@ -322,7 +324,7 @@ def _feature_memo(frames: SourceFrames):
     return features_at
 
 
-def run_churn(
+def _run_churn_impl(
     frames: SourceFrames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None, features_at=None
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
@@ -386,7 +388,7 @@ def run_churn(
     }
 
 
-def run_ltv(
+def _run_ltv_impl(
     frames: SourceFrames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None, features_at=None
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
@@ -452,3 +454,23 @@ def ml_assets() -> list[dg.AssetsDefinition]:
 def ml_definitions() -> dg.Definitions:
     """The ML layer as a Definitions object to merge (``dg.Definitions.merge``) in ``definitions.py``."""
     return dg.Definitions(assets=ml_assets())
+
+
+def run_segments(*args, **kwargs) -> dict[str, Any]:
+    with threadpool_limits(limits=ml_threads()):
+        return _run_segments_impl(*args, **kwargs)
+
+
+def run_risk(*args, **kwargs) -> dict[str, Any]:
+    with threadpool_limits(limits=ml_threads()):
+        return _run_risk_impl(*args, **kwargs)
+
+
+def run_churn(*args, **kwargs) -> dict[str, Any]:
+    with threadpool_limits(limits=ml_threads()):
+        return _run_churn_impl(*args, **kwargs)
+
+
+def run_ltv(*args, **kwargs) -> dict[str, Any]:
+    with threadpool_limits(limits=ml_threads()):
+        return _run_ltv_impl(*args, **kwargs)

@@ -422,3 +422,23 @@ def load_source_frames(warehouse: Any) -> SourceFrames:
             pl.col("purchase_usd").cast(pl.Float64).fill_null(0.0),
         ),
     )
+
+
+# ------------------------------------------------------------------------------------------------ threads
+def ml_threads() -> int:
+    """CPU threads for model fitting/scoring (``C360_ML_THREADS``, default 1).
+
+    One thread by default: scikit-learn's OpenMP estimators (HistGradientBoosting, KMeans) slow down by an order
+    of magnitude when their threads compete with other busy processes on a small machine (spin-waiting), while
+    one thread degrades gracefully. Raise it on a dedicated worker.
+    """
+    import os
+
+    raw = os.environ.get("C360_ML_THREADS", "").strip()
+    try:
+        n = int(raw) if raw else 1
+    except ValueError as exc:
+        raise ValueError(f"C360_ML_THREADS must be a positive integer, not {raw!r}") from exc
+    if n < 1:
+        raise ValueError(f"C360_ML_THREADS must be a positive integer, not {raw!r}")
+    return n

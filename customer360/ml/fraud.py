@@ -43,7 +43,7 @@ class FraudModel:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def fit_fraud(features: pl.DataFrame, *, n_jobs: int = 2) -> FraudModel:
+def fit_fraud(features: pl.DataFrame, *, n_jobs: int = 1) -> FraudModel:
     df = features.sort(ID)
     cols = feature_columns(df)
     x = to_matrix(df, cols)

@@ -37,7 +37,7 @@ from customer360.ml.features import (
 
 SEED = 42
 ANNUALISE = 365.0 / HORIZON_DAYS
-PARAMS = {"max_iter": 250, "learning_rate": 0.06, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0}
+PARAMS = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0}
 
 
 @dataclass

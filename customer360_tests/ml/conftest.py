@@ -1,4 +1,5 @@
-"""A small real warehouse for the ML tests: generator → raw ingestion → dbt staging + ML feature tables.
+"""A small real warehouse for the ML tests: generator → raw tables (clean files, bulk load) → dbt staging +
+ML feature tables.
 
 Built once per session in a temp folder with its own DuckDB file. 300 days at scale 0.01 gives the churn/LTV
 time split (as_of − 180 d / − 90 d) enough history.
@@ -20,12 +21,12 @@ END_DATE = date(2025, 3, 31)
 
 @pytest.fixture(scope="session")
 def ml_warehouse(tmp_path_factory) -> Path:
-    from benchmarks.ml_pipeline import dbt_features, generate, ingest
+    from benchmarks.ml_pipeline import dbt_features, fast_ingest, generate
 
     work = tmp_path_factory.mktemp("ml_wh")
     landing, truth, db = work / "landing", work / "truth", work / "warehouse.duckdb"
     generate(landing, truth, scale=0.01, days=300, end_date=END_DATE, seed=3)
-    ingest(landing, db, work / "quarantine")
+    fast_ingest(landing, db)
     dbt_features(db, as_of=END_DATE, target_path=work / "dbt_target")
     return db
 
