@@ -10,6 +10,7 @@ CLI: ``python -m data_generation --scale S --days N --end-date YYYY-MM-DD --land
 [--append-day] [--bad-files N]``.
 """
 
+from .append import append_day
 from .generator import GenerateConfig, SourceSummary, Summary, default_truth_dir, generate
 
-__all__ = ["GenerateConfig", "SourceSummary", "Summary", "default_truth_dir", "generate"]
+__all__ = ["GenerateConfig", "SourceSummary", "Summary", "append_day", "default_truth_dir", "generate"]

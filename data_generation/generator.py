@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from customer360.catalog import SOURCES
-from customer360.storage import ObjectStore, open_store
+from customer360.storage import LocalStore, ObjectStore, open_store
 
 from . import campaigns as camp
 from . import truth as truth_mod
@@ -165,9 +165,14 @@ def _existing_dataset(store: ObjectStore) -> bool:
 
 
 def clear_landing(store: ObjectStore) -> None:
+    """Delete the seven sources' files (only those) from the landing zone; local empty folders go too."""
     for s in SOURCE_ORDER:
         for obj in store.list(s):
             store.delete(obj.key)
+        if isinstance(store, LocalStore) and (store.root / s).is_dir():
+            for folder in sorted((store.root / s).glob("load_date=*"), reverse=True):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
 
 
 @dataclass
