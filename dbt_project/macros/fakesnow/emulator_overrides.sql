@@ -85,3 +85,17 @@
     {{ return(dbt.snowflake_dml_explicit_transaction(dml)) }}
   {%- endif -%}
 {%- endmacro %}
+
+
+{# Self-check used by CI (customer360_tests/production): prints what the overridden macros render for this
+   target, so a test can prove they are inert when the account is not the emulator. Changes nothing. #}
+{% macro c360_emulator_overrides_report() -%}
+  {%- set rel = api.Relation.create(database=target.database, schema='staging', identifier='c360_probe') -%}
+  {%- set table_sql = snowflake__create_table_as(True, rel, 'select 1 as x') | lower -%}
+  {%- set view_sql = snowflake__create_view_as_with_temp_flag(rel, 'select 1 as x', True) | lower -%}
+  {%- set dml = snowflake_dml_explicit_transaction('delete from x') | lower -%}
+  {%- do print('C360_OVERRIDES fakesnow=' ~ c360_is_fakesnow()
+        ~ ' temporary_table=' ~ ('temporary table' in table_sql)
+        ~ ' temporary_view=' ~ ('temporary' in view_sql)
+        ~ ' explicit_transaction=' ~ ('begin;' in dml)) -%}
+{%- endmacro %}
