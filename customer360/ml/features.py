@@ -351,9 +351,13 @@ def future_spend(frames: SourceFrames, start: date, days: int = HORIZON_DAYS) ->
 
 # ------------------------------------------------------------------------------------------ fingerprints
 def fingerprint(*frames: pl.DataFrame) -> str:
-    """A content hash of frames (columns, dtypes, values; row order independent) — decides refit vs reuse."""
+    """A content hash of frames (columns, dtypes, values; row order independent) — decides refit vs reuse.
+
+    Floats are rounded to 6 decimals first: the warehouse may sum in a different order on each run, and a
+    last-bit difference must not count as new data."""
     h = hashlib.sha256()
     for df in frames:
+        df = df.with_columns(pl.col(pl.Float32, pl.Float64).round(6))
         h.update(repr(list(df.schema.items())).encode())
         h.update(str(df.height).encode())
         if df.height:
@@ -419,7 +423,7 @@ def load_source_frames(warehouse: Any) -> SourceFrames:
             pl.col("day").cast(pl.Date),
             pl.col("n_txn").cast(pl.Int64),
             pl.col("n_failed").cast(pl.Int64),
-            pl.col("purchase_usd").cast(pl.Float64).fill_null(0.0),
+            pl.col("purchase_usd").cast(pl.Float64).fill_null(0.0).round(6),
         ),
     )
 

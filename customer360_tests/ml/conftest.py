@@ -1,7 +1,7 @@
 """A small real warehouse for the ML tests: generator → raw tables (clean files, bulk load) → dbt staging +
 ML feature tables.
 
-Built once per session in a temp folder with its own DuckDB file. 300 days at scale 0.01 gives the churn/LTV
+Built once per session in a temp folder with its own DuckDB file. 280 days at scale 0.006 (~1,600 customers) give the churn/LTV
 time split (as_of − 180 d / − 90 d) enough history.
 """
 
@@ -25,7 +25,7 @@ def ml_warehouse(tmp_path_factory) -> Path:
 
     work = tmp_path_factory.mktemp("ml_wh")
     landing, truth, db = work / "landing", work / "truth", work / "warehouse.duckdb"
-    generate(landing, truth, scale=0.01, days=300, end_date=END_DATE, seed=3)
+    generate(landing, truth, scale=0.006, days=280, end_date=END_DATE, seed=3)
     fast_ingest(landing, db)
     dbt_features(db, as_of=END_DATE, target_path=work / "dbt_target")
     return db
