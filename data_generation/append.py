@@ -208,7 +208,7 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
     entities["customers"] = int((pop.signup == day).sum())
 
     # conversions: today's completed orders convert today's sends and the open sends of the last 7 days
-    done = ob.completed_eventually
+    done = ob.purchased
     completed_today = np.sort(ob.cidx[done] * 100_000 + ob.day[done])
     camp_keys = []
     if sends:

@@ -3,8 +3,9 @@
 Each day has one or two campaigns (a theme and a channel); each sends to a sample of the customers signed up by
 then. Opens and clicks depend on archetype, channel and the churn precursor (engagement falls before churning,
 stops after). A click may *cause* an order within 7 days (an order intent handed to the order generator);
-``converted`` is then computed from the real orders: true iff the customer has a completed order with
-``order_date`` in ``[sent_at::date, sent_at::date + 7]``.
+``converted`` is then computed from the real orders: true iff the customer placed an order with ``order_date``
+in ``[sent_at::date, sent_at::date + 7]`` that was completed (it may be returned later: the purchase happened;
+cancelled orders never count).
 
 The export is change-based: a send's row arrives on the send day, and again (full row, latest state) on the day
 it was opened, clicked or converted, so staging keeps the latest version per ``campaign_id``.

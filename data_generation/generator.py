@@ -273,7 +273,7 @@ def generate(config: GenerateConfig) -> Summary:
             counts = daily_counts(k["orders"], pop, pop.w_order, block, "orders")
             ob = generate_orders(config.seed, pop, block, counts, samplers["orders"], (i_cidx[lo:hi], i_day[lo:hi]), avail)
             entities["orders"] += len(ob.key)
-            done = ob.completed_eventually
+            done = ob.purchased
             completed.append(ob.cidx[done] * 100_000 + ob.day[done])
             emitters["orders"].add(order_rows(pop, ob))
             bursts = fraud_bursts(config.seed, pop, block)

@@ -39,8 +39,9 @@ class OrderBlock:
     channel: np.ndarray
 
     @property
-    def completed_eventually(self) -> np.ndarray:
-        return (self.kind == COMPLETED) | (self.kind == PENDING_COMPLETED)
+    def purchased(self) -> np.ndarray:
+        """Orders that were completed (a later return does not undo the purchase a campaign converted)."""
+        return (self.kind == COMPLETED) | (self.kind == PENDING_COMPLETED) | (self.kind == RETURNED)
 
 
 def generate_orders(

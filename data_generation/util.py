@@ -146,10 +146,16 @@ def dictionary(codes: np.ndarray, values: tuple[str, ...] | list[str] | pa.Array
     """Integer codes into ``values`` as a dictionary array (the parquet writer stores it dictionary-encoded
     and, because the Arrow schema is not stored, readers see a plain string column)."""
     codes = np.asarray(codes)
-    dict_values = values if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string())
-    idx = np.where(codes < 0, 0, codes).astype(np.int32)
-    mask = None if valid is None else ~valid
-    return pa.DictionaryArray.from_arrays(pa.array(idx, mask=mask), dict_values)
+    dict_values = values if isinstance(values, pa.Array) else _string_array(tuple(values))
+    if valid is None:
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False)), dict_values)
+    idx = np.where(valid, codes, 0).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(idx, mask=~valid), dict_values)
+
+
+@lru_cache(maxsize=256)
+def _string_array(values: tuple[str, ...]) -> pa.Array:
+    return pa.array(list(values), type=pa.string())
 
 
 def compact_dictionary(keys: np.ndarray, fmt, valid: np.ndarray | None = None) -> pa.Array:

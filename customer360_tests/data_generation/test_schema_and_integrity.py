@@ -143,15 +143,17 @@ def test_sessions_and_campaigns_are_plausible(landing_db):
 def test_conversions_are_tied_to_a_completed_order_within_7_days(landing_db):
     latest_c = "(select * from campaigns qualify row_number() over (partition by campaign_id order by _load_date desc) = 1)"
     latest_o = "(select * from orders qualify row_number() over (partition by order_id order by _load_date desc) = 1)"
+    # a completed order counts even if it is returned later; settled statuses only (sends >= 10 days before the end)
+    settled = "c.sent_at::date <= (select max(order_date) - 10 from orders)"
     bad = landing_db.execute(
-        f"select count(*) from {latest_c} c where c.converted and not exists (select 1 from {latest_o} o "
-        f"where o.customer_id = c.customer_id and o.order_status = 'completed' "
+        f"select count(*) from {latest_c} c where c.converted and {settled} and not exists (select 1 from {latest_o} o "
+        f"where o.customer_id = c.customer_id and o.order_status in ('completed', 'returned') "
         f"and o.order_date between c.sent_at::date and c.sent_at::date + 7)"
     ).fetchone()[0]
     assert bad == 0
     missed = landing_db.execute(
-        f"select count(*) from {latest_c} c where not c.converted and c.sent_at::date <= (select max(order_date) - 8 from orders) "
-        f"and exists (select 1 from {latest_o} o where o.customer_id = c.customer_id and o.order_status = 'completed' "
+        f"select count(*) from {latest_c} c where not c.converted and {settled} "
+        f"and exists (select 1 from {latest_o} o where o.customer_id = c.customer_id and o.order_status in ('completed', 'returned') "
         f"and o.order_date between c.sent_at::date and c.sent_at::date + 7)"
     ).fetchone()[0]
     assert missed == 0
