@@ -26,11 +26,13 @@ for quarantined files) and reported through :class:`RawFilesRejectedError` after
 
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -348,27 +350,41 @@ class SnowflakeWarehouse(Warehouse):
 
     @contextmanager
     def _scratch_from_frame(self, schema: str, df: pl.DataFrame) -> Iterator[str]:
-        """A transient table holding ``df`` (bound inserts in batches), dropped afterwards."""
+        """A transient table holding ``df``, dropped afterwards.
+
+        Rows travel as one parquet file: ``PUT`` to the scratch table's own stage (``@schema.%table``, which its
+        owner may always use — no extra grant, no named stage), then ``COPY INTO`` by column name. Fast for
+        hundreds of thousands of rows, unlike row binding."""
         columns = [(validate_identifier(c), _polars_type(df.schema[c])) for c in df.columns]
-        scratch = f"{validate_identifier(schema)}._c360_scratch_{uuid.uuid4().hex[:12]}"
+        name = f"_c360_scratch_{uuid.uuid4().hex[:12]}"
+        scratch = f"{validate_identifier(schema)}.{name}"
         cols = ", ".join(f"{c} {t}" for c, t in columns)
         self.execute(f"CREATE TRANSIENT TABLE {scratch} ({cols})")
         try:
             if df.height:
-                marks = ", ".join("?" for _ in columns)
-                insert = f"INSERT INTO {scratch} ({', '.join(c for c, _ in columns)}) VALUES ({marks})"
-                with self.connection() as con:
-                    cur = con.cursor()
-                    for batch in df.iter_slices(10_000):
-                        cur.executemany(insert, [_bindable(row) for row in batch.iter_rows()])
+                with tempfile.TemporaryDirectory(prefix="c360_put_") as tmp:
+                    path = Path(tmp) / "part.parquet"
+                    _naive_utc(df).write_parquet(path)
+                    with self.connection() as con:
+                        cur = con.cursor()
+                        cur.execute(f"PUT 'file://{path.as_posix()}' @{schema}.%{name} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
+                        cur.execute(
+                            f"COPY INTO {scratch} FROM @{schema}.%{name} FILE_FORMAT = (TYPE = PARQUET) "
+                            "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
+                        )
             yield scratch
         finally:
             self.execute(f"DROP TABLE IF EXISTS {scratch}")
 
 
-def _bindable(row: tuple) -> tuple:
-    # the connector binds datetimes as TIMESTAMP_NTZ when given as ISO strings cast by the column type
-    return tuple(v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in row)
+def _naive_utc(df: pl.DataFrame) -> pl.DataFrame:
+    """Timestamps as naive UTC (TIMESTAMP_NTZ), the warehouse convention."""
+    exprs = [
+        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        for c, t in df.schema.items()
+        if isinstance(t, pl.Datetime) and t.time_zone is not None
+    ]
+    return df.with_columns(exprs) if exprs else df
 
 
 def _frame(cur: Any) -> pl.DataFrame:

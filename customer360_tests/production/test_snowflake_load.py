@@ -135,3 +135,46 @@ def test_a_file_snowflake_rejects_is_quarantined_the_rest_commits(emulator, land
     rejected = [q for q in report.quarantined if q.key == bad_key]
     assert rejected and "warehouse" in rejected[0].reason
     assert bad_key not in set(impl.read_table("raw", "products")["_source_file"])
+
+
+def test_warehouse_interface_matches_duckdb(emulator, tmp_path):
+    """write_table / replace_partition / read_table / query / table_exists give the same results on both engines."""
+    from customer360.resources.duckdb_warehouse import DuckDBWarehouse
+    from customer360.resources.warehouse import InvalidIdentifierError
+
+    _, snow = emulator
+    duck = DuckDBWarehouse(str(tmp_path / "parity.duckdb"))
+    scored = datetime(2024, 3, 8, 2, 0, tzinfo=UTC)
+    first = pl.DataFrame({
+        "customer_id": ["c1", "c2", "c3"],
+        "churn_probability": [0.1, 0.5, 0.9],
+        "segment_id": [1, 2, 2],
+        "model_version": ["v1"] * 3,
+        "scored_at": [scored] * 3,
+    })
+    second = first.with_columns(pl.lit("v2").alias("model_version")).head(2)
+    results = {}
+    for name, wh in (("duckdb", duck), ("snowflake", snow)):
+        assert not wh.table_exists("ml", "churn_probe")
+        assert wh.write_table("ml", "churn_probe", first) == 3
+        assert wh.write_table("ml", "churn_probe", second) == 2  # create-or-replace
+        assert wh.table_exists("ml", "churn_probe")
+        wh.replace_partition("ml", "churn_probe", first.filter(pl.col("segment_id") == 2), "segment_id", [2])
+        table = wh.read_table("ml", "churn_probe").sort("customer_id")
+        agg = wh.query(
+            "select segment_id, count(*) as n from ml.churn_probe where churn_probability >= ? group by segment_id "
+            "order by segment_id", [0.1]
+        )
+        results[name] = (table.with_columns(pl.col("segment_id").cast(pl.Int64)),
+                         agg.with_columns(pl.all().cast(pl.Int64)))
+        for bad in ("churn_probe; drop table ml.x", "ML", "1abc"):
+            with pytest.raises(InvalidIdentifierError):
+                wh.read_table("ml", bad)
+    duck_table, duck_agg = results["duckdb"]
+    snow_table, snow_agg = results["snowflake"]
+    assert snow_table.columns == duck_table.columns
+    assert snow_table.with_columns(pl.col("scored_at").cast(pl.Datetime("us"))).equals(
+        duck_table.with_columns(pl.col("scored_at").dt.replace_time_zone(None).cast(pl.Datetime("us")))
+    )
+    assert snow_agg.equals(duck_agg)
+    assert snow_table["model_version"].to_list() == ["v2", "v1", "v1"]  # c2 came back with its segment
