@@ -6,14 +6,16 @@
       in the latest time window (partitioned assets: today's partition only)
       AND (a cadence tick passed since it was last requested OR it was never built: new asset / new partition)
       AND some upstream asset has new data since it was last requested (or is requested in the same tick)
-      AND no upstream asset is missing (partitioned upstreams of an unpartitioned asset excepted), none is in
-          progress, and the asset itself is not in progress
+      AND every upstream asset has data (a partitioned one: some partition; same-partition for identity
+          mappings) or is requested in the same tick, none is in progress, and the asset itself is not in progress
 
   So: at most one build per cadence interval, only when there is something new, and a fresh deployment (or a new
   day's partition) is built as soon as its data arrives instead of waiting for the next tick. Everything
   downstream that becomes ready in the same evaluation joins the same run (staging → marts → ML in one run).
   Why not plain ``on_cron``: it requires *all* upstreams to update after each tick (a daily asset fed by the
   weekly products feed would wait for Monday) and does nothing on a fresh deployment until the next tick.
+- Assets without upstream assets (dbt seeds such as ``fx_rates``, the metricflow time spine) get
+  ``build_root_when_missing()``: they change only with a code deploy.
 - The cadence follows from the raw sources that feed the asset (computed from the asset graph, so a new model gets
   the right cadence without editing this file):
     * only ``events`` / ``transactions`` upstream (near-real-time feeds), or a time-partitioned asset fed by one
@@ -69,46 +71,49 @@ def automation_plan(defs: dg.Definitions) -> dict[dg.AssetKey, str]:
     return plan
 
 
-def rebuild_on(cron: str, missing_ignored: frozenset[dg.AssetKey] = frozenset()) -> dg.AutomationCondition:
+def rebuild_on(cron: str) -> dg.AutomationCondition:
     """New upstream data → one build per cadence interval (see the module docstring).
 
-    ``missing_ignored``: upstream keys whose partitions do not line up with the asset's (a partitioned upstream of an
-    unpartitioned asset always has missing partitions, e.g. the days before data started), so "missing" says
-    nothing useful about them.
+    "Every upstream has data" is ``all_deps_match(~missing | will_be_requested)``: for a partitioned upstream of an
+    unpartitioned asset it holds when some partition is materialized (days before the data started stay missing
+    forever, so ``any_deps_missing`` would block such an asset for good); for identity-mapped partitions it is the
+    same partition upstream.
     """
     ac = dg.AutomationCondition
     due = (ac.cron_tick_passed(cron).since_last_handled() | ac.missing()).with_label(
         f"cadence tick ({cron}) since last requested, or never built"
     )
     new_data = ac.any_deps_updated().since_last_handled().with_label("new upstream data since last requested")
-    deps_missing = ac.any_deps_missing()
-    if missing_ignored:
-        deps_missing = deps_missing.ignore(dg.AssetSelection.assets(*sorted(missing_ignored)))
+    deps_have_data = ac.all_deps_match(~ac.missing() | ac.will_be_requested()).with_label(
+        "every upstream has data (or is requested now)"
+    )
     return (
         ac.in_latest_time_window()
         & due
         & new_data
-        & ~deps_missing
+        & deps_have_data
         & ~ac.any_deps_in_progress()
         & ~ac.in_progress()
     ).with_label(f"rebuild_on({cron})")
 
 
+def build_root_when_missing() -> dg.AutomationCondition:
+    """Assets without upstream assets (dbt seeds such as ``fx_rates``, the time spine): built when missing.
+
+    They change only with a code deploy (rebuild them then, or with ``downstream_job``). A failed build is not
+    retried on every evaluation.
+    """
+    ac = dg.AutomationCondition
+    return (ac.in_latest_time_window() & ac.missing() & ~ac.execution_failed() & ~ac.in_progress()).with_label(
+        "build_root_when_missing"
+    )
+
+
 def apply_automation_conditions(defs: dg.Definitions) -> dg.Definitions:
     graph = defs.resolve_asset_graph()
-
-    def misaligned(key: dg.AssetKey) -> frozenset[dg.AssetKey]:
-        own = graph.get(key).partitions_def
-        return frozenset(
-            parent
-            for parent in graph.get(key).parent_keys
-            if graph.has(parent)
-            and graph.get(parent).partitions_def is not None
-            and graph.get(parent).partitions_def != own
-        )
-
     conditions: Mapping[dg.AssetKey, dg.AutomationCondition] = {
-        key: rebuild_on(cron, misaligned(key)) for key, cron in automation_plan(defs).items()
+        key: rebuild_on(cron) if graph.get(key).parent_keys else build_root_when_missing()
+        for key, cron in automation_plan(defs).items()
     }
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -39,8 +39,9 @@ def _model(key: str, *deps: str, partitions_def=None):
 
 def _small_assets():
     return [_raw(s) for s in ("customers", "orders", "transactions", "events", "products")] + [
+        _model("staging/fx_rates"),  # a dbt seed: no upstream
         _model("staging/stg_events", "raw/events"),
-        _model("staging/stg_transactions", "raw/transactions"),
+        _model("staging/stg_transactions", "raw/transactions", "staging/fx_rates"),
         _model("staging/stg_products", "raw/products"),
         _model("staging/stg_orders", "raw/orders"),
         _model("staging/stg_customers", "raw/customers"),
@@ -84,7 +85,7 @@ def test_plan_and_conditions_on_the_graph(small_defs):
         if key.path[0] == "raw":
             assert condition is None
         else:
-            assert condition is not None and condition.get_label().startswith("rebuild_on(")
+            assert condition is not None and condition.get_label().startswith(("rebuild_on(", "build_root_when_missing"))
     assert graph.get(dg.AssetKey(["staging", "stg_events"])).automation_condition.get_label() == (
         f"rebuild_on({HOURLY_CRON})"
     )
@@ -115,6 +116,8 @@ def test_automation_builds_on_arrival_once_then_per_cadence(small_defs):
 
     with dg.instance_for_test() as instance:
         cursor = None
+        assert requested() == {"staging/fx_rates"}  # the seed has no upstream: built at once
+        materialize("staging/fx_rates")
         assert requested() == set()
         materialize("raw/customers", "raw/orders")  # two sources land first
         assert requested() == {"staging/stg_customers", "staging/stg_orders"}
@@ -125,10 +128,13 @@ def test_automation_builds_on_arrival_once_then_per_cadence(small_defs):
         rest = {
             "staging/stg_events", "staging/stg_transactions", "staging/stg_products",
             "intermediate/int_session_features", "intermediate/int_product_affinity", "marts/fct_transactions",
-            "ml/feat_customer_segmentation", "ml/customer_segments", "marts/fct_customer_value",
+            "ml/feat_customer_segmentation", "ml/customer_segments",
         }
         assert requested() == rest  # one evaluation: the whole chain joins one request
         materialize(*sorted(rest))
+        # a partitioned and an unpartitioned asset cannot share a run: the mart reading fct_transactions follows
+        assert requested() == {"marts/fct_customer_value"}
+        materialize("marts/fct_customer_value")
         assert requested() == set()
 
         materialize("raw/orders")  # more orders the same day: wait for the next 02:00 build

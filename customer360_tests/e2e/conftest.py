@@ -8,6 +8,7 @@ platform that has been running; the ML time split needs months of history). The 
 
 import os
 import shutil
+import signal
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -76,6 +77,10 @@ def e2e(tmp_path_factory):
 
     from customer360_tests.resources.moto_s3 import moto_server, new_bucket
 
+    def _interrupt(signum, frame):  # SIGTERM (CI timeout): unwind so the teardown below stops every process
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     timings: dict[str, float] = {}
     t0 = datetime.now(UTC)
     today = t0.date()
@@ -131,3 +136,4 @@ def e2e(tmp_path_factory):
             timings["stopped"] = stopped
             os.environ.clear()
             os.environ.update(saved_environ)
+            signal.signal(signal.SIGTERM, previous_handler)

@@ -1,0 +1,111 @@
+"""The dbt project inside Dagster: asset graph (keys, lineage from raw, groups, checks, partitions) and real
+materializations against a private DuckDB file."""
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+import pytest
+
+from customer360.catalog import SOURCES
+from customer360.settings import Settings
+from customer360.transform.assets import build_dbt_assets, dbt_vars
+from customer360.transform.project import dbt_project
+from customer360.transform.resource import C360DbtCliResource, DBT_EXECUTABLE
+from customer360_tests.transform.conftest import AS_OF, FIRST_DAY, GEN_END
+
+
+def _settings(db_path) -> Settings:
+    return dataclasses.replace(Settings.from_env(), duckdb_path=str(db_path), as_of_date=AS_OF,
+                               partitions_start=FIRST_DAY.isoformat(), warehouse="duckdb")
+
+
+def _resource(db_path, project=None, fetch_metadata=True) -> C360DbtCliResource:
+    return C360DbtCliResource(project_dir=project or dbt_project("local"), target="local", dbt_executable=DBT_EXECUTABLE,
+                              duckdb_path=str(db_path), fetch_metadata=fetch_metadata)
+
+
+@pytest.fixture(scope="module")
+def graph_assets(tmp_path_factory):
+    return build_dbt_assets(dbt_project("local"), _settings(tmp_path_factory.mktemp("g") / "w.duckdb"))
+
+
+def test_asset_graph_keys_lineage_groups(graph_assets):
+    graph = dg.Definitions(assets=graph_assets, resources={"dbt": _resource("unused.duckdb")}).resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for source in SOURCES:
+        stg = dg.AssetKey(["staging", f"stg_{source}"])
+        assert dg.AssetKey(["raw", source]) in graph.get(stg).parent_keys, f"raw/{source} → {stg}"
+        assert graph.get(stg).group_name == "staging"
+    expected = {"intermediate/int_customer_orders", "intermediate/int_customer_transactions",
+                "intermediate/int_customer_fraud_signals", "intermediate/int_session_features",
+                "intermediate/int_product_affinity", "marts/dim_customers", "marts/fct_orders",
+                "marts/fct_transactions", "marts/fct_campaigns", "marts/fct_customer_value",
+                "ml/feat_customer_segmentation", "ml/feat_fraud_behavior", "snapshots/snap_customer_profile"}
+    assert expected <= keys
+    # the ML cycle is broken through the ML output tables: features → (Python ML) → fct_customer_value
+    value = graph.get(dg.AssetKey(["marts", "fct_customer_value"]))
+    assert {dg.AssetKey(["ml", t]) for t in ("customer_segments", "churn_predictions", "ltv_predictions",
+                                             "customer_risk_scores")} <= set(value.parent_keys)
+    assert dg.AssetKey(["ml", "customer_risk_scores"]) in graph.get(dg.AssetKey(["marts", "fct_transactions"])).parent_keys
+    for key in expected:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert node.group_name == key.split("/")[0]
+        assert node.owners == ["team:analytics-engineering"]
+        assert "dbt" in node.kinds and node.description
+    # dbt tests are asset checks
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("staging/stg_customers", "unique_stg_customers_customer_id") in checks
+    # fct_transactions: daily partitions from the raw definition, one run per backfill range
+    fct = graph.get(dg.AssetKey(["marts", "fct_transactions"]))
+    assert isinstance(fct.partitions_def, dg.DailyPartitionsDefinition)
+    assert fct.backfill_policy == dg.BackfillPolicy.single_run()
+    assert graph.get(dg.AssetKey(["marts", "fct_orders"])).partitions_def is None
+
+
+def test_vars_from_partition_window():
+    window = dg.TimeWindow(start=datetime(2024, 3, 1, tzinfo=timezone.utc), end=datetime(2024, 3, 4, tzinfo=timezone.utc))
+    settings = dataclasses.replace(Settings.from_env(), as_of_date="2024-03-04")
+    assert dbt_vars(settings, window) == {"as_of_date": "2024-03-04", "min_date": "2024-03-01", "max_date": "2024-03-04"}
+    assert dbt_vars(dataclasses.replace(settings, as_of_date=None)) == {}
+
+
+def test_materialize_from_dagster(built_copy, test_project, monkeypatch):
+    """Unpartitioned models + checks, then one fct_transactions partition with its window vars; metadata attached;
+    the resource never spawns `dbt --version`."""
+    import dagster_dbt.core.resource as dbt_resource_module
+
+    def no_version_probe(*args, **kwargs):
+        raise AssertionError(f"unexpected subprocess {args}")
+
+    monkeypatch.setattr(dbt_resource_module, "check_output", no_version_probe)
+    env = built_copy
+    settings = _settings(env.db_path)
+    unpartitioned, partitioned = build_dbt_assets(test_project, settings)
+    resource = _resource(env.db_path, test_project)
+
+    selection = ["staging/stg_customers", "staging/stg_orders", "intermediate/int_product_affinity",
+                 "intermediate/int_customer_orders"]
+    result = dg.materialize(
+        [unpartitioned], resources={"dbt": resource},
+        selection=dg.AssetSelection.assets(*[dg.AssetKey.from_user_string(k) for k in selection]),
+    )
+    assert result.success
+    materialized = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()}
+    assert set(materialized) == set(selection)
+    row_counts = {k: e.materialization.metadata["dagster/row_count"].value for k, e in materialized.items()}
+    customers = env.sql("select count(*) from staging.stg_customers")[0][0]
+    assert row_counts["intermediate/int_customer_orders"] == customers
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
+
+    # one partition of fct_transactions: delete the last days, the partition run (window + lookback) restores them
+    day = GEN_END
+    lookback_start = day - timedelta(days=2)
+    expected = env.sql("select count(*) from marts.fct_transactions where transaction_day >= ?", [lookback_start])[0][0]
+    env.sql("delete from marts.fct_transactions where transaction_day >= ?", [lookback_start])
+    result = dg.materialize([partitioned], resources={"dbt": resource}, partition_key=day.isoformat())
+    assert result.success
+    assert env.sql("select count(*) from marts.fct_transactions where transaction_day >= ?", [lookback_start])[0][0] == expected
+    [event] = result.get_asset_materialization_events()
+    assert event.partition == day.isoformat()
