@@ -7,6 +7,7 @@ truth folder) so ``--append-day`` can deliver them on the right day.
 """
 
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Writer:
     threads: int = 2
     stats: dict[str, SourceStats] = field(default_factory=lambda: defaultdict(SourceStats))
     written: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0  # CPU seconds spent encoding and writing files (in the writer threads)
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.threads) if self.threads > 1 else None
@@ -71,9 +73,11 @@ class Writer:
         self.on_file = None  # optional callback(source, rows) for progress
 
     def _write(self, source: str, key: str, frame: Frame) -> None:
+        c0 = time.thread_time()
         data = parquet_bytes(to_table(source, frame, self.lookups), source)
         self.store.write(key, data)
         with self._lock:
+            self.cpu_s += time.thread_time() - c0
             st = self.stats[source]
             st.rows += nrows(frame)
             st.bytes += len(data)

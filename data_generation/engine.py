@@ -80,6 +80,22 @@ class Sampler:
         self.pop = pop
         self.cdf = np.cumsum(weights.astype(np.float64))
         self.factor = factor if factor is not None else pop.activity
+        # guide table: bucket b of the cdf's value range → first index whose cdf exceeds the bucket start,
+        # so a draw needs a few steps instead of a binary search over all customers
+        self.buckets = 2 * max(len(self.cdf), 1)
+        self.total = float(self.cdf[-1]) if len(self.cdf) else 0.0
+        self.guide = np.searchsorted(self.cdf, np.arange(self.buckets) * (self.total / self.buckets), side="right")
+
+    def locate(self, target: np.ndarray) -> np.ndarray:
+        """First index with cdf > target (== np.searchsorted(cdf, target, side="right")) for target < total."""
+        b = np.minimum((target * (self.buckets / self.total)).astype(np.int64), self.buckets - 1)
+        idx = np.minimum(self.guide[b], len(self.cdf) - 1)
+        need = np.flatnonzero(self.cdf[idx] <= target)
+        last = len(self.cdf) - 1
+        while len(need):
+            idx[need] = np.minimum(idx[need] + 1, last)
+            need = need[(self.cdf[idx[need]] <= target[need]) & (idx[need] < last)]
+        return idx
 
     def sample(self, rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
         days = np.asarray(days, dtype=np.int64)
@@ -93,7 +109,7 @@ class Sampler:
             if len(todo) == 0:
                 break
             u = rng.random(len(todo)) * limits[todo]
-            cand = np.minimum(np.searchsorted(self.cdf, u, side="right"), limit_idx[todo] - 1)
+            cand = np.minimum(self.locate(u), limit_idx[todo] - 1)
             accept = rng.random(len(todo)) < self.factor(cand, days[todo])
             out[todo[accept]] = cand[accept]
             todo = todo[~accept]
@@ -109,7 +125,9 @@ def times_of_day(rng: np.random.Generator, n: int, profile: np.ndarray = DAY_HOU
 def per_day_sequence(days: np.ndarray) -> np.ndarray:
     """0, 1, 2, … within each run of equal (sorted) days."""
     days = np.asarray(days)
-    if len(days) == 0:
+    n = len(days)
+    if n == 0:
         return np.zeros(0, np.int64)
-    first = np.searchsorted(days, days, side="left")
-    return np.arange(len(days)) - first
+    starts = np.concatenate([[0], np.flatnonzero(days[1:] != days[:-1]) + 1])
+    first = np.repeat(starts, np.diff(np.concatenate([starts, [n]])))
+    return np.arange(n) - first

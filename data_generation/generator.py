@@ -97,6 +97,8 @@ class Summary:
     sources: dict[str, SourceSummary] = field(default_factory=dict)
     bad_files: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_generate_s: float = 0.0  # CPU of the generating (main) thread
+    cpu_write_s: float = 0.0  # CPU of encoding + writing files (writer threads, overlaps generation)
     fraudsters: int = 0
     churners: int = 0
 
@@ -203,6 +205,7 @@ def generate(config: GenerateConfig) -> Summary:
     planted truth into ``config.truth``. Returns per-source row/byte counts."""
     config.validate()
     t0 = time.perf_counter()
+    c0 = time.thread_time()
     end_d = config.resolved_end()
     end = day_ordinal(end_d)
     start = end - config.days + 1
@@ -328,5 +331,7 @@ def generate(config: GenerateConfig) -> Summary:
 
         summary.bad_files = write_bad_files(config.seed, store, truth_dir, lookups, {s: em.sample for s, em in emitters.items()}, config.bad_files)
     summary.seconds = time.perf_counter() - t0
+    summary.cpu_write_s = writer.cpu_s
+    summary.cpu_generate_s = time.thread_time() - c0 - (writer.cpu_s if config.threads <= 1 else 0.0)
     return summary
 

@@ -75,7 +75,16 @@ def ordinal_date(n: int) -> date:
 
 
 def yyyymmdd(days: np.ndarray) -> np.ndarray:
-    """Day ordinals → int64 yyyymmdd."""
+    """Day ordinals → int64 yyyymmdd (through a lookup table over the range of days)."""
+    days = np.asarray(days, dtype=np.int64)
+    if days.size > 64:
+        lo, hi = int(days.min()), int(days.max())
+        if hi - lo < 100_000:
+            return _yyyymmdd(np.arange(lo, hi + 1))[days - lo]
+    return _yyyymmdd(days)
+
+
+def _yyyymmdd(days: np.ndarray) -> np.ndarray:
     d = np.asarray(days, dtype="int64").astype("datetime64[D]")
     y = d.astype("datetime64[Y]").astype(np.int64) + 1970
     m = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
