@@ -47,6 +47,9 @@ def backfill_env(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("DBT_TARGET_PATH", str(root / "dbt_target"))  # never touch the shared dbt_project/target
     mp.setenv("C360_DUCKDB_PATH", settings.duckdb_path)
+    # no in-process dbt adapter for row counts: it keeps the DuckDB file locked inside this process, and the next
+    # dbt subprocess of the test then cannot open it
+    mp.setenv("C360_DBT_FETCH_METADATA", "0")
     defs = with_automation(
         dg.Definitions.merge(
             dg.Definitions(resources=build_resources(settings)),

@@ -87,9 +87,28 @@ def _fail_fast(e2e, instance) -> None:
     assert not failed, f"failed runs: {failed}"
 
 
+def _dump_runs(instance, path) -> None:
+    """Diagnostics kept beside the logs: every run with its status, tags and timing."""
+    rows = [
+        {"run_id": r.dagster_run.run_id, "job": r.dagster_run.job_name, "status": r.dagster_run.status.value,
+         "tags": dict(r.dagster_run.tags), "created": r.create_timestamp.isoformat(),
+         "start": r.start_time, "end": r.end_time}
+        for r in instance.get_run_records()
+    ]
+    path.write_text(json.dumps(rows, indent=1, default=str))
+
+
 def test_orchestration_against_a_real_dagster(e2e):
-    stack, receiver, timings = e2e.stack, e2e.receiver, e2e.timings
     instance = dg.DagsterInstance.get()  # DAGSTER_HOME of the stack: the same PostgreSQL database
+    try:
+        _scenario(e2e, instance)
+    finally:
+        _dump_runs(instance, e2e.artifacts / "runs.json")
+        (e2e.artifacts / "timings.json").write_text(json.dumps(e2e.timings, indent=1, default=str))
+
+
+def _scenario(e2e, instance):
+    stack, receiver, timings = e2e.stack, e2e.receiver, e2e.timings
     started = time.monotonic()
 
     def loaded():
@@ -220,7 +239,6 @@ def test_orchestration_against_a_real_dagster(e2e):
 
     assert not _failed_runs(instance)
     timings["test_seconds"] = round(time.monotonic() - started, 1)
-    (e2e.artifacts / "timings.json").write_text(json.dumps(timings, indent=1, default=str))
 
     stopped = stack.stop()
     assert all(code is not None for code in stopped.values()), stopped
