@@ -183,6 +183,17 @@ CHURN_LTV_FEATURES = (
     "txn_90d",
     "failed_txn_ratio_90d",
     "purchase_usd_90d",
+    # long-run rates over the observed history (since sign-up or since the feeds start, whichever is later)
+    "observed_days",
+    "sessions_total",
+    "sessions_14d",
+    "order_rate_30d",
+    "session_rate_30d",
+    "spend_rate_30d",
+    "days_since_last_activity",
+    "overdue_ratio",
+    "recent_vs_longrun_sessions",
+    "low_csat_tickets_90d",
 )
 NO_ACTIVITY_DAYS = 9999.0  # days_since_* for a customer who never had that activity before the cutoff
 
@@ -216,7 +227,10 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
 
     s = frames.sessions.filter(pl.col("session_end") < c)
     recent = pl.col("session_start") >= d90
+    d14 = c - timedelta(days=14)
     sessions = s.group_by(ID).agg(
+        pl.len().alias("sessions_total"),
+        (pl.col("session_start") >= d14).sum().alias("sessions_14d"),
         (pl.col("session_start") >= d30).sum().alias("sessions_30d"),
         recent.sum().alias("sessions_90d"),
         ((pl.col("session_start") >= d180) & ~recent).sum().alias("sessions_prev_90d"),
@@ -248,6 +262,7 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         (t90 & pl.col("priority").is_in(["high", "critical"])).sum().alias("high_priority_tickets_90d"),
         (~resolved).sum().alias("open_tickets"),
         pl.col("satisfaction_score").filter(t90 & resolved).mean().alias("avg_csat_90d"),
+        (t90 & resolved & (pl.col("satisfaction_score") <= 2)).sum().alias("low_csat_tickets_90d"),
     )
 
     tx = frames.txn_daily.filter((pl.col("day") < cutoff) & (pl.col("day") >= d90.date()))
@@ -276,6 +291,35 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         _ratio("_clicks_90d", "campaigns_90d").alias("click_rate_90d"),
         _ratio("_opens_prev", "_sends_prev").alias("open_rate_prev_90d"),
         _ratio("_failed_90d", "txn_90d").alias("failed_txn_ratio_90d"),
+    )
+    # the feeds' first day before the cutoff: history before it is unknown, so rates divide by observed days
+    first_days = [frames.orders.filter(pl.col("order_date") < cutoff)["order_date"].min()]
+    if frames.sessions.height:
+        first_sess = frames.sessions.filter(pl.col("session_end") < c)["session_start"].min()
+        first_days.append(first_sess.date() if first_sess is not None else None)
+    known = [d for d in first_days if d is not None]
+    feed_start = min(known) if known else cutoff
+    feed_days = float(max((cutoff - feed_start).days, 1))
+    out = out.with_columns(
+        pl.min_horizontal(pl.col("tenure_days"), pl.lit(feed_days)).clip(lower_bound=1.0).alias("observed_days"),
+        pl.min_horizontal("days_since_last_order", "days_since_last_session").alias("days_since_last_activity"),
+    )
+    per30 = lambda col: pl.col(col).fill_null(0).cast(pl.Float64) * 30.0 / pl.col("observed_days")  # noqa: E731
+    out = out.with_columns(
+        per30("orders_total").alias("order_rate_30d"),
+        per30("sessions_total").alias("session_rate_30d"),
+        per30("spend_total").alias("spend_rate_30d"),
+    )
+    out = out.with_columns(
+        # expected number of orders + sessions missed since the last one, at the customer's own long-run rate
+        (
+            pl.min_horizontal(pl.col("days_since_last_activity"), pl.col("observed_days"))
+            * (pl.col("order_rate_30d") + pl.col("session_rate_30d"))
+            / 30.0
+        ).alias("overdue_ratio"),
+        ((pl.col("sessions_30d").fill_null(0) + 1.0) / (pl.col("session_rate_30d") + 1.0)).alias(
+            "recent_vs_longrun_sessions"
+        ),
     )
     out = out.with_columns(
         _ratio("spend_total", "orders_total").alias("avg_order_value"),
