@@ -61,21 +61,28 @@ class GenerateConfig:
             raise ValueError(f"--days must be in 1..3660, not {self.days}")
         if self.bad_files < 0:
             raise ValueError("--bad-files must be >= 0")
-        if self.truth and self.truth.startswith("s3://"):
-            pass
-        landing = self.landing.rstrip("/")
-        if self.truth and not self.landing.startswith("s3://") and not self.truth.startswith("s3://"):
-            lp, tp = Path(landing).resolve(), Path(self.truth).resolve()
-            if tp == lp or lp in tp.parents:
-                raise ValueError("--truth must not be inside the landing zone (the truth is hidden from ingestion)")
+        check_truth_outside_landing(self.landing, self.resolved_truth())
+
+
+def _norm(url: str) -> str:
+    return url.rstrip("/") if url.startswith("s3://") else str(Path(url).resolve())
+
+
+def check_truth_outside_landing(landing: str, truth: str) -> None:
+    """The truth is hidden from ingestion: it must not live inside the landing zone (or be it)."""
+    lp, tp = _norm(landing), _norm(truth)
+    if tp == lp or tp.startswith(lp + "/"):
+        raise ValueError(f"--truth {truth} must not be inside the landing zone {landing} (the truth is hidden from ingestion)")
 
 
 def default_truth_dir(landing: str) -> str:
     """``truth/`` beside the landing zone: ``data/landing`` → ``data/truth``; ``s3://b/p/landing`` → ``s3://b/p/truth``."""
     base = landing.rstrip("/")
-    if "/" not in base.removeprefix("s3://"):
-        return f"{base}-truth" if base.startswith("s3://") else str(Path(base).resolve().parent / "truth")
-    return base.rsplit("/", 1)[0] + "/truth"
+    if base.startswith("s3://"):
+        if "/" not in base.removeprefix("s3://"):
+            raise ValueError(f"landing zone {landing} is a bucket root: pass --truth (e.g. s3://<bucket>-truth or a local folder)")
+        return base.rsplit("/", 1)[0] + "/truth"
+    return str(Path(base).resolve().parent / "truth")
 
 
 @dataclass
