@@ -1,0 +1,121 @@
+"""Ingestion benchmark: rows/s of the raw loader at a given scale, and the code location's load time.
+
+    .venv/bin/python benchmarks/bench_ingestion.py [--scale 0.1] [--days 365] [--workdir DIR]
+
+1. generates the landing zone with the real generator (unless ``DIR/landing`` already exists);
+2. loads every source over the whole window into a fresh DuckDB through Dagster (``materialize`` of the seven
+   raw assets as single-run partition ranges, like a backfill) and reports rows, seconds and rows/s per source
+   (the loader's own timing) and for the whole run (wall time, including Dagster's overhead);
+3. loads it again (idempotent re-run: replaces every day, same row count);
+4. measures ``import customer360.definitions`` in fresh interpreters (median of 3) — the code location's load
+   time — and the slowest imports by ``python -X importtime``.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def generate(workdir: Path, scale: float, days: int, end: date) -> None:
+    cmd = [sys.executable, "-m", "data_generation", "--scale", str(scale), "--days", str(days), "--end-date",
+           end.isoformat(), "--landing", str(workdir / "landing"), "--truth", str(workdir / "truth"), "--seed", "7"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    print(f"generated scale {scale}, {days} days in {time.perf_counter() - t0:.1f} s")
+
+
+def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, dict[str, tuple[int, float, int]]]:
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from customer360.catalog import SOURCES
+    from customer360.ingestion import ingestion_definitions
+    from customer360.resources import build_resources
+    from customer360.settings import Settings
+
+    settings = Settings(str(workdir / "landing"), str(workdir / "quarantine"), str(db), "duckdb",
+                        first.isoformat(), str(workdir / "artifacts"), None)
+    assets = list(ingestion_definitions(settings).assets)
+    resources = build_resources(settings)
+    per_source: dict[str, tuple[int, float, int]] = {}
+    t0 = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        for cadence in ("daily", "weekly"):
+            selected = [a for a in assets if SOURCES[a.key.path[1]].cadence == cadence]
+            pdef = selected[0].partitions_def
+            keys = [k for k in pdef.get_partition_keys() if k <= last.isoformat()]
+            keys = [k for k in keys if k >= (first - timedelta(days=6 if cadence == "weekly" else 0)).isoformat()]
+            tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+            result = dg.materialize(selected, resources=resources, instance=instance, tags=tags,
+                                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+            assert result.success
+            for event in result.get_asset_materialization_events():
+                md = event.materialization.metadata
+                source = event.materialization.asset_key.path[1]
+                if source not in per_source:  # one event per partition, same metadata: keep the first
+                    per_source[source] = (md["rows_loaded"].value, md["seconds"].value, md["files_quarantined"].value)
+    return time.perf_counter() - t0, per_source
+
+
+def import_time() -> tuple[float, list[str]]:
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import customer360.definitions"], check=True, cwd=REPO,
+                       stderr=subprocess.DEVNULL)
+        runs.append(time.perf_counter() - t0)
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import customer360.definitions"], cwd=REPO,
+                         capture_output=True, text=True).stderr.splitlines()
+    rows = []
+    for line in out:
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            rows.append((int(parts[1]), parts[2].rstrip()))
+    top = [f"{us / 1e6:6.2f} s  {name.strip()}" for us, name in sorted(rows, reverse=True)
+           if name.strip().count(".") == 0][:8]
+    return statistics.median(runs), top
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--end-date", default="2024-12-30")
+    ap.add_argument("--workdir", default=None)
+    args = ap.parse_args()
+    end = date.fromisoformat(args.end_date)
+    first = end - timedelta(days=args.days - 1)
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="c360-bench-"))
+    if not (workdir / "landing").exists():
+        generate(workdir, args.scale, args.days, end)
+    os.environ.setdefault("DAGSTER_HOME", str(workdir / "dagster_home"))
+    db = workdir / "bench.duckdb"
+    db.unlink(missing_ok=True)
+    for label in ("first load", "re-run (idempotent)"):
+        wall, per_source = ingest(workdir, first, end, db)
+        total = sum(r for r, _, _ in per_source.values())
+        loader_s = sum(s for _, s, _ in per_source.values())
+        print(f"\n{label}: scale {args.scale}, {args.days} days, {total:,} rows")
+        print(f"{'source':<17}{'rows':>11}{'seconds':>9}{'rows/s':>11}{'quarantined':>13}")
+        for source, (rows, seconds, q) in per_source.items():
+            print(f"{source:<17}{rows:>11,}{seconds:>9.2f}{rows / seconds if seconds else 0:>11,.0f}{q:>13}")
+        print(f"{'loader total':<17}{total:>11,}{loader_s:>9.2f}{total / loader_s:>11,.0f}")
+        print(f"{'dagster wall':<17}{total:>11,}{wall:>9.2f}{total / wall:>11,.0f}")
+    print(f"\n(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    median, top = import_time()
+    print(f"\nDefinitions load (import customer360.definitions, median of 3): {median:.2f} s")
+    print("slowest top-level imports (-X importtime, cumulative):")
+    for line in top:
+        print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
