@@ -143,12 +143,15 @@ def load_days(
                 reject(key, data_of.get(key), [Violation("warehouse_load", f"the warehouse rejected the file: {reason}")], bad)
             good = [f for f in good if f.key not in rejected]
         good_keys = {f.key for f in good}
+        chunk_rows = 0
         for day in chunk_days:
-            kept = [f for f in good if f.load_date == day]
-            n = sum(f.frame.height for f in kept)
-            report.rows += n
+            n = sum(f.frame.height for f in good if f.load_date == day)
             report.rows_by_day[day.isoformat()] = n
-            logger.info("raw.%s %s: %d rows from %d file(s)", source, day, n, len(kept))
+            chunk_rows += n
+        report.rows += chunk_rows
+        # one line per chunk, not per day: in Dagster every log line is an event-log entry
+        span = f"{chunk_days[0]}" if len(chunk_days) == 1 else f"{chunk_days[0]}..{chunk_days[-1]}"
+        logger.info("raw.%s %s: %d rows from %d file(s), %d quarantined", source, span, chunk_rows, len(good), len(bad))
         report.files_loaded += [f.key for f in good]
         report.bytes += sum(p.info.size for p in pending if p.parsed.key in good_keys)
         if good:

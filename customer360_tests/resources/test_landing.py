@@ -56,3 +56,20 @@ def test_s3_uses_endpoint_from_env(s3_bucket, moto_endpoint):
 )
 def test_hostile_keys_are_rejected(key):
     assert parse_landing_key(key) is None
+
+
+def test_s3_listing_goes_through_dagster_aws_get_objects(s3_bucket, monkeypatch):
+    import dagster_aws.s3.sensor as s3_sensor
+
+    calls = []
+    real = s3_sensor.get_objects
+
+    def spy(**kwargs):
+        calls.append(kwargs["prefix"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(s3_sensor, "get_objects", spy)
+    landing = LandingResource(landing_url=f"s3://{s3_bucket}/zone", quarantine_url=f"s3://{s3_bucket}/q")
+    landing.store.write("orders/load_date=2024-01-01/a.parquet", b"a")
+    assert [p.key for p, _ in landing.list_source("orders")] == ["orders/load_date=2024-01-01/a.parquet"]
+    assert calls == ["zone/orders/"]
