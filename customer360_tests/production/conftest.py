@@ -23,6 +23,7 @@ def postgres_database():
 # Small dataset from the real generator, shared by the Snowflake tests (read-only: tests copy what they change).
 GEN_END = "2024-03-08"
 GEN_DAYS = 6
+BAD_FILES = 8  # one of every defect kind the generator writes
 
 
 @pytest.fixture(scope="session")
@@ -33,5 +34,13 @@ def generated_landing(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("c360_gen")
     generate(GenerateConfig(landing=str(root / "landing"), scale=0.003, days=GEN_DAYS,
-                            end_date=date.fromisoformat(GEN_END), seed=11))
+                            end_date=date.fromisoformat(GEN_END), seed=11, bad_files=BAD_FILES))
     return root / "landing"
+
+
+def bad_file_keys(landing) -> set[str]:
+    """Keys of the defective files the generator planted (truth/bad_files.json beside the landing zone)."""
+    import json
+    from pathlib import Path
+
+    return {b["key"] for b in json.loads((Path(landing).parent / "truth" / "bad_files.json").read_text())}

@@ -16,7 +16,7 @@ from customer360.resources.landing import LandingResource
 from customer360.resources.snowflake_warehouse import RawFilesRejectedError, SnowflakeWarehouse
 from customer360.resources.warehouse import RawFile, WarehouseResource
 from customer360.settings import Settings
-from customer360_tests.production.conftest import GEN_DAYS, GEN_END
+from customer360_tests.production.conftest import GEN_DAYS, GEN_END, bad_file_keys
 from customer360_tests.production.helpers import snowflake_env
 from customer360_tests.production.snowflake_setup import SOURCE_ORDER, prepare_account
 
@@ -27,6 +27,7 @@ DAYS = [date.fromisoformat(GEN_END) - timedelta(days=i) for i in range(GEN_DAYS)
 def landing(generated_landing, tmp_path):
     root = tmp_path / "landing"
     shutil.copytree(generated_landing, root)
+    shutil.copytree(generated_landing.parent / "truth", tmp_path / "truth")
     return root
 
 
@@ -43,18 +44,24 @@ def emulator(monkeypatch, landing):
         yield warehouse, impl
 
 
-def _landing_rows(landing, source) -> tuple[int, set[str]]:
-    files = sorted((landing / source).rglob("*.parquet"))
+def _landing_rows(landing, source, skip=frozenset()) -> tuple[int, set[str]]:
+    files = [f for f in sorted((landing / source).rglob("*.parquet")) if str(f.relative_to(landing)) not in skip]
     return sum(pl.read_parquet(f).height for f in files), {str(f.relative_to(landing)) for f in files}
 
 
 def test_copy_into_raw_is_complete_and_idempotent(emulator, landing, tmp_path):
+    """Every good file is loaded once; every planted defective file is quarantined, as on DuckDB."""
     warehouse, impl = emulator
     res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
+    bad = bad_file_keys(landing)
+    assert len(bad) >= 8
     for source in SOURCE_ORDER:
         report = load_days(source, DAYS, warehouse, res)
-        assert not report.quarantined, [q.reason for q in report.quarantined]
-        rows, keys = _landing_rows(landing, source)
+        planted = {k for k in bad if k.startswith(f"{source}/")}
+        assert {q.key for q in report.quarantined} == planted, source
+        for q in report.quarantined:
+            assert (tmp_path / "quarantine" / (q.key + ".error.json")).exists() and q.reason
+        rows, keys = _landing_rows(landing, source, skip=planted)
         assert report.rows == rows > 0, source
         raw = impl.read_table("raw", source)
         assert raw.columns == [c for c, _ in raw_columns(source)]  # catalog order + loader columns
@@ -77,9 +84,10 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
     res = LandingResource(landing_url=str(landing), quarantine_url=str(quarantine))
     day = DAYS[-1]
     load_days("customers", DAYS, warehouse, res)
-    good_rows, _ = _landing_rows(landing, "orders")
+    bad = bad_file_keys(landing)
+    good_rows, _ = _landing_rows(landing, "orders", skip=bad)
     folder = landing / "orders" / f"load_date={day.isoformat()}"
-    victim = sorted(folder.glob("*.parquet"))[0]
+    victim = [f for f in sorted(folder.glob("*.parquet")) if str(f.relative_to(landing)) not in bad][0]
     victim_rows = pl.read_parquet(victim).height
     victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])  # truncated delivery
     settings = Settings.from_env()
@@ -98,7 +106,8 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
     assert key in named  # the check names the quarantined file
     assert (quarantine / (key + ".error.json")).exists() and (quarantine / key).exists()
     day_rows = impl.query("select count(*) as n from raw.orders where _load_date = ?", [day]).item()
-    expected_day = sum(pl.read_parquet(f).height for f in folder.glob("*.parquet") if f != victim)
+    expected_day = sum(pl.read_parquet(f).height for f in folder.glob("*.parquet")
+                       if f != victim and str(f.relative_to(landing)) not in bad)
     assert day_rows == expected_day  # the other files of the day loaded
     assert good_rows > expected_day >= 0 and victim_rows > 0
 
@@ -110,7 +119,8 @@ def test_a_file_snowflake_rejects_is_quarantined_the_rest_commits(emulator, land
     res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
     load_days("customers", DAYS, warehouse, res)
     day = DAYS[-1]
-    files = sorted((landing / "products").rglob("*.parquet"))
+    files = [f for f in sorted((landing / "products").rglob("*.parquet"))
+             if str(f.relative_to(landing)) not in bad_file_keys(landing)]
     assert files
     good = files[0]
     frame = pl.read_parquet(good)
