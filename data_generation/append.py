@@ -229,9 +229,10 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
             conv_rows["converted"] = np.ones(nrows(conv_rows), bool)
             conv_rows["_ver"] = np.full(nrows(conv_rows), 9, np.int8)
             conv_rows["_load"] = np.full(nrows(conv_rows), day, np.int32)
-            if pend_c:  # a pending open/click row due today for the same send carries the latest state: convert it
-                due = (pend_c["_load"] == day) & np.isin(pend_c["_pk"], conv_rows["_pk"])
-                pend_c["converted"] = pend_c["converted"] | due
+            if pend_c:  # open/click rows already decided for the same sends carry the conversion from now on
+                hit = np.isin(pend_c["_pk"], conv_rows["_pk"])
+                pend_c["converted"] = pend_c["converted"] | hit
+                due = hit & (pend_c["_load"] == day)  # a row due today already is the latest state
                 conv_rows = take(conv_rows, ~np.isin(conv_rows["_pk"], pend_c["_pk"][due]))
             emitters["campaigns"].add(conv_rows)
             camp_keys.append(conv_rows["_camp"])

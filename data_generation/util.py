@@ -167,13 +167,6 @@ def _string_array(values: tuple[str, ...]) -> pa.Array:
     return pa.array(list(values), type=pa.string())
 
 
-def compact_dictionary(keys: np.ndarray, fmt, valid: np.ndarray | None = None) -> pa.Array:
-    """High-cardinality repeated ids (a customer id on many events): format each distinct key once."""
-    keys = np.asarray(keys, dtype=np.int64)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    return dictionary(inverse, fmt(uniq), valid)
-
-
 def cumulative_round(x: np.ndarray) -> np.ndarray:
     """Round a non-negative float vector to ints whose sum equals round(sum(x)) (no drift over days)."""
     c = np.round(np.cumsum(x)).astype(np.int64)
