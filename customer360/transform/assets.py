@@ -15,6 +15,7 @@ materialization when the ``dbt`` resource has ``fetch_metadata`` on (``C360_DBT_
 import json
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -45,11 +46,47 @@ def build_args(command: str, variables: Mapping[str, str]) -> list[str]:
     return args
 
 
-def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
+def _manifest_matches_runtime(invocation, dbt: DbtCliResource) -> bool:
+    """Row counts / column schemas query the relations named in the prepared manifest. On DuckDB the catalog
+    name is the file stem of C360_DUCKDB_PATH at prepare time: if the runtime file has another stem, skip."""
+    duckdb_path = getattr(dbt, "duckdb_path", None)
+    if not duckdb_path:
+        return True
+    databases = {n.get("database") for n in invocation.manifest.get("nodes", {}).values() if n.get("database")}
+    return databases <= {Path(duckdb_path).stem}
+
+
+def _stream(context: dg.AssetExecutionContext, invocation, dbt: DbtCliResource) -> Iterator[Any]:
     events = invocation.stream()
     if getattr(dbt, "fetch_metadata", False):
-        events = events.fetch_row_counts().fetch_column_metadata()
-    yield from events
+        if _manifest_matches_runtime(invocation, dbt):
+            # column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
+            # on some of the project's SQL (window functions over CTEs)
+            events = events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+        else:
+            context.log.warning(
+                "dbt manifest was prepared for another DuckDB file name than C360_DUCKDB_PATH: row counts and "
+                "column metadata skipped. Re-run scripts/prepare_dbt.py with the same C360_DUCKDB_PATH."
+            )
+    try:
+        yield from events
+    finally:
+        _release_adapter(invocation)
+
+
+def _release_adapter(invocation) -> None:
+    """Close the in-process adapter connection that metadata fetching opened. dbt-duckdb keeps its database
+    instance at class level (``_ENV``): left open, it holds the warehouse file and a later step of the same run
+    (the ML assets through the warehouse resource) fails with "different configuration than existing connections"."""
+    adapter = getattr(invocation, "adapter", None)
+    if adapter is None:
+        return
+    adapter.cleanup_connections()
+    manager = type(adapter.connections)
+    env = getattr(manager, "_ENV", None)
+    if env is not None:
+        manager._ENV = None
+        env.close()
 
 
 @lru_cache(maxsize=4)
@@ -66,7 +103,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
     )
     def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         invocation = dbt.cli(build_args("build", dbt_vars(settings)), context=context)
-        yield from _stream(invocation, dbt)
+        yield from _stream(context, invocation, dbt)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -81,6 +118,6 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
     def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         window = context.partition_time_window
         invocation = dbt.cli(build_args("build", dbt_vars(settings, window)), context=context)
-        yield from _stream(invocation, dbt)
+        yield from _stream(context, invocation, dbt)
 
     return [c360_dbt_assets, c360_fct_transactions_assets]
