@@ -17,16 +17,16 @@ def good_files(landing, truth) -> dict[str, list[str]]:
 
 
 def connect(landing, truth) -> duckdb.DuckDBPyConnection:
-    """DuckDB with one view per source over the good files, plus _load_date and _f (the file)."""
+    """In-memory DuckDB with one table per source loaded from the good files, plus _load_date and _f (the file)."""
     con = duckdb.connect()
     for s, files in good_files(landing, truth).items():
         listing = ", ".join(f"'{f}'" for f in files)
         con.execute(
-            f"create view {s} as select *, regexp_extract(filename, 'load_date=([0-9-]+)', 1)::date as _load_date, "
+            f"create table {s} as select *, regexp_extract(filename, 'load_date=([0-9-]+)', 1)::date as _load_date, "
             f"filename as _f from read_parquet([{listing}], filename=true, hive_partitioning=false)"
         )
-    con.execute(f"create view truth_customers as select * from read_parquet('{truth}/customers.parquet')")
-    con.execute(f"create view truth_fraud as select * from read_parquet('{truth}/fraud_transactions.parquet')")
+    con.execute(f"create table truth_customers as select * from read_parquet('{truth}/customers.parquet')")
+    con.execute(f"create table truth_fraud as select * from read_parquet('{truth}/fraud_transactions.parquet')")
     return con
 
 
