@@ -36,6 +36,8 @@ from customer360.ml.contracts import (
     validate_output,
 )
 from customer360.ml.features import (
+    HORIZON_DAYS,
+    choose_horizon,
     ml_threads,
     FRAUD_TABLE,
     SourceFrames,
@@ -297,16 +299,19 @@ def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfi
     frames = load_source_frames(warehouse)
     as_of = effective_as_of(frames, _as_of(config))
     context.log.info(f"churn/LTV reference day (effective as_of): {as_of}")
+    horizon = choose_horizon(frames, as_of)
+    if horizon != HORIZON_DAYS:
+        context.log.warning(f"short history: churn/LTV window is {horizon} days instead of {HORIZON_DAYS}")
     features_at = _feature_memo(frames)
     current = features_at(as_of)
     store = _artifacts()
     selected = context.selected_asset_keys
     if CHURN_KEY in selected:
-        result = run_churn(frames, current, as_of, store, config.refit, features_at)
+        result = run_churn(frames, current, as_of, store, config.refit, features_at, horizon)
         rows = warehouse.write_table("ml", "churn_predictions", result.pop("scores"))
         yield dg.MaterializeResult(asset_key=CHURN_KEY, metadata={"dagster/row_count": rows, **result})
     if LTV_KEY in selected:
-        result = run_ltv(frames, current, as_of, store, config.refit, features_at)
+        result = run_ltv(frames, current, as_of, store, config.refit, features_at, horizon)
         rows = warehouse.write_table("ml", "ltv_predictions", result.pop("scores"))
         yield dg.MaterializeResult(asset_key=LTV_KEY, metadata={"dagster/row_count": rows, **result})
 
@@ -325,10 +330,16 @@ def _feature_memo(frames: SourceFrames):
 
 
 def _run_churn_impl(
-    frames: SourceFrames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None, features_at=None
+    frames: SourceFrames,
+    current: pl.DataFrame,
+    as_of: date,
+    store: ArtifactStore,
+    refit: bool | None,
+    features_at=None,
+    horizon: int = HORIZON_DAYS,
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    data = churn_model.training_frames(frames, as_of, features_at=features_at)
+    data = churn_model.training_frames(frames, as_of, horizon, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("churn_predictions", fp, refit)
     extra: dict[str, Any] = {}
@@ -368,6 +379,7 @@ def _run_churn_impl(
         "as_of": as_of.isoformat(),
         "train_cutoff": model.train_cutoff,
         "validation_cutoff": model.validation_cutoff,
+        "horizon_days": model.horizon_days,
         **_float_md(metrics),
         "class_balance": dg.MetadataValue.md(
             plots.md_table(
@@ -389,10 +401,16 @@ def _run_churn_impl(
 
 
 def _run_ltv_impl(
-    frames: SourceFrames, current: pl.DataFrame, as_of: date, store: ArtifactStore, refit: bool | None, features_at=None
+    frames: SourceFrames,
+    current: pl.DataFrame,
+    as_of: date,
+    store: ArtifactStore,
+    refit: bool | None,
+    features_at=None,
+    horizon: int = HORIZON_DAYS,
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    data = ltv_model.training_frames(frames, as_of, features_at=features_at)
+    data = ltv_model.training_frames(frames, as_of, horizon, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("ltv_predictions", fp, refit)
     extra: dict[str, Any] = {}
@@ -433,6 +451,7 @@ def _run_ltv_impl(
         "as_of": as_of.isoformat(),
         "train_cutoff": model.train_cutoff,
         "validation_cutoff": model.validation_cutoff,
+        "horizon_days": model.horizon_days,
         **_float_md(metrics),
         "feature_importance": dg.MetadataValue.md(_importance_md(metrics.get("feature_importance", {}))),
         "predicted_ltv_total": round(float(v.sum()), 2),

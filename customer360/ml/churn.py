@@ -133,7 +133,7 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
         classifier=model,
         train_cutoff=data.train_cutoff.isoformat(),
         validation_cutoff=data.validation_cutoff.isoformat(),
-        horizon_days=HORIZON_DAYS,
+        horizon_days=(data.validation_cutoff - data.train_cutoff).days,
         params={**PARAMS, "seed": SEED, "calibration": "isotonic on the validation fold's calibration half"},
     )
     return fitted, metrics, {"y": y_hold, "p": p_hold}

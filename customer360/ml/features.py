@@ -149,6 +149,24 @@ def effective_as_of(frames: SourceFrames, as_of: date | None) -> date:
     return min(requested, newest + timedelta(days=1))
 
 
+def choose_horizon(frames: SourceFrames, as_of: date, horizon: int = HORIZON_DAYS) -> int:
+    """Label/target window in days for the time split: 90 when the data holds ≥ 270 days before ``as_of``
+    (train cutoff ``as_of − 2H`` keeps ``H`` days of history), else a third of the history (≥ 7 days) so a short
+    demo dataset still trains — the manifest and metadata record the horizon actually used."""
+    first = [frames.orders["order_date"].min()] if frames.orders.height else []
+    if frames.sessions.height:
+        first.append(frames.sessions["session_start"].min().date())
+    first = [d for d in first if d is not None]
+    if not first:
+        raise ValueError("no orders or sessions in staging: nothing to train churn/LTV on")
+    history = (as_of - min(first)).days
+    if history >= 3 * horizon:
+        return horizon
+    if history < 21:
+        raise ValueError(f"only {history} days of history before {as_of}: churn/LTV need at least 21")
+    return max(7, history // 3)
+
+
 def _start(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 

@@ -9,7 +9,8 @@ Method (README "Design decisions"):
   a smearing factor (mean realised / mean predicted spend on the validation fold, Duan's estimator) so the level
   is an expectation rather than a geometric mean;
 * ``predicted_ltv`` = 90-day prediction from features as of ``A`` × 365/90 (assumes the next 12 months behave like
-  the next 90 days: no seasonality adjustment), clipped at 0.
+  the next 90 days: no seasonality adjustment), clipped at 0. With less than 270 days of data the window shrinks
+  to a third of the history (:func:`customer360.ml.features.choose_horizon`) and the annualisation follows.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from customer360.ml.features import (
 )
 
 SEED = 42
-ANNUALISE = 365.0 / HORIZON_DAYS
 PARAMS = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0}
 
 
@@ -93,14 +93,18 @@ def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.n
     x_val, y_val = to_matrix(data.validation, feats), np.clip(data.validation["future_spend"].to_numpy(), 0.0, None)
     raw_val = np.clip(np.expm1(reg.predict(x_val)), 0.0, None)
     smearing = float(y_val.mean() / raw_val.mean()) if raw_val.mean() > 0 else 1.0
+    horizon = (data.validation_cutoff - data.train_cutoff).days
     model = LtvModel(
         features=feats,
         regressor=reg,
         smearing=smearing,
         train_cutoff=data.train_cutoff.isoformat(),
         validation_cutoff=data.validation_cutoff.isoformat(),
-        horizon_days=HORIZON_DAYS,
-        params={**PARAMS, "seed": SEED, "target": "log1p(90-day completed-order spend USD)", "annualise": ANNUALISE},
+        horizon_days=horizon,
+        params={
+            **PARAMS, "seed": SEED, "target": f"log1p({horizon}-day completed-order spend USD)",
+            "annualise": 365.0 / horizon,
+        },
     )
     pred = model.predict_horizon(x_val)
     rho = spearmanr(pred, y_val).statistic if len(y_val) > 2 else float("nan")
@@ -128,5 +132,5 @@ def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.n
 
 def score_ltv(model: LtvModel, current: pl.DataFrame) -> pl.DataFrame:
     """customer_id, predicted_ltv (12-month USD) from point-in-time features as of the scoring day."""
-    ltv = model.predict_horizon(to_matrix(current, model.features)) * ANNUALISE
+    ltv = model.predict_horizon(to_matrix(current, model.features)) * (365.0 / model.horizon_days)
     return pl.DataFrame({ID: current[ID], "predicted_ltv": pl.Series(ltv, dtype=pl.Float64)})
