@@ -149,3 +149,11 @@ def test_ml_code_never_touches_the_truth():
             if isinstance(node, ast.Name | ast.Attribute):
                 name = node.id if isinstance(node, ast.Name) else node.attr
                 assert name not in forbidden, (path, name)
+
+
+def test_horizon_is_90_days_with_enough_history_and_shrinks_on_short_data():
+    sf = _sf()  # first event 2024-01-20
+    assert F.choose_horizon(sf, date(2024, 12, 1)) == 90
+    assert F.choose_horizon(sf, date(2024, 4, 19)) == 30  # 90 days of history → a third
+    with pytest.raises(ValueError, match="history"):
+        F.choose_horizon(sf, date(2024, 2, 1))
