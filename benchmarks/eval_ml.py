@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from datetime import date, timedelta
@@ -199,15 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         timing["ingest_seconds"] = fast_ingest(landing, db)
         timing["dbt_seconds"] = dbt_features(db, as_of=args.end_date, target_path=work / "dbt_target")
     as_of = holdout_as_of(args.end_date, args.holdout_days)
-    wall, result = materialize_ml(db, str(work / "artifacts"), as_of=as_of, refit=True)
+    wall, result, cpu = materialize_ml(db, str(work / "artifacts"), as_of=as_of, refit=True)
     timing["ml_wall_seconds"] = wall
+    timing["ml_cpu_seconds"] = cpu
+    timing["load_average_1m"] = os.getloadavg()[0]
     per_asset = {}
     for mat in result.get_asset_materialization_events():
         m = mat.materialization
         per_asset[m.asset_key.to_user_string()] = m.metadata["seconds"].value if "seconds" in m.metadata else None
     timing["per_asset_model_seconds"] = per_asset
-    wall2, _ = materialize_ml(db, str(work / "artifacts"), as_of=as_of, refit=None)
+    wall2, _, cpu2 = materialize_ml(db, str(work / "artifacts"), as_of=as_of, refit=None)
     timing["ml_wall_seconds_reusing_models"] = wall2
+    timing["ml_cpu_seconds_reusing_models"] = cpu2
 
     results = {"scale": args.scale, "days": args.days, "end_date": args.end_date.isoformat(), "timing": timing}
     results["eval"] = evaluate(db, truth, as_of)
