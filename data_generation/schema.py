@@ -218,8 +218,9 @@ class Lookups:
 
 def _ts_array(v: np.ndarray) -> pa.Array:
     valid = v != NULL_TS
-    mask = None if valid.all() else ~valid
-    return pa.array(np.where(valid, v, 0), type=ARROW_TYPES["timestamp"], mask=mask)
+    if valid.all():
+        return pa.array(v, type=ARROW_TYPES["timestamp"])
+    return pa.array(np.where(valid, v, 0), type=ARROW_TYPES["timestamp"], mask=~valid)
 
 
 def column_to_arrow(source: str, name: str, frame: dict[str, np.ndarray], lookups: Lookups) -> pa.Array:
@@ -244,7 +245,7 @@ def column_to_arrow(source: str, name: str, frame: dict[str, np.ndarray], lookup
         valid = v >= 0
         return format_ids("+1", v, 10, None if valid.all() else valid)
     if codec.kind == "float":
-        return pa.array(v.astype(np.float64), type=pa.float64())
+        return pa.array(v.astype(np.float64, copy=False), type=pa.float64())
     if codec.kind == "int":
         valid = v >= 0 if source == "support_tickets" else np.ones(len(v), bool)
         return pa.array(v.astype(np.int64), type=pa.int64(), mask=None if valid.all() else ~valid)
@@ -253,7 +254,7 @@ def column_to_arrow(source: str, name: str, frame: dict[str, np.ndarray], lookup
     if codec.kind == "date":
         return pa.array(v.astype(np.int32), type=pa.date32())
     if codec.kind == "ts":
-        return _ts_array(v.astype(np.int64))
+        return _ts_array(v.astype(np.int64, copy=False))
     if codec.kind == "campaign_id":
         # composite send id: campaign + customer + send date (design: "campaign + customer + send_date")
         camp = format_ids("CMP", frame["_camp"], 9)
