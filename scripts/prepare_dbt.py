@@ -13,8 +13,11 @@ project = root / "dbt_project"
 if not (project / "dbt_project.yml").exists():
     sys.exit(f"{project}/dbt_project.yml is missing")
 env = {**os.environ, "DBT_PROFILES_DIR": str(project)}
+# Same target as the code location will run (C360_WAREHOUSE=snowflake → target snowflake).
+target = "snowflake" if env.get("C360_WAREHOUSE", "duckdb").strip().lower() == "snowflake" else "local"
 env.setdefault("C360_DUCKDB_PATH", str(root / "data" / "warehouse.duckdb"))
 Path(env["C360_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
 dbt = Path(sys.executable).parent / "dbt"
-subprocess.run([str(dbt), "parse", "--quiet", "--project-dir", str(project)], check=True, env=env, cwd=project)
+# The manifest names DuckDB relations by the file stem of C360_DUCKDB_PATH: prepare with the runtime value.
+subprocess.run([str(dbt), "parse", "--quiet", "--project-dir", str(project), "--target", target], check=True, env=env, cwd=project)
 print(f"dbt manifest ready: {project / 'target' / 'manifest.json'}")
