@@ -259,7 +259,8 @@ def generate(config: GenerateConfig) -> Summary:
     est_fraud = pop.fraud.sum() * 3.0 * config.days / 365 * 11
     est_spree = 0.0012 * pop.n * 0.8 * config.days * 8
     k["transactions"] = volume_scale(max(tg["transactions"] - est_linked - est_fraud - est_spree, 0), pop, pop.w_txn, window, "transactions")
-    k["events"] = volume_scale(tg["events"] / mean_depth(pop, pop.w_session) / 0.93, pop, pop.w_session, window, "events")
+    # sessions of churners in their precursor are shallower: ~2 % fewer events than the plain mean depth says
+    k["events"] = volume_scale(tg["events"] / mean_depth(pop, pop.w_session) / 1.02, pop, pop.w_session, window, "events")
     k["support_tickets"] = volume_scale(tg["support_tickets"], pop, pop.w_ticket, window, "support_tickets")
     k["signups"] = float((pop.signup >= start).sum()) / config.days
     world = World(config.seed, config.scale, pop, prof, lookups, k, merchant_pool(config.scale), int(tg["products"]))
