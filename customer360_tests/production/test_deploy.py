@@ -103,6 +103,9 @@ def test_compose_wiring_is_consistent():
     for var in ("C360_LANDING_URL", "C360_QUARANTINE_URL", "C360_ARTIFACTS_URL"):
         assert c360[var].startswith(f"s3://{bucket}/"), var
     assert c360["AWS_ENDPOINT_URL"].startswith("http://minio:")
+    # the image's dbt manifest is built for the warehouse the containers run on
+    assert services["code-location"]["build"]["args"]["C360_WAREHOUSE"] == c360["C360_WAREHOUSE"]
+    assert "ARG C360_WAREHOUSE" in dockerfile
 
 
 def _settings_read_by_code() -> set[str]:
