@@ -41,6 +41,7 @@ from customer360.ml.features import (
 
 SEED = 42
 HIGH_RISK_THRESHOLD = 0.7
+MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold: fit time is linear in rows, quality flat above this
 PARAMS = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0}
 
 
@@ -90,11 +91,14 @@ def _halves(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str, np.ndarray]]:
     """Fit + calibrate; returns (model, metrics, holdout arrays for plots)."""
     feats = list(CHURN_LTV_FEATURES)
-    y_train = data.train["churned"].to_numpy()
+    train = data.train.sort(ID)
+    if train.height > MAX_TRAIN_ROWS:
+        train = train.sample(n=MAX_TRAIN_ROWS, seed=SEED)
+    y_train = train["churned"].to_numpy()
     if len(np.unique(y_train)) < 2:
         raise ValueError(f"churn training fold (cutoff {data.train_cutoff}) has a single class: not enough history")
     base = HistGradientBoostingClassifier(**PARAMS, random_state=SEED, early_stopping=False)
-    base.fit(to_matrix(data.train, feats), y_train)
+    base.fit(to_matrix(train, feats), y_train)
     cal, hold = _halves(data.validation)
     y_cal = cal["churned"].to_numpy()
     if len(np.unique(y_cal)) < 2:
@@ -105,6 +109,7 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
     p_hold = model.predict_proba(x_hold)[:, 1]
     metrics: dict[str, Any] = {
         "train_rows": int(len(y_train)),
+        "train_fold_rows": int(data.train.height),
         "train_churn_rate": float(y_train.mean()),
         "calibration_rows": int(len(y_cal)),
         "holdout_rows": int(len(y_hold)),
@@ -134,7 +139,10 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
         train_cutoff=data.train_cutoff.isoformat(),
         validation_cutoff=data.validation_cutoff.isoformat(),
         horizon_days=(data.validation_cutoff - data.train_cutoff).days,
-        params={**PARAMS, "seed": SEED, "calibration": "isotonic on the validation fold's calibration half"},
+        params={
+            **PARAMS, "seed": SEED, "max_train_rows": MAX_TRAIN_ROWS,
+            "calibration": "isotonic on the validation fold's calibration half",
+        },
     )
     return fitted, metrics, {"y": y_hold, "p": p_hold}
 

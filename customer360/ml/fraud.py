@@ -24,7 +24,7 @@ from sklearn.ensemble import IsolationForest
 from customer360.ml.features import ID, feature_columns, to_matrix
 
 SEED = 42
-N_ESTIMATORS = 200
+N_ESTIMATORS = 100
 HIGH_QUANTILE = 0.99
 MEDIUM_QUANTILE = 0.95
 TOP_SIGNALS = 3

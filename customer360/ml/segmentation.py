@@ -5,7 +5,7 @@ Method (README "Design decisions"):
 
 1. Rows are sorted by ``customer_id`` (the fit never depends on warehouse row order); every random step uses a
    fixed seed.
-2. **Choice of k**: on a seeded sample (≤ 20,000 customers) fit k-means for k = 4..8; score each k by the
+2. **Choice of k**: on a seeded sample (≤ 10,000 customers) fit k-means for k = 4..8; score each k by the
    silhouette coefficient on a seeded 4,000-row sub-sample; keep the k with the **highest silhouette among those
    whose smallest cluster holds ≥ 2 % of the sample**. (If no k qualifies, the highest silhouette wins and the
    metadata says so.)
@@ -34,7 +34,7 @@ from customer360.ml.features import ID, feature_columns, to_matrix
 SEED = 42
 K_RANGE = tuple(range(4, 9))
 MIN_SEGMENT_SHARE = 0.02
-SELECTION_SAMPLE = 20_000
+SELECTION_SAMPLE = 10_000
 SILHOUETTE_SAMPLE = 4_000
 
 # label -> weights on feature z-scores (features absent from the table are ignored)
@@ -81,7 +81,7 @@ def choose_k(
     for k in k_range:
         if k >= len(xs):
             continue
-        km = _kmeans(k, "kmeans").fit(xs)
+        km = _kmeans(k, "kmeans", n_init=2).fit(xs)
         labels = km.labels_
         share = np.bincount(labels, minlength=k).min() / len(xs)
         sil = float(silhouette_score(xs[sil_idx], labels[sil_idx])) if len(set(labels[sil_idx])) > 1 else -1.0
