@@ -147,7 +147,7 @@ def _scenario(e2e, instance):
                 latency[source] = round(record.timestamp - uploaded_at.timestamp(), 1)
         return len(latency) == len(raw_partitions)
 
-    st.wait_for(raw_loaded, 420, 2, "raw partitions of the uploaded day")
+    st.wait_for(raw_loaded, 900, 2, "raw partitions of the uploaded day")
     timings["landing_to_raw_seconds"] = latency
 
     nodes = stack.graphql(ASSET_NODES_Q)["assetNodes"]
@@ -161,7 +161,7 @@ def _scenario(e2e, instance):
                    is None]
         return not missing or (timings.__setitem__("still_missing", [k.to_user_string() for k in missing]) and False)
 
-    st.wait_for(automation_built_everything, 420, 3, "dbt and ML assets materialized by the automation")
+    st.wait_for(automation_built_everything, 900, 3, "dbt and ML assets materialized by the automation")
     timings.pop("still_missing", None)
     timings["upload_to_everything_built_seconds"] = round((datetime.now(UTC) - uploaded_at).total_seconds(), 1)
 
@@ -196,7 +196,7 @@ def _scenario(e2e, instance):
         assert status not in {"FAILED", "COMPLETED_FAILED", "CANCELED", "FAILING"}, status
         return status in {"COMPLETED", "COMPLETED_SUCCESS"}
 
-    st.wait_for(backfill_done, 300, 3, "7-day backfill")
+    st.wait_for(backfill_done, 600, 3, "7-day backfill")
     timings["backfill_seconds"] = round(time.monotonic() - launched, 1)
     for path in backfill_keys:
         for day in days:
