@@ -21,7 +21,7 @@ from dagster._core.definitions.freshness import FreshnessState
 from customer360_tests.e2e import stack as st
 from customer360_tests.e2e.conftest import BACKFILL_DAYS, STALE_SOURCE
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # budget < 5 min on a quiet machine; generous when loaded
 
 LOCATION = "customer360"
 REPOSITORY = "__repository__"
