@@ -21,11 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from customer360.ml import churn as churn_model
-from customer360.ml import fraud as fraud_model
-from customer360.ml import ltv as ltv_model
-from customer360.ml import plots
-from customer360.ml import segmentation as seg_model
+from customer360.ml._lazy import lazy_module
 from customer360.ml.artifacts import ArtifactStore
 from customer360.ml.contracts import (
     FRAUD_FEATURES,
@@ -51,6 +47,14 @@ from customer360.ml.features import (
 )
 from customer360.resources.warehouse import WarehouseResource
 from customer360.settings import get_settings
+
+# The model modules pull in scikit-learn, SciPy and matplotlib (≈ 8 s of imports on this machine): imported on
+# first use inside a run, not when the code location loads (BENCHMARKS.md, code-location load).
+churn_model = lazy_module("customer360.ml.churn")
+fraud_model = lazy_module("customer360.ml.fraud")
+ltv_model = lazy_module("customer360.ml.ltv")
+plots = lazy_module("customer360.ml.plots")
+seg_model = lazy_module("customer360.ml.segmentation")
 
 GROUP = "ml"
 OWNERS = ["team:ml-engineering"]
