@@ -59,7 +59,11 @@ class C360DbtCliResource(DbtCliResource):
         return super()._initialize_dbt_core_adapter(args)
 
     def cli(self, args, **kwargs):
-        overrides = {}
+        # A subset run (Dagster splits the dbt assets around the ML assets) must not pull in tests on models built
+        # later: dbt's default "eager" selection runs e.g. dim_customers ↔ fct_customer_value relationship tests
+        # before fct_customer_value exists, which fails a fresh build. "buildable" runs a test once all its parents
+        # are selected or upstream of the selection. An explicit DBT_INDIRECT_SELECTION wins.
+        overrides = {} if os.environ.get("DBT_INDIRECT_SELECTION") else {"DBT_INDIRECT_SELECTION": "buildable"}
         if self.duckdb_path:
             overrides["C360_DUCKDB_PATH"] = str(Path(self.duckdb_path).expanduser().resolve())
         with _env(overrides):
