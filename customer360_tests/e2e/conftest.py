@@ -1,9 +1,9 @@
 """The end-to-end stack: PostgreSQL-backed Dagster instance, moto S3, webserver + daemon, webhook receiver.
 
 Data (tiny, real generator): a window of ``HISTORY_DAYS`` days ending today at scale ``SCALE``. Everything before
-the last ``BACKFILL_DAYS + 1`` days is bulk-loaded into the warehouse before the stack starts (the state of a
-platform that has been running; the ML time split needs months of history). The last days stay in a local
-"outbox" the test uploads to the S3 landing zone step by step.
+today is bulk-loaded into the warehouse before the stack starts (the state of a platform that has been running; the
+ML time split needs months of history). Today's files (and this week's products file) wait in a local "outbox" the
+test uploads to the S3 landing zone; the last ``BACKFILL_DAYS`` days are uploaded again for the backfill.
 """
 
 import os
@@ -55,17 +55,22 @@ def _generate(work: Path, today: date) -> Path:
     return landing
 
 
-def _split_history(landing: Path, outbox: Path, first_outbox_day: date) -> None:
-    """Move the arrival days from ``first_outbox_day`` on (and the current week's products file) to the outbox."""
-    monday = first_outbox_day + timedelta(days=(7 - first_outbox_day.weekday()) % 7)
+def _split_history(landing: Path, outbox: Path, today: date) -> None:
+    """Prepare the outbox: today's files and the current week's products file are moved there (they arrive during
+    the test); the files of the ``BACKFILL_DAYS`` days before today are copied there (the warehouse already holds
+    them, the backfill reloads them from S3 — no gap, so foreign keys between feeds stay satisfied)."""
+    monday = today - timedelta(days=today.weekday())
+    first_backfill_day = today - timedelta(days=BACKFILL_DAYS)
     for day_dir in sorted(landing.glob("*/load_date=*")):
         day = date.fromisoformat(day_dir.name.split("=", 1)[1])
         source = day_dir.parent.name
-        keep_for_upload = day >= first_outbox_day if source != "products" else day >= monday
-        if keep_for_upload:
-            target = outbox / source / day_dir.name
+        target = outbox / source / day_dir.name
+        arrives_now = day == today if source != "products" else day == monday
+        if arrives_now:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(day_dir), target)
+        elif source != "products" and first_backfill_day <= day < today:
+            shutil.copytree(day_dir, target)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +95,7 @@ def e2e(tmp_path_factory):
 
     landing = _generate(work, today)
     outbox = work / "outbox"
-    _split_history(landing, outbox, today - timedelta(days=BACKFILL_DAYS))
+    _split_history(landing, outbox, today)
     duckdb_path = work / "warehouse.duckdb"
     fast_ingest(landing, duckdb_path)  # the history the platform already holds
     timings["data_seconds"] = (datetime.now(UTC) - t0).total_seconds()
