@@ -43,8 +43,8 @@ def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 (keep polling; report the last error on timeout)
-            last_error = exc
+        except (OSError, ValueError, KeyError, StopIteration) as exc:  # transient (server not up yet, ...)
+            last_error = exc  # assertions and process deaths (RuntimeError) propagate: fail fast
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
 
