@@ -99,15 +99,14 @@ class PostgresDatabase:
 def postgres_database():
     """A new database (and a login role) for one test session; dropped afterwards."""
     password = secrets.token_hex(12)
-    name = f"c360_e2e_{os.getpid()}_{secrets.token_hex(3)}"
-    exists = _psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{PG_ROLE}'")
-    verb = "ALTER" if exists == "1" else "CREATE"
-    _psql(f"{verb} ROLE {PG_ROLE} LOGIN PASSWORD '{password}'")
-    _psql(f"CREATE DATABASE {name} OWNER {PG_ROLE}")
+    name = f"{PG_ROLE}_{os.getpid()}_{secrets.token_hex(3)}"  # role and database per session: runs may overlap
+    _psql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+    _psql(f"CREATE DATABASE {name} OWNER {name}")
     try:
-        yield PostgresDatabase("127.0.0.1", _pg_port(), name, PG_ROLE, password)
+        yield PostgresDatabase("127.0.0.1", _pg_port(), name, name, password)
     finally:
         _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _psql(f"DROP ROLE IF EXISTS {name}")
 
 
 # ---- Dagster processes --------------------------------------------------------------------------------------------
