@@ -16,15 +16,23 @@ from customer360.catalog import SOURCES
 from customer360.settings import get_settings
 
 
-@lru_cache(maxsize=8)
 def daily_partitions(start: str | None = None) -> dg.DailyPartitionsDefinition:
-    start = start or get_settings().partitions_start
+    # resolve the setting before the cache: a cached ``None`` would pin whatever the environment said first
+    return _daily_partitions(start or get_settings().partitions_start)
+
+
+def weekly_partitions(start: str | None = None) -> dg.WeeklyPartitionsDefinition:
+    return _weekly_partitions(start or get_settings().partitions_start)
+
+
+@lru_cache(maxsize=8)
+def _daily_partitions(start: str) -> dg.DailyPartitionsDefinition:
     return dg.DailyPartitionsDefinition(start_date=start, end_offset=1)
 
 
 @lru_cache(maxsize=8)
-def weekly_partitions(start: str | None = None) -> dg.WeeklyPartitionsDefinition:
-    start_day = date.fromisoformat(start or get_settings().partitions_start)
+def _weekly_partitions(start: str) -> dg.WeeklyPartitionsDefinition:
+    start_day = date.fromisoformat(start)
     monday = start_day - timedelta(days=start_day.weekday())  # the week containing the start day
     return dg.WeeklyPartitionsDefinition(start_date=monday.isoformat(), day_offset=1, end_offset=1)
 
