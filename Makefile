@@ -8,7 +8,7 @@ SCALE ?= 0.01
 DAYS ?= 90
 DEMO_ARGS ?=
 
-.PHONY: setup demo test services clean
+.PHONY: setup demo test test-e2e services clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,10 @@ services:
 
 test: setup services
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The end-to-end proof against a running Dagster (webserver + daemon on PostgreSQL, moto S3, headless Chromium).
+test-e2e: setup services
+	C360_E2E=1 $(VENV)/bin/python -m pytest customer360_tests/e2e $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) data dbt_project/target
