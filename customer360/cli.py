@@ -44,6 +44,14 @@ def _dagster_home() -> Path:
     """The demo's Dagster instance: ``$DAGSTER_HOME`` if set, else ``data/dagster_home`` (kept between runs)."""
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "data" / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        # the embedded DuckDB file takes one writer process: one warehouse step at a time across all runs
+        config.write_text(
+            "# written by `customer360 demo`; see deploy/dagster.yaml for the production instance\n"
+            "concurrency:\n  pools:\n    default_limit: 1\n"
+            "telemetry:\n  enabled: false\n"
+        )
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -86,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _print_outcome()
     if args.no_ui:
-        print("[3/3] headless (--no-ui). Open the UI later with: .venv/bin/dagster dev -w workspace.yaml")
+        print(f"[3/3] headless (--no-ui). Open the UI later with: DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml")
         return 0
     print(f"[3/3] Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
     return _run_ui(args.port)
