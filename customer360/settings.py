@@ -17,6 +17,14 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _local_or_url(value: str) -> str:
+    """Relative local paths become absolute once, here: a library that changes the working directory mid-run
+    (dagster-dbt's in-process adapter does) must not make a later step open a different file."""
+    if "://" in value or value == ":memory:":
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
 @dataclass(frozen=True)
 class Settings:
     landing_url: str
@@ -33,12 +41,12 @@ class Settings:
         if warehouse not in {"duckdb", "snowflake"}:
             raise ValueError(f"C360_WAREHOUSE must be 'duckdb' or 'snowflake', not {warehouse!r}")
         return cls(
-            landing_url=_env("C360_LANDING_URL", "data/landing"),
-            quarantine_url=_env("C360_QUARANTINE_URL", "data/quarantine"),
-            duckdb_path=_env("C360_DUCKDB_PATH", "data/warehouse.duckdb"),
+            landing_url=_local_or_url(_env("C360_LANDING_URL", "data/landing")),
+            quarantine_url=_local_or_url(_env("C360_QUARANTINE_URL", "data/quarantine")),
+            duckdb_path=_local_or_url(_env("C360_DUCKDB_PATH", "data/warehouse.duckdb")),
             warehouse=warehouse,
             partitions_start=_env("C360_PARTITIONS_START", "2024-01-01"),
-            artifacts_url=_env("C360_ARTIFACTS_URL", "data/artifacts"),
+            artifacts_url=_local_or_url(_env("C360_ARTIFACTS_URL", "data/artifacts")),
             as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
         )
 
