@@ -20,6 +20,8 @@ from datetime import date
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from customer360.automation.jobs import partition_cadence
+
 
 @dataclass
 class StepResult:
@@ -38,14 +40,6 @@ class PipelineResult:
         return sum(s.seconds for s in self.steps)
 
 
-def _cadence(partitions_def) -> str | None:
-    if isinstance(partitions_def, dg.DailyPartitionsDefinition):
-        return "daily"
-    if isinstance(partitions_def, dg.WeeklyPartitionsDefinition):
-        return "weekly"
-    return None
-
-
 def _plan(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
     """Materializable assets by step: raw daily, raw weekly, unpartitioned downstream, daily downstream."""
     graph = defs.resolve_asset_graph()
@@ -54,7 +48,7 @@ def _plan(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
         node = graph.get(key)
         if not node.is_materializable:
             continue
-        cadence = _cadence(node.partitions_def)
+        cadence = partition_cadence(node.partitions_def)
         is_raw = key.path[0] == "raw"
         if is_raw and cadence == "daily":
             plan["raw_daily"].append(key)

@@ -22,7 +22,7 @@ DOWNSTREAM_JOB = "downstream_job"
 TRANSIENT_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 
 
-def _cadence(partitions_def) -> str | None:
+def partition_cadence(partitions_def) -> str | None:
     """"daily" / "weekly" for time-window partitions, None otherwise."""
     if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         schedule = partitions_def.cron_schedule.split()
@@ -40,7 +40,7 @@ def build_jobs(defs: dg.Definitions) -> list:
         node = graph.get(key)
         if not node.is_materializable:
             continue
-        cadence = _cadence(node.partitions_def)
+        cadence = partition_cadence(node.partitions_def)
         if cadence:
             by_kind[cadence].append(key)
         elif node.partitions_def is None and key.path[0] != RAW:
