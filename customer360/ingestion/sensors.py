@@ -18,6 +18,9 @@ folder: the same-shaped listing through the landing resource), groups the parque
   loaded from the same content (by a backfill or by ``customer360 demo`` before the sensor ran) → recorded,
   no run.
 
+Load runs carry ``dagster/priority`` :data:`ARRIVAL_RUN_PRIORITY`: with one warehouse writer, queued loads go
+before queued rebuilds, so a rebuild that waited in the queue sees every day that landed meanwhile.
+
 A tick requests at most :data:`MAX_RUNS_PER_TICK` partitions (oldest first); the rest follow on the next
 ticks — load a large backlog with a single-run backfill instead. Files outside the partition range (before
 ``C360_PARTITIONS_START`` or after today) are logged and left alone. A partition whose files all disappear
@@ -43,6 +46,7 @@ from customer360.storage import ObjectInfo
 
 MINIMUM_INTERVAL_SECONDS = 30
 MAX_RUNS_PER_TICK = 50
+ARRIVAL_RUN_PRIORITY = 10  # tag dagster/priority of the load runs (rebuilds run at 0)
 CURSOR_VERSION = 1
 
 
@@ -107,7 +111,13 @@ def evaluate_arrivals(
             dg.RunRequest(
                 run_key=f"{source}:{pkey}:{content}",
                 partition_key=pkey,
-                tags={"customer360/trigger": "arrival", "customer360/files": str(len(infos))},
+                tags={
+                    "customer360/trigger": "arrival",
+                    "customer360/files": str(len(infos)),
+                    # loads go before queued rebuilds: one warehouse writer, and a rebuild waiting behind a
+                    # load then sees the new day (QueuedRunCoordinator dequeues higher priority first)
+                    "dagster/priority": str(ARRIVAL_RUN_PRIORITY),
+                },
             )
         )
         new_seen[pkey] = {"l": listing, "c": content}

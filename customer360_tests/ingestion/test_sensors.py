@@ -47,6 +47,8 @@ def test_new_files_several_per_tick_and_days(landing):
     reqs, cursor = tick(sensor, landing, cursor)
     assert sorted(r.partition_key for r in reqs) == ["2024-01-02", "2024-01-03"]
     assert all(r.run_key and r.run_key.startswith(f"transactions:{r.partition_key}:") for r in reqs)
+    # loads are dequeued before rebuilds (which carry no priority tag: 0)
+    assert all(int(r.tags["dagster/priority"]) > 0 for r in reqs)
     assert set(load_cursor(cursor)) == {"2024-01-02", "2024-01-03"}
     # nothing new: no request, and the listing is compared without reading any file
     reqs, cursor2 = tick(sensor, landing, cursor)
