@@ -23,7 +23,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings
-from customer360.transform.translator import C360DagsterDbtTranslator
+from customer360.transform.translator import C360DagsterDbtTranslator, PartitionedModelTranslator
 
 PARTITIONED_MODEL = "fct_transactions"
 
@@ -138,7 +138,8 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=translator,
+        # + a same-day dependency on raw/transactions (read through the stg_transactions view): see translator.py
+        dagster_dbt_translator=PartitionedModelTranslator(),
         select=PARTITIONED_MODEL,
         name="c360_fct_transactions_assets",
         pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)

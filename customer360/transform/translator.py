@@ -4,6 +4,13 @@
   ``snapshots/snap_customer_profile``), group = schema (= layer);
 - dbt sources ``raw.<table>`` → ``raw/<table>`` (the ingestion assets) and ``ml.<table>`` → ``ml/<table>`` (the
   Python ML assets), so the asset graph shows raw → staging → … → ML → marts;
+- a time-partitioned model (``PartitionedModelTranslator``: ``fct_transactions``) also depends directly on the
+  raw sources it reads through views (``raw/transactions`` via the ``stg_transactions`` view), partition to
+  partition. The staging view is unpartitioned, so without that edge Dagster cannot relate
+  ``fct_transactions[day]`` to ``raw/transactions[day]``: an asset backfill of raw + ``fct_transactions`` launched
+  with a partition range (the UI's "Materialize" dialog) silently drops ``fct_transactions`` — the range is mapped
+  from the raw roots through partitioned assets only — and a job run of both would not order the dbt step after
+  the load;
 - owners from ``meta.owner`` (``team:<owner>``), kinds ``dbt`` + engine + materialization, descriptions from the yml.
 """
 
@@ -51,3 +58,36 @@ class C360DagsterDbtTranslator(DagsterDbtTranslator):
             props.get("config", {}).get("materialized") or "model"
         )
         return spec.replace_attributes(kinds={"dbt", adapter, kind})
+
+
+def raw_sources_through_views(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
+    """Tables of the dbt source ``raw`` that ``unique_id`` reads directly or through views/ephemeral models."""
+    nodes, sources = manifest.get("nodes", {}), manifest.get("sources", {})
+    found: set[str] = set()
+    stack, seen = list(manifest.get("parent_map", {}).get(unique_id, [])), set()
+    while stack:
+        parent = stack.pop()
+        if parent in seen:
+            continue
+        seen.add(parent)
+        if parent in sources and sources[parent]["source_name"] == "raw":
+            found.add(sources[parent]["name"])
+        elif parent in nodes and nodes[parent].get("config", {}).get("materialized") in {"view", "ephemeral"}:
+            stack.extend(manifest.get("parent_map", {}).get(parent, []))
+    return sorted(found)
+
+
+class PartitionedModelTranslator(C360DagsterDbtTranslator):
+    """For the time-partitioned dbt assets: adds the same-window dependency on the raw sources read via views."""
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if self.get_resource_props(manifest, unique_id)["resource_type"] != "model":
+            return spec
+        existing = {dep.asset_key for dep in spec.deps}
+        extra = [
+            dg.AssetDep(dg.AssetKey(["raw", table]), partition_mapping=dg.TimeWindowPartitionMapping())
+            for table in raw_sources_through_views(manifest, unique_id)
+            if dg.AssetKey(["raw", table]) not in existing
+        ]
+        return spec.replace_attributes(deps=[*spec.deps, *extra]) if extra else spec

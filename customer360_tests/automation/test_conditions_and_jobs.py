@@ -171,3 +171,30 @@ def test_code_location_runs_in_process_and_pools_the_warehouse():
             assert pools == {"warehouse"}, f"{assets_def.keys}: writes the warehouse outside the `warehouse` pool"
     names = {s.name for s in defs.sensors}
     assert {"c360_freshness_alerts", "c360_asset_check_alerts", "c360_run_failure_alerts", "c360_automation"} <= names
+
+
+def test_range_backfill_of_raw_and_fct_transactions_targets_both_in_order():
+    """The UI's "Materialize" dialog (and GraphQL ``partitionNames`` + ``assetSelection``) maps the range from the
+    raw roots through partitioned assets only: ``fct_transactions`` must be reachable (same-day edge from
+    ``raw/transactions``, see transform/translator.py) and must come after the raw loads."""
+    import time
+
+    from dagster._core.execution.asset_backfill import AssetBackfillData
+
+    from customer360.definitions import defs
+    from customer360.ingestion.partitions import daily_partitions
+
+    graph = defs.resolve_asset_graph()
+    fct = dg.AssetKey(["marts", "fct_transactions"])
+    selection = [k for k in graph.get_all_asset_keys() if k.path[0] == "raw" and k.path[1] != "products"] + [fct]
+    first = dt.date.fromisoformat(daily_partitions().get_first_partition_key())
+    days = [(first + dt.timedelta(days=i)).isoformat() for i in range(3)]
+    with dg.instance_for_test() as instance:
+        data = AssetBackfillData.from_asset_partitions(
+            asset_graph=graph, partition_names=days, asset_selection=selection, dynamic_partitions_store=instance,
+            backfill_start_timestamp=time.time(), all_partitions=False,
+        )
+    targeted = data.target_subset.partitions_subsets_by_asset_key
+    assert set(targeted) == set(selection)
+    assert set(targeted[fct].get_partition_keys()) == set(days)
+    assert dg.AssetKey(["raw", "transactions"]) in graph.get(fct).parent_keys  # ordered after the load
