@@ -224,7 +224,7 @@ def _run_risk_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | N
     fp = fingerprint(features)
     loaded = store.reusable("customer_risk_scores", fp, refit)
     if loaded is None:
-        model = fraud_model.fit_fraud(features, n_jobs=ml_threads())
+        model, scored = fraud_model.fit_and_score_fraud(features, n_jobs=ml_threads())
         version = store.save(
             "customer_risk_scores",
             model,
@@ -239,7 +239,7 @@ def _run_risk_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | N
         reused = False
     else:
         model, version, reused = loaded.model, loaded.version, True
-    scored = fraud_model.score_fraud(model, features)
+        scored = fraud_model.score_fraud(model, features)
     out = validate_output("customer_risk_scores", _stamp(scored, version))
     tiers = scored["risk_tier"].value_counts().sort("risk_tier")
     importance = fraud_model.signal_importance(model, features, scored)

@@ -12,6 +12,10 @@ Label: ``churned = 1`` when the customer has **no completed order and no session
 cutoff; population = customers who signed up before the cutoff and had a completed order or a session before it.
 Features only ever see rows before their cutoff (module :mod:`customer360.ml.features`). A probability > 0.7 is
 "high risk" (the design documents' threshold).
+
+The booster stops early: at most 300 rounds at learning rate 0.15, stopping when the loss on a seeded 10 % of the
+training sample has not improved for 10 rounds (≈ 35–60 trees at scale 1.0; fewer trees make every prediction —
+calibration, holdout, permutation importance, scoring — proportionally cheaper).
 """
 
 from __future__ import annotations
@@ -42,7 +46,11 @@ from customer360.ml.features import (
 SEED = 42
 HIGH_RISK_THRESHOLD = 0.7
 MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold: fit time is linear in rows, quality flat above this
-PARAMS = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0}
+IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
+PARAMS = {
+    "max_iter": 300, "learning_rate": 0.15, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0,
+    "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 10,
+}
 
 
 @dataclass
@@ -97,7 +105,7 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
     y_train = train["churned"].to_numpy()
     if len(np.unique(y_train)) < 2:
         raise ValueError(f"churn training fold (cutoff {data.train_cutoff}) has a single class: not enough history")
-    base = HistGradientBoostingClassifier(**PARAMS, random_state=SEED, early_stopping=False)
+    base = HistGradientBoostingClassifier(**PARAMS, random_state=SEED)
     base.fit(to_matrix(train, feats), y_train)
     cal, hold = _halves(data.validation)
     y_cal = cal["churned"].to_numpy()
@@ -125,7 +133,7 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
             holdout_high_risk_share=float((p_hold > HIGH_RISK_THRESHOLD).mean()),
         )
     rng = np.random.default_rng(SEED)
-    idx = rng.choice(len(y_hold), size=min(4000, len(y_hold)), replace=False)
+    idx = rng.choice(len(y_hold), size=min(IMPORTANCE_ROWS, len(y_hold)), replace=False)
     importances: dict[str, float] = {}
     if len(idx) and len(np.unique(y_hold[idx])) == 2:
         pi = permutation_importance(

@@ -44,12 +44,18 @@ class FraudModel:
 
 
 def fit_fraud(features: pl.DataFrame, *, n_jobs: int = 1) -> FraudModel:
+    return fit_and_score_fraud(features, n_jobs=n_jobs)[0]
+
+
+def fit_and_score_fraud(features: pl.DataFrame, *, n_jobs: int = 1) -> tuple[FraudModel, pl.DataFrame]:
+    """Fit on ``features`` and score the same rows: the training scores that fix the cut points are the scores
+    (the forest is evaluated once, not again by :func:`score_fraud`)."""
     df = features.sort(ID)
     cols = feature_columns(df)
     x = to_matrix(df, cols)
     forest = IsolationForest(n_estimators=N_ESTIMATORS, max_samples="auto", random_state=SEED, n_jobs=n_jobs).fit(x)
     scores = -forest.score_samples(x)
-    return FraudModel(
+    model = FraudModel(
         features=cols,
         forest=forest,
         mean=x.mean(axis=0),
@@ -64,6 +70,7 @@ def fit_fraud(features: pl.DataFrame, *, n_jobs: int = 1) -> FraudModel:
             "medium_quantile": MEDIUM_QUANTILE,
         },
     )
+    return model, _scored(model, df, x, scores)
 
 
 def top_signals(model: FraudModel, x: np.ndarray) -> list[str]:
@@ -71,12 +78,17 @@ def top_signals(model: FraudModel, x: np.ndarray) -> list[str]:
     sign = np.array([-1.0 if f in LOWER_IS_RISKIER else 1.0 for f in model.features])
     z = z * sign
     order = np.argsort(-z, axis=1, kind="stable")[:, :TOP_SIGNALS]
-    names = np.array(model.features, dtype=object)
-    out = []
-    for row_z, row_idx in zip(z, order, strict=True):
-        picked = [names[i] for i in row_idx if row_z[i] > SIGNAL_MIN_Z]
-        out.append(",".join(picked))
-    return out
+    names = pl.Series(model.features, dtype=pl.Utf8)
+    # column j = the j-th most deviating feature's name, null when it does not stand out (vectorised over rows)
+    picked = [
+        names.gather(order[:, j]).zip_with(pl.Series(np.take_along_axis(z, order[:, j : j + 1], 1)[:, 0] > SIGNAL_MIN_Z),
+                                            pl.Series([None], dtype=pl.Utf8))
+        for j in range(order.shape[1])
+    ]
+    if not picked:
+        return [""] * len(x)
+    frame = pl.DataFrame({f"s{j}": p for j, p in enumerate(picked)})
+    return frame.select(pl.concat_str(pl.all(), separator=",", ignore_nulls=True))[:, 0].to_list()
 
 
 def score_fraud(model: FraudModel, features: pl.DataFrame) -> pl.DataFrame:
@@ -86,7 +98,11 @@ def score_fraud(model: FraudModel, features: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(f"feature table lacks the model's features {missing}: refit")
     df = features.sort(ID)
     x = to_matrix(df, model.features)
-    scores = np.clip(-model.forest.score_samples(x), 0.0, 1.0)
+    return _scored(model, df, x, -model.forest.score_samples(x))
+
+
+def _scored(model: FraudModel, df: pl.DataFrame, x: np.ndarray, raw_scores: np.ndarray) -> pl.DataFrame:
+    scores = np.clip(raw_scores, 0.0, 1.0)
     tier = np.where(scores >= model.high_cut, "high", np.where(scores >= model.medium_cut, "medium", "low"))
     return pl.DataFrame(
         {

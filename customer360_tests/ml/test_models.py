@@ -81,3 +81,50 @@ def test_fraud_outliers_rank_high_with_their_signals():
                                                 "distinct_merchants_norm", "new_device_ratio"}
     # deterministic
     assert fraud.score_fraud(fraud.fit_fraud(df.reverse(), n_jobs=1), df).equals(scored)
+    # fitting and scoring in one pass (the asset's refit path) gives exactly the scores of a separate scoring
+    both_model, both_scored = fraud.fit_and_score_fraud(df.reverse(), n_jobs=1)
+    assert both_scored.equals(scored) and both_model.high_cut == model.high_cut
+    # customers with no standing-out feature get an empty top_signals string, never null
+    quiet = scored.filter(pl.col("anomaly_score") == pl.col("anomaly_score").min())["top_signals"]
+    assert quiet.null_count() == 0
+
+
+def _boosting_folds(n: int = 3000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Point-in-time-shaped feature folds where recent orders drive next-period spend and churn."""
+    from customer360.ml.features import CHURN_LTV_FEATURES
+
+    rng = np.random.default_rng(seed)
+
+    def fold(offset: int) -> pl.DataFrame:
+        x = rng.random((n, len(CHURN_LTV_FEATURES)))
+        orders = x[:, CHURN_LTV_FEATURES.index("orders_90d")]
+        spend = np.where(rng.random(n) < orders, 200 * orders + rng.gamma(2.0, 10.0, n), 0.0)
+        churned = (rng.random(n) > orders).astype(np.int8)
+        return pl.DataFrame(
+            {"customer_id": [f"c{offset + i:06d}" for i in range(n)],
+             **{f: x[:, i] for i, f in enumerate(CHURN_LTV_FEATURES)}, "future_spend": spend, "churned": churned}
+        )
+
+    return fold(0), fold(n)
+
+
+def test_boosters_stop_early_and_report_what_they_predict():
+    from datetime import date
+
+    from customer360.ml import churn, ltv
+    from customer360.ml.features import to_matrix
+
+    train, validation = _boosting_folds()
+    data = ltv.LtvTraining(train.drop("churned"), validation.drop("churned"), date(2024, 1, 1), date(2024, 3, 31))
+    model, metrics, val = ltv.fit_ltv(data)
+    assert model.regressor.n_iter_ < ltv.PARAMS["max_iter"]  # the noise-only features let early stopping stop
+    # the validation metrics are computed on exactly what the saved model predicts
+    assert np.allclose(val["predicted"], model.predict_horizon(to_matrix(validation, model.features)))
+    assert metrics["validation_spearman"] > 0.5
+
+    cdata = churn.ChurnTraining(train.drop("future_spend"), validation.drop("future_spend"), date(2024, 1, 1),
+                                date(2024, 3, 31))
+    cmodel, cmetrics, _ = churn.fit_churn(cdata)
+    assert cmodel.classifier.estimator.n_iter_ < churn.PARAMS["max_iter"]
+    assert cmetrics["holdout_roc_auc"] > 0.6
+    assert list(cmetrics["feature_importance"])[0] == "orders_90d"
