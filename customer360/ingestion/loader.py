@@ -30,6 +30,7 @@ from customer360.ingestion.partitions import partition_key_for_day
 from customer360.ingestion.quarantine import QuarantineRecord, open_records, quarantine_file, resolve
 from customer360.resources.landing import LandedKey, LandingResource, content_digest
 from customer360.resources.warehouse import RawFile, WarehouseResource
+from customer360.settings import get_settings
 from customer360.storage import ObjectInfo
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,8 @@ def load_days(
     pending: list[_Pending] = []
     bad: list[str] = []
     rows = 0
-    partition_of = {day: partition_key_for_day(source, day) for day in days}
+    start = get_settings().partitions_start  # read once: it parses the environment
+    partition_of = {day: partition_key_for_day(source, day, start) for day in days}
     for day in days:
         pkey = partition_of[day]
         for parsed, info in sorted(by_day.get(day, []), key=lambda p: p[0].key):
