@@ -12,7 +12,7 @@ violation (row counts, sample rows) describes its own file, exactly as if it had
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -40,13 +40,16 @@ class Chunk:
     days: list[date]
     offsets: list[int]
     heights: list[int]
+    _rows: pl.DataFrame | None = field(default=None, repr=False)  # frame without the helper columns
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def file_frame(self, i: int) -> pl.DataFrame:
         """File ``i``'s rows with the catalog columns only (a zero-copy slice)."""
-        return self.frame.slice(self.offsets[i], self.heights[i]).drop(FILE_ID, ARRIVAL_DAY)
+        if self._rows is None:
+            self._rows = self.frame.drop(FILE_ID, ARRIVAL_DAY)
+        return self._rows.slice(self.offsets[i], self.heights[i])
 
 
 def conform_chunk(source: str, files: list[ParsedFile]) -> tuple[Chunk | None, dict[int, list[Violation]]]:
