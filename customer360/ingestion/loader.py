@@ -1,12 +1,14 @@
 """Loading landing files into ``raw.<source>``: every arrival day replaced atomically.
 
-For each arrival day of the requested window the loader reads every landing file of that day, parses and
-conforms it (:mod:`~customer360.ingestion.contracts`), validates it (one pandera pass per chunk of files +
-:mod:`~customer360.ingestion.foreign_keys`), quarantines the files that fail
-(:mod:`~customer360.ingestion.quarantine`) and replaces the day in the warehouse with the files that pass —
-delete + insert in one transaction, so a reader sees the old day or the new day, never half of it.
-Consecutive days are grouped into one transaction of up to ``CHUNK_ROWS`` rows / ``CHUNK_DAYS`` days, which
-keeps a year-long backfill to a few connections and bounded memory. Rows that a quarantined key loaded
+For each arrival day of the requested window the loader reads and parses every landing file of that day.
+Consecutive days are grouped into chunks of up to ``CHUNK_ROWS`` rows / ``CHUNK_DAYS`` days; a chunk's files
+are conformed, validated and checked for foreign keys as ONE stacked frame that keeps each row's file
+(:mod:`~customer360.ingestion.chunk`, :mod:`~customer360.ingestion.contracts`,
+:mod:`~customer360.ingestion.foreign_keys`) — a fixed number of vectorised operations per chunk, not a handful
+per file. The files that fail are quarantined with their own reasons (:mod:`~customer360.ingestion.quarantine`)
+and the chunk's days are replaced in the warehouse with the files that pass — delete + insert in one
+transaction (DuckDB: one insert of one Arrow batch), so a reader sees the old day or the new day, never half of it. Chunks keep
+a year-long backfill to a few connections and bounded memory. Rows that a quarantined key loaded
 earlier are kept (a broken re-delivery never deletes the last good load of that file); rows of files no
 longer in the landing zone go. Re-running a day gives the same rows.
 
