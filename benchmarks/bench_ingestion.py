@@ -5,7 +5,8 @@
 1. generates the landing zone with the real generator (unless ``DIR/landing`` already exists);
 2. loads every source over the whole window into a fresh DuckDB through Dagster (``materialize`` of the seven
    raw assets as single-run partition ranges, like a backfill) and reports rows, seconds and rows/s per source
-   (the loader's own timing) and for the whole run (wall time, including Dagster's overhead);
+   (the loader's own wall and CPU time; CPU = user + system of every thread) and for the whole run
+   (including Dagster's overhead);
 3. loads it again (idempotent re-run: replaces every day, same row count);
 4. measures ``import customer360.definitions`` in fresh interpreters (median of 3) — the code location's load
    time — and the slowest imports by ``python -X importtime``.
@@ -32,7 +33,7 @@ def generate(workdir: Path, scale: float, days: int, end: date) -> None:
     print(f"generated scale {scale}, {days} days in {time.perf_counter() - t0:.1f} s")
 
 
-def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, dict[str, tuple[int, float, int]]]:
+def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, float, dict[str, tuple[int, float, float, int]]]:
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -45,8 +46,8 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, dic
                         first.isoformat(), str(workdir / "artifacts"), None)
     assets = list(ingestion_definitions(settings).assets)
     resources = build_resources(settings)
-    per_source: dict[str, tuple[int, float, int]] = {}
-    t0 = time.perf_counter()
+    per_source: dict[str, tuple[int, float, float, int]] = {}
+    t0, cpu0 = time.perf_counter(), time.process_time()
     with dg.DagsterInstance.ephemeral() as instance:
         for cadence in ("daily", "weekly"):
             selected = [a for a in assets if SOURCES[a.key.path[1]].cadence == cadence]
@@ -61,8 +62,9 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, dic
                 md = event.materialization.metadata
                 source = event.materialization.asset_key.path[1]
                 if source not in per_source:  # one event per partition, same metadata: keep the first
-                    per_source[source] = (md["rows_loaded"].value, md["seconds"].value, md["files_quarantined"].value)
-    return time.perf_counter() - t0, per_source
+                    per_source[source] = (md["rows_loaded"].value, md["seconds"].value, md["cpu_seconds"].value,
+                                          md["files_quarantined"].value)
+    return time.perf_counter() - t0, time.process_time() - cpu0, per_source
 
 
 def import_time() -> tuple[float, list[str]]:
@@ -100,15 +102,16 @@ def main() -> None:
     db = workdir / "bench.duckdb"
     db.unlink(missing_ok=True)
     for label in ("first load", "re-run (idempotent)"):
-        wall, per_source = ingest(workdir, first, end, db)
-        total = sum(r for r, _, _ in per_source.values())
-        loader_s = sum(s for _, s, _ in per_source.values())
+        wall, cpu, per_source = ingest(workdir, first, end, db)
+        total = sum(r for r, _, _, _ in per_source.values())
+        loader_s = sum(s for _, s, _, _ in per_source.values())
+        loader_cpu = sum(c for _, _, c, _ in per_source.values())
         print(f"\n{label}: scale {args.scale}, {args.days} days, {total:,} rows")
-        print(f"{'source':<17}{'rows':>11}{'seconds':>9}{'rows/s':>11}{'quarantined':>13}")
-        for source, (rows, seconds, q) in per_source.items():
-            print(f"{source:<17}{rows:>11,}{seconds:>9.2f}{rows / seconds if seconds else 0:>11,.0f}{q:>13}")
-        print(f"{'loader total':<17}{total:>11,}{loader_s:>9.2f}{total / loader_s:>11,.0f}")
-        print(f"{'dagster wall':<17}{total:>11,}{wall:>9.2f}{total / wall:>11,.0f}")
+        print(f"{'source':<17}{'rows':>11}{'seconds':>9}{'cpu s':>8}{'rows/s':>11}{'quarantined':>13}")
+        for source, (rows, seconds, cpu_s, q) in per_source.items():
+            print(f"{source:<17}{rows:>11,}{seconds:>9.2f}{cpu_s:>8.2f}{rows / seconds if seconds else 0:>11,.0f}{q:>13}")
+        print(f"{'loader total':<17}{total:>11,}{loader_s:>9.2f}{loader_cpu:>8.2f}{total / loader_s:>11,.0f}")
+        print(f"{'dagster run':<17}{total:>11,}{wall:>9.2f}{cpu:>8.2f}{total / wall:>11,.0f}")
     print(f"\n(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     median, top = import_time()
     print(f"\nDefinitions load (import customer360.definitions, median of 3): {median:.2f} s")

@@ -72,12 +72,16 @@ class LocalStore(ObjectStore):
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).resolve()
         self.url = str(self.root)
+        self._root_str = str(self.root)
+        self._root_prefix = self._root_str.rstrip(os.sep) + os.sep
 
     def _path(self, key: str) -> Path:
-        path = (self.root / validate_key(key)).resolve()
-        if self.root not in path.parents:
+        # os.path on strings: the same symlink-resolving check as Path.resolve() at a fraction of its cost
+        # (the loader reads thousands of files per run)
+        path = os.path.realpath(os.path.join(self._root_str, validate_key(key)))
+        if not path.startswith(self._root_prefix):
             raise InvalidKeyError(f"key {key!r} escapes {self.root}")
-        return path
+        return Path(path)
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         base = self.root / prefix if prefix else self.root

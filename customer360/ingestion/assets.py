@@ -141,6 +141,7 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
                 "files_quarantined": len(report.quarantined),
                 "quarantined": dg.MetadataValue.json(this_run),
                 "seconds": round(report.seconds, 3),
+                "cpu_seconds": round(report.cpu_seconds, 3),
                 "rows_per_second": round(report.rows / report.seconds, 1) if report.seconds else 0.0,
                 "dagster/column_schema": column_schema(source),
                 "preview": dg.MetadataValue.md(_preview_markdown(report)),

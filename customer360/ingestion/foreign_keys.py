@@ -28,6 +28,7 @@ relationship tests and the marts see them like any other row.
 """
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -127,12 +128,21 @@ def check_foreign_keys(
     source: str, frames: list[tuple[date, pl.DataFrame]], indexes: ReferenceIndexes
 ) -> dict[int, list[Violation]]:
     """Violations of the FK rule per frame (``(arrival day, conformed frame)``); one join per FK column."""
+    if not frames or not SOURCES[source].foreign_keys:
+        return {}
+    days = [day for day, _ in frames]
+    return check_foreign_keys_stacked(source, batch(frames), days, [df.height for _, df in frames], indexes)
+
+
+def check_foreign_keys_stacked(
+    source: str, data: pl.DataFrame, days: Sequence[date], heights: Sequence[int], indexes: ReferenceIndexes
+) -> dict[int, list[Violation]]:
+    """Violations of the FK rule per file of a stacked batch (conformed rows + ``FILE_ID`` + ``ARRIVAL_DAY``;
+    file ``i`` arrived on ``days[i]`` with ``heights[i]`` rows); one join per FK column for the whole batch."""
     out: dict[int, list[Violation]] = {}
     fks: list[Column] = SOURCES[source].foreign_keys
-    if not frames or not fks:
+    if data.height == 0 or not fks:
         return out
-    data = batch(frames)
-    heights = [df.height for _, df in frames]
     late = pl.duration(days=FK_LATE_DAYS)
     for c in fks:
         ref_source, ref_column = (c.references or "").split(".", 1)
@@ -147,7 +157,7 @@ def check_foreign_keys(
         if rows.height == 0:
             continue
         for (file_id,), group in rows.group_by([FILE_ID], maintain_order=True):
-            day = frames[int(file_id)][0]
+            day = days[int(file_id)]
             settled = index.settled(day)
             allowed = max(FK_PENDING_MIN_ROWS, int(FK_PENDING_MAX_SHARE * heights[int(file_id)]))
             if not settled and group.height <= allowed:

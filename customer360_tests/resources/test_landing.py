@@ -73,3 +73,18 @@ def test_s3_listing_goes_through_dagster_aws_get_objects(s3_bucket, monkeypatch)
     landing.store.write("orders/load_date=2024-01-01/a.parquet", b"a")
     assert [p.key for p, _ in landing.list_source("orders")] == ["orders/load_date=2024-01-01/a.parquet"]
     assert calls == ["zone/orders/"]
+
+
+def test_local_store_refuses_a_symlink_out_of_its_root(tmp_path):
+    from customer360.storage import InvalidKeyError, LocalStore
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.parquet").write_bytes(b"s")
+    store = LocalStore(tmp_path / "landing")
+    (tmp_path / "landing" / "orders").mkdir(parents=True)
+    (tmp_path / "landing" / "orders" / "load_date=2024-01-01").symlink_to(outside)
+    with pytest.raises(InvalidKeyError, match="escapes"):
+        store.read("orders/load_date=2024-01-01/secret.parquet")
+    store.write("orders/load_date=2024-01-02/a.parquet", b"a")  # an ordinary key still works
+    assert store.read("orders/load_date=2024-01-02/a.parquet") == b"a"
