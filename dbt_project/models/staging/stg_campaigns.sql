@@ -1,10 +1,6 @@
 -- One row per campaign send per customer (latest version of each campaign_id: opens/clicks may arrive later).
-with source as (
-    select * from {{ source('raw', 'campaigns') }}
-),
-
-latest as (
-    {{ dedup_latest('source', 'campaign_id') }}
+with latest as (
+    {{ dedup_latest(source('raw', 'campaigns'), 'campaign_id') }}
 )
 
 select

@@ -1,11 +1,7 @@
 -- One row per customer: the latest version of each customer_id from raw.customers (daily files carry sign-ups
 -- and profile changes; re-sends and late rows are collapsed), names/emails lowercased and trimmed, enums standardised.
-with source as (
-    select * from {{ source('raw', 'customers') }}
-),
-
-latest as (
-    {{ dedup_latest('source', 'customer_id') }}
+with latest as (
+    {{ dedup_latest(source('raw', 'customers'), 'customer_id') }}
 )
 
 select

@@ -1,10 +1,6 @@
 -- One row per clickstream event (latest version of each event_id). customer_id is null for anonymous sessions.
-with source as (
-    select * from {{ source('raw', 'events') }}
-),
-
-latest as (
-    {{ dedup_latest('source', 'event_id') }}
+with latest as (
+    {{ dedup_latest(source('raw', 'events'), 'event_id') }}
 )
 
 select

@@ -1,10 +1,6 @@
 -- One row per order (latest version of each order_id: status updates arrive as new rows).
-with source as (
-    select * from {{ source('raw', 'orders') }}
-),
-
-latest as (
-    {{ dedup_latest('source', 'order_id') }}
+with latest as (
+    {{ dedup_latest(source('raw', 'orders'), 'order_id') }}
 )
 
 select

@@ -1,10 +1,6 @@
 -- One row per product SKU: the latest weekly catalogue version of each product_id.
-with source as (
-    select * from {{ source('raw', 'products') }}
-),
-
-latest as (
-    {{ dedup_latest('source', 'product_id') }}
+with latest as (
+    {{ dedup_latest(source('raw', 'products'), 'product_id') }}
 )
 
 select

@@ -1,10 +1,6 @@
 -- One row per support ticket (latest version of each ticket_id: status and CSAT change after creation).
-with source as (
-    select * from {{ source('raw', 'support_tickets') }}
-),
-
-latest as (
-    {{ dedup_latest('source', 'ticket_id') }}
+with latest as (
+    {{ dedup_latest(source('raw', 'support_tickets'), 'ticket_id') }}
 )
 
 select

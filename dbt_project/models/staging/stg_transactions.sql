@@ -1,11 +1,7 @@
 -- One row per payment attempt (latest version of each transaction_id). amount stays in the local currency as
 -- delivered; amount_usd converts it with the fixed rates of the fx_rates seed (= catalog.FX_RATES_TO_USD).
-with source as (
-    select * from {{ source('raw', 'transactions') }}
-),
-
-latest as (
-    {{ dedup_latest('source', 'transaction_id') }}
+with latest as (
+    {{ dedup_latest(source('raw', 'transactions'), 'transaction_id') }}
 ),
 
 cleaned as (
