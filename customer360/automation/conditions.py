@@ -9,9 +9,15 @@
       AND every upstream asset has data (a partitioned one: some partition; same-partition for identity
           mappings) or is requested in the same tick, none is in progress, and the asset itself is not in progress
 
+        AND no raw load requested by an arrival sensor is queued or running (``NoRawLoadPending``)
+
   So: at most one build per cadence interval, only when there is something new, and a fresh deployment (or a new
   day's partition) is built as soon as its data arrives instead of waiting for the next tick. Everything
   downstream that becomes ready in the same evaluation joins the same run (staging → marts → ML in one run).
+  The last clause lets a burst of arrivals settle first: while the files of several feeds land and their loads
+  queue for the one warehouse writer, nothing is requested; the first evaluation after the last load requests
+  every asset that is due in ONE run, instead of a chain of small runs as each feed and each layer becomes ready
+  (measured in the end-to-end test: one downstream run instead of a dozen).
   Why not plain ``on_cron``: it requires *all* upstreams to update after each tick (a daily asset fed by the
   weekly products feed would wait for Monday) and does nothing on a fresh deployment until the next tick.
 - Assets without upstream assets (dbt seeds such as ``fx_rates``, the metricflow time spine) get
@@ -24,7 +30,9 @@
     * anything else (the daily sources, marts, ML) → daily, ``sla.DAILY_REBUILD_CRON`` (02:00 UTC).
 - Older partitions of partitioned assets (``fct_transactions``) are filled by backfills (``jobs.py``, README).
 
-The automation sensor ``c360_automation`` evaluates these conditions every 30 s; it is RUNNING by default.
+The automation sensor ``c360_automation`` evaluates these conditions every 30 s; it is RUNNING by default. It runs
+on the code server (``use_user_code_server``): ``NoRawLoadPending`` is a condition in Python (one run-storage
+query per evaluation), which the daemon cannot evaluate on its own.
 """
 
 import warnings
@@ -32,6 +40,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from customer360.ingestion.sensors import ARRIVAL_TRIGGER, TRIGGER_TAG
 from customer360.sla import DAILY_REBUILD_CRON
 
 HOURLY_CRON = "0 * * * *"
@@ -71,6 +80,34 @@ def automation_plan(defs: dg.Definitions) -> dict[dg.AssetKey, str]:
     return plan
 
 
+PENDING_RUN_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+class NoRawLoadPending(dg.AutomationCondition):
+    """True for every candidate while no run requested by an arrival sensor (tag ``customer360/trigger=arrival``)
+    is queued, starting or running; false for all of them otherwise."""
+
+    @property
+    def name(self) -> str:
+        return "no_raw_load_pending"
+
+    @property
+    def description(self) -> str:
+        return "no raw load (arrival sensor run) is queued or running"
+
+    def evaluate(self, context) -> dg.AutomationResult:
+        pending = context.asset_graph_view.instance.get_runs_count(
+            dg.RunsFilter(statuses=PENDING_RUN_STATUSES, tags={TRIGGER_TAG: ARRIVAL_TRIGGER})
+        )
+        true_subset = context.candidate_subset if pending == 0 else context.get_empty_subset()
+        return dg.AutomationResult(context=context, true_subset=true_subset)
+
+
 def rebuild_on(cron: str) -> dg.AutomationCondition:
     """New upstream data → one build per cadence interval (see the module docstring).
 
@@ -94,6 +131,7 @@ def rebuild_on(cron: str) -> dg.AutomationCondition:
         & deps_have_data
         & ~ac.any_deps_in_progress()
         & ~ac.in_progress()
+        & NoRawLoadPending()
     ).with_label(f"rebuild_on({cron})")
 
 
@@ -104,9 +142,9 @@ def build_root_when_missing() -> dg.AutomationCondition:
     retried on every evaluation.
     """
     ac = dg.AutomationCondition
-    return (ac.in_latest_time_window() & ac.missing() & ~ac.execution_failed() & ~ac.in_progress()).with_label(
-        "build_root_when_missing"
-    )
+    return (
+        ac.in_latest_time_window() & ac.missing() & ~ac.execution_failed() & ~ac.in_progress() & NoRawLoadPending()
+    ).with_label("build_root_when_missing")
 
 
 def apply_automation_conditions(defs: dg.Definitions) -> dg.Definitions:
@@ -130,5 +168,6 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
+    use_user_code_server=True,  # NoRawLoadPending is Python: evaluated where the code is
     description="Evaluates the on_cron conditions of every non-raw asset (see customer360/automation/conditions.py).",
 )

@@ -46,6 +46,7 @@ from customer360.storage import ObjectInfo
 
 MINIMUM_INTERVAL_SECONDS = 30
 MAX_RUNS_PER_TICK = 50
+TRIGGER_TAG, ARRIVAL_TRIGGER = "customer360/trigger", "arrival"  # on every load run (automation waits for them)
 ARRIVAL_RUN_PRIORITY = 10  # tag dagster/priority of the load runs (rebuilds run at 0)
 CURSOR_VERSION = 1
 
@@ -112,7 +113,7 @@ def evaluate_arrivals(
                 run_key=f"{source}:{pkey}:{content}",
                 partition_key=pkey,
                 tags={
-                    "customer360/trigger": "arrival",
+                    TRIGGER_TAG: ARRIVAL_TRIGGER,
                     "customer360/files": str(len(infos)),
                     # loads go before queued rebuilds: one warehouse writer, and a rebuild waiting behind a
                     # load then sees the new day (QueuedRunCoordinator dequeues higher priority first)

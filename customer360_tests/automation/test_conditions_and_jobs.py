@@ -198,3 +198,33 @@ def test_range_backfill_of_raw_and_fct_transactions_targets_both_in_order():
     assert set(targeted) == set(selection)
     assert set(targeted[fct].get_partition_keys()) == set(days)
     assert dg.AssetKey(["raw", "transactions"]) in graph.get(fct).parent_keys  # ordered after the load
+
+
+def test_rebuilds_wait_while_a_raw_load_is_pending(small_defs):
+    """A burst of arrivals settles first: nothing downstream is requested while an arrival load is pending."""
+    from dagster._core.test_utils import create_run_for_test
+
+    from customer360.ingestion.sensors import ARRIVAL_TRIGGER, TRIGGER_TAG
+
+    assets = {a.key.to_user_string(): a for a in small_defs.assets}
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+
+    def requested(cursor=None):
+        result = dg.evaluate_automation_conditions(defs=small_defs, instance=instance, cursor=cursor)
+        return {r.key.to_user_string() for r in result.results if r.true_subset.size}, result.cursor
+
+    with dg.instance_for_test() as instance:
+        dg.materialize([assets["staging/fx_rates"]], instance=instance)
+        keys, cursor = requested()  # baseline evaluation (the sensor's first tick)
+        assert keys == set()
+        dg.materialize([assets["raw/customers"]], instance=instance, partition_key=today)
+        load = create_run_for_test(
+            instance, job_name="raw_orders_load", status=dg.DagsterRunStatus.STARTED, tags={TRIGGER_TAG: ARRIVAL_TRIGGER}
+        )
+        unrelated = create_run_for_test(instance, job_name="other", status=dg.DagsterRunStatus.STARTED)
+        keys, cursor = requested(cursor)
+        assert keys == set()  # stg_customers is ready, but the orders load is still running
+        instance.report_run_canceled(load)
+        keys, cursor = requested(cursor)
+        assert keys == {"staging/stg_customers"}  # a run without the arrival tag does not hold anything back
+        assert instance.get_run_by_id(unrelated.run_id).status == dg.DagsterRunStatus.STARTED
