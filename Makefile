@@ -32,7 +32,7 @@ test: setup services
 
 # The end-to-end proof against a running Dagster (webserver + daemon on PostgreSQL, moto S3, headless Chromium).
 test-e2e: setup services
-	C360_E2E=1 $(VENV)/bin/python -m pytest customer360_tests/e2e $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest customer360_tests/e2e $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) data dbt_project/target
