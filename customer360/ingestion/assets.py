@@ -124,7 +124,9 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
         days = _window_days(context, source)
-        report = load_days(source, days, warehouse, landing, logger=context.log)
+        report = load_days(
+            source, days, warehouse, landing, logger=context.log, partitions_start=settings.partitions_start
+        )
         open_now = open_records(landing, source)
         by_day: dict[str, list[str]] = {}
         for r in open_now:

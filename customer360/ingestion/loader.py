@@ -91,8 +91,12 @@ def load_days(
     landing: LandingResource,
     loaded_at: datetime | None = None,
     logger: logging.Logger | None = None,
+    partitions_start: str | None = None,
 ) -> LoadReport:
-    """Load the arrival ``days`` of ``source`` (each day atomically replaced) and report what happened."""
+    """Load the arrival ``days`` of ``source`` (each day atomically replaced) and report what happened.
+
+    ``partitions_start``: first day of the partitions the days map to (the assets pass their settings'; default:
+    ``C360_PARTITIONS_START`` from the environment)."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
     logger = logger or log
@@ -175,7 +179,7 @@ def load_days(
     pending: list[_Pending] = []
     bad: list[str] = []
     rows = 0
-    start = get_settings().partitions_start  # read once: it parses the environment
+    start = partitions_start or get_settings().partitions_start  # read once: it parses the environment
     partition_of = {day: partition_key_for_day(source, day, start) for day in days}
     for day in days:
         pkey = partition_of[day]

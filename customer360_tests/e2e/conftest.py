@@ -73,7 +73,8 @@ def _split_history(landing: Path, outbox: Path, today: date) -> None:
             shutil.copytree(day_dir, target)
 
 
-@pytest.fixture(scope="session")
+# module scope: its environment (C360_*, DAGSTER_HOME, AWS_*) is restored before any other test module runs
+@pytest.fixture(scope="module")
 def e2e(tmp_path_factory):
     import sys
 
