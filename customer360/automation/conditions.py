@@ -163,11 +163,14 @@ def apply_automation_conditions(defs: dg.Definitions) -> dg.Definitions:
         return defs.map_resolved_asset_specs(func=_apply)
 
 
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    name=AUTOMATION_SENSOR_NAME,
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    use_user_code_server=True,  # NoRawLoadPending is Python: evaluated where the code is
-    description="Evaluates the on_cron conditions of every non-raw asset (see customer360/automation/conditions.py).",
-)
+# use_user_code_server is a beta parameter in 1.13 (dagster is pinned; test_conditions_and_jobs covers the sensor)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    automation_sensor = dg.AutomationConditionSensorDefinition(
+        name=AUTOMATION_SENSOR_NAME,
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        use_user_code_server=True,  # NoRawLoadPending is Python: evaluated where the code is
+        description="Evaluates the on_cron conditions of every non-raw asset (see customer360/automation/conditions.py).",
+    )

@@ -170,6 +170,11 @@ def _scenario(e2e, instance):
     st.wait_for(automation_built_everything, 900, 3, "dbt and ML assets materialized by the automation")
     timings.pop("still_missing", None)
     timings["upload_to_everything_built_seconds"] = round((datetime.now(UTC) - uploaded_at).total_seconds(), 1)
+    # the burst of seven arrivals settles before anything is rebuilt: the seed/time-spine run requested before the
+    # upload, ONE unpartitioned downstream run, today's fct_transactions partition (not one run per feed and layer)
+    automation_runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/sensor_name": "c360_automation"}))
+    timings["automation_runs"] = len(automation_runs)
+    assert len(automation_runs) <= 4, [dict(r.dagster_run.tags) for r in automation_runs]
 
     def all_pass():
         states = instance.get_freshness_state_records(materializable)
