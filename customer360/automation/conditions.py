@@ -8,8 +8,7 @@
       AND some upstream asset has new data since it was last requested (or is requested in the same tick)
       AND every upstream asset has data (a partitioned one: some partition; same-partition for identity
           mappings) or is requested in the same tick, none is in progress, and the asset itself is not in progress
-
-        AND no raw load requested by an arrival sensor is queued or running (``NoRawLoadPending``)
+      AND no raw load requested by an arrival sensor is queued or running (``NoRawLoadPending``)
 
   So: at most one build per cadence interval, only when there is something new, and a fresh deployment (or a new
   day's partition) is built as soon as its data arrives instead of waiting for the next tick. Everything
