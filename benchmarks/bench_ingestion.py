@@ -14,7 +14,6 @@
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # benchmarks.code_location
 
 
 def generate(workdir: Path, scale: float, days: int, end: date) -> None:
@@ -67,25 +67,6 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, flo
     return time.perf_counter() - t0, time.process_time() - cpu0, per_source
 
 
-def import_time() -> tuple[float, list[str]]:
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import customer360.definitions"], check=True, cwd=REPO,
-                       stderr=subprocess.DEVNULL)
-        runs.append(time.perf_counter() - t0)
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import customer360.definitions"], cwd=REPO,
-                         capture_output=True, text=True).stderr.splitlines()
-    rows = []
-    for line in out:
-        parts = line.split("|")
-        if len(parts) == 3 and parts[1].strip().isdigit():
-            rows.append((int(parts[1]), parts[2].rstrip()))
-    top = [f"{us / 1e6:6.2f} s  {name.strip()}" for us, name in sorted(rows, reverse=True)
-           if name.strip().count(".") == 0][:8]
-    return statistics.median(runs), top
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=0.1)
@@ -113,11 +94,14 @@ def main() -> None:
         print(f"{'loader total':<17}{total:>11,}{loader_s:>9.2f}{loader_cpu:>8.2f}{total / loader_s:>11,.0f}")
         print(f"{'dagster run':<17}{total:>11,}{wall:>9.2f}{cpu:>8.2f}{total / wall:>11,.0f}")
     print(f"\n(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    median, top = import_time()
-    print(f"\nDefinitions load (import customer360.definitions, median of 3): {median:.2f} s")
+    from benchmarks.code_location import measure_definitions_import
+
+    load = measure_definitions_import()
+    print(f"\nDefinitions load (import customer360.definitions, median of 3): {load['median_wall_s']:.2f} s wall, "
+          f"{load['median_cpu_s']:.2f} s CPU")
     print("slowest top-level imports (-X importtime, cumulative):")
-    for line in top:
-        print("  " + line)
+    for seconds, module, _ in [i for i in load["imports"] if i[2] == 0][:8]:
+        print(f"  {seconds:6.2f} s  {module}")
 
 
 if __name__ == "__main__":

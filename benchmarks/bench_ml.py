@@ -15,7 +15,6 @@ the start of the held-out window.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -76,11 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.eval_ml import evaluate
 
         out["eval"] = evaluate(args.warehouse, args.truth, args.as_of)
-    text = json.dumps(out, indent=2, default=str)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
+    from benchmarks.ml_pipeline import emit_json
+
+    emit_json(out, args.json)
     return 0
 
 

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -298,29 +297,12 @@ def phase_incremental(workdir: Path, meta: dict, mon: Monitor) -> dict:
 
 
 def phase_import(workdir: Path, meta: dict, mon: Monitor) -> dict:
-    import resource
+    from benchmarks.code_location import measure_definitions_import
 
-    runs = []
-    for _ in range(3):
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import customer360.definitions"], check=True, cwd=REPO,
-                       stderr=subprocess.DEVNULL)
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        runs.append((time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime))
-    err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import customer360.definitions"], cwd=REPO,
-                         capture_output=True, text=True).stderr.splitlines()
-    rows = []
-    for line in err:
-        parts = line.split("|")
-        if len(parts) == 3 and parts[1].strip().isdigit():
-            name = parts[2].rstrip()
-            depth = (len(name) - len(name.lstrip())) // 2
-            rows.append((int(parts[1]), name.strip(), depth))
-    top = [{"module": n, "cumulative_s": round(us / 1e6, 2)} for us, n, d in sorted(rows, reverse=True) if d <= 2][:12]
-    return {"wall_s_runs": [round(w, 2) for w, _ in runs], "cpu_s_runs": [round(c, 2) for _, c in runs],
-            "median_wall_s": round(statistics.median(w for w, _ in runs), 2),
-            "median_cpu_s": round(statistics.median(c for _, c in runs), 2), "slowest_imports": top}
+    out = measure_definitions_import()
+    imports = out.pop("imports")
+    out["slowest_imports"] = [{"module": n, "cumulative_s": round(s, 2)} for s, n, d in imports if d <= 2][:12]
+    return out
 
 
 def run_phase(name: str, workdir: Path) -> None:

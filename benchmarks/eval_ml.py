@@ -20,7 +20,6 @@ Targets (issue 5): churn accuracy ≥ 0.85 and ROC-AUC ≥ 0.85; fraud AP ≥ 0.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -33,7 +32,14 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.ml_pipeline import dbt_features, fast_ingest, generate, holdout_as_of, materialize_ml  # noqa: E402
+from benchmarks.ml_pipeline import (  # noqa: E402
+    dbt_features,
+    emit_json,
+    fast_ingest,
+    generate,
+    holdout_as_of,
+    materialize_ml,
+)
 
 TARGETS = {
     "churn_accuracy": 0.85,
@@ -218,11 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_kmeans_compare:
         results["kmeans_vs_minibatch"] = compare_kmeans(db)
     results["targets_met"] = check(results)
-    text = json.dumps(results, indent=2, default=str)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
+    emit_json(results, args.json)
     return 0
 
 

@@ -129,3 +129,12 @@ def materialize_ml(duckdb_path: Path, artifacts_url: str, *, as_of: date | None 
 def holdout_as_of(end_date: date, holdout_days: int = 90) -> date:
     """The scoring day that leaves the last ``holdout_days`` of data as the unseen future ``[as_of, end]``."""
     return end_date + timedelta(days=1) - timedelta(days=holdout_days)
+
+
+def emit_json(results: dict, path: Path | None) -> None:
+    """Print the results as JSON and, when ``path`` is given, write them there too."""
+    text = json.dumps(results, indent=2, default=str)
+    print(text)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)

@@ -31,11 +31,12 @@
 
 The automation sensor ``c360_automation`` evaluates these conditions every 30 s; it is RUNNING by default. It runs
 on the code server (``use_user_code_server``): ``NoRawLoadPending`` is a condition in Python (one run-storage
-query per evaluation), which the daemon cannot evaluate on its own.
+query per tick), which the daemon cannot evaluate on its own.
 """
 
 import warnings
 from collections.abc import Mapping
+from functools import lru_cache
 
 import dagster as dg
 
@@ -87,6 +88,12 @@ PENDING_RUN_STATUSES = [
 ]
 
 
+@lru_cache(maxsize=1)
+def _pending_loads(instance: dg.DagsterInstance, evaluation_time) -> int:
+    """Arrival loads queued or running, counted once per sensor tick (every asset's condition asks)."""
+    return instance.get_runs_count(dg.RunsFilter(statuses=PENDING_RUN_STATUSES, tags={TRIGGER_TAG: ARRIVAL_TRIGGER}))
+
+
 class NoRawLoadPending(dg.AutomationCondition):
     """True for every candidate while no run requested by an arrival sensor (tag ``customer360/trigger=arrival``)
     is queued, starting or running; false for all of them otherwise."""
@@ -100,9 +107,7 @@ class NoRawLoadPending(dg.AutomationCondition):
         return "no raw load (arrival sensor run) is queued or running"
 
     def evaluate(self, context) -> dg.AutomationResult:
-        pending = context.asset_graph_view.instance.get_runs_count(
-            dg.RunsFilter(statuses=PENDING_RUN_STATUSES, tags={TRIGGER_TAG: ARRIVAL_TRIGGER})
-        )
+        pending = _pending_loads(context.asset_graph_view.instance, context.evaluation_time)
         true_subset = context.candidate_subset if pending == 0 else context.get_empty_subset()
         return dg.AutomationResult(context=context, true_subset=true_subset)
 
