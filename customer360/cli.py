@@ -2,9 +2,10 @@
 
 ``customer360 demo [--scale S] [--days N] [--no-ui]`` is the main job: generate a dataset into the landing
 zone (``C360_LANDING_URL``, default ``data/landing``; planted truth in ``truth/`` beside it), ingest it into the
-warehouse (``C360_DUCKDB_PATH``, default ``data/warehouse.duckdb``), build the dbt models, score the ML models,
-print what is where, then open the Dagster UI (unless ``--no-ui``) on the same instance, so the runs just made
-are visible there.
+warehouse (``C360_DUCKDB_PATH``, default ``data/warehouse.duckdb``), build the dbt models, score the ML models
+through the code location's own jobs, print what is where, then open the Dagster UI (unless ``--no-ui``) on the
+same instance, so the runs just made are visible there. The daily partitions start on the first day of the data
+(recorded in the ingestion state, see ``customer360/partitions_start.py``) unless ``C360_PARTITIONS_START`` is set.
 """
 
 import argparse
@@ -56,17 +57,52 @@ def _dagster_home() -> Path:
     return home
 
 
+def _landed_window(settings) -> tuple[date, date] | None:
+    """First and last arrival day found in the landing zone (any source), or None when it holds no data file."""
+    from customer360.catalog import SOURCES
+    from customer360.resources.landing import LandingResource
+
+    landing = LandingResource(landing_url=settings.landing_url, quarantine_url=settings.quarantine_url)
+    days = [parsed.load_date for source in SOURCES for parsed, _ in landing.list_source(source)]
+    return (min(days), max(days)) if days else None
+
+
+def _demo_window(args: argparse.Namespace, settings) -> tuple[date, date]:
+    """The days the demo loads: generated (``--days`` ending ``--end-date``), or what has landed (``--skip-generate``).
+    Raises ``ValueError`` with a one-line reason when the window cannot be built or scored."""
+    from customer360.ml.features import MIN_HISTORY_DAYS
+
+    if args.skip_generate:
+        window = _landed_window(settings)
+        if window is None:
+            raise ValueError(f"--skip-generate: no landing files under {settings.landing_url}")
+        first, end = window
+    else:
+        if args.days < MIN_HISTORY_DAYS:
+            raise ValueError(f"--days {args.days}: the churn and LTV models need at least {MIN_HISTORY_DAYS} days "
+                             "of history")
+        if args.scale <= 0:
+            raise ValueError(f"--scale {args.scale}: must be > 0")
+        end = args.end_date or (date.today() - timedelta(days=1))
+        first = end - timedelta(days=args.days - 1)
+    if os.environ.get("C360_PARTITIONS_START", "").strip() and first.isoformat() < settings.partitions_start:
+        raise ValueError(f"the data starts on {first}, before C360_PARTITIONS_START={settings.partitions_start}: "
+                         "set C360_PARTITIONS_START earlier (or unset it) or generate fewer --days")
+    return first, end
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from data_generation import GenerateConfig, generate
+
+    from customer360.partitions_start import record_start
 
     settings = get_settings()
     if settings.landing_url.startswith("s3://") is False:
         Path(settings.landing_url).mkdir(parents=True, exist_ok=True)
-    end = args.end_date or (date.today() - timedelta(days=1))
-    first = end - timedelta(days=args.days - 1)
-    if first.isoformat() < settings.partitions_start:
-        print(f"error: the data would start on {first}, before C360_PARTITIONS_START={settings.partitions_start}; "
-              "set C360_PARTITIONS_START earlier or generate fewer --days", file=sys.stderr)
+    try:
+        first, end = _demo_window(args, settings)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
     t0 = time.perf_counter()
@@ -80,6 +116,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(summary.table())
         print(f"planted truth: {config.resolved_truth()} (never read by the pipeline)")
 
+    if not os.environ.get("C360_PARTITIONS_START", "").strip():
+        # the partitions start where the data starts, for this run and every later load of the code location
+        record_start(settings.quarantine_url, first, "customer360 demo")
     home = _dagster_home()
     print(f"[2/3] ingest → build → score through Dagster (instance {home}, warehouse {settings.warehouse}"
           f"{': ' + settings.duckdb_path if settings.warehouse == 'duckdb' else ''})")
@@ -90,7 +129,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     with dg.DagsterInstance.get() as instance:
         result = run_pipeline(defs, instance, first, end)
-    print(f"pipeline: {result.seconds:.1f} s in {len(result.steps)} runs; total {time.perf_counter() - t0:.1f} s")
+    print(f"pipeline: {result.seconds:.1f} s in {len(result.steps)} runs of "
+          f"{', '.join(dict.fromkeys(s.job_name for s in result.steps))}; total {time.perf_counter() - t0:.1f} s")
 
     _print_outcome()
     if args.no_ui:

@@ -1,26 +1,53 @@
-"""The main job, step by step, through Dagster: ingest every landed day, build, score.
+"""The main job, step by step, through the code location's own jobs: ingest every landed day, build, score.
 
-``customer360 demo`` (and the benchmarks) call :func:`run_pipeline`. Every step is an ordinary Dagster run
-against the code location's own ``defs`` and a real instance, so what it does shows in the UI afterwards
-exactly as if a user had launched it there:
+``customer360 demo`` (and the benchmarks) call :func:`run_pipeline`. Every step is a run of one of the code
+location's jobs (``customer360.automation.jobs``), created the way the UI's Launchpad creates it — the code
+location ``customer360`` of ``workspace.yaml``, its job snapshot, execution plan and origin — and executed in this
+process on the real instance. So the runs show in the UI afterwards exactly as if a user had launched them there:
+on the Jobs page and the activity timeline of their job, with "Re-execute" available.
 
-1. ``raw`` daily sources over the whole date range — one run (the raw assets have a single-run backfill
-   policy: every day in the range loads in that run, each day in its own transaction);
-2. ``raw/products`` over its weekly range — one run;
-3. everything unpartitioned downstream of raw (dbt staging → intermediate → features, the ML scores, the
-   marts that join them, the snapshot) — one run, in dependency order;
-4. the daily-partitioned ``marts/fct_transactions`` over the date range — one run, one dbt invocation.
+1. ``daily_partitions_job``, the raw daily sources over the whole date range — one run (the raw assets have a
+   single-run backfill policy: every day in the range loads in that run, each day in its own transaction);
+2. ``weekly_partitions_job``, ``raw/products`` over its weekly range — one run;
+3. ``downstream_job``, everything unpartitioned downstream of raw (dbt staging → intermediate → features, the ML
+   scores, the marts that join them, the snapshot) — one run, in dependency order;
+4. ``daily_partitions_job``, the daily-partitioned ``marts/fct_transactions`` over the date range — one run, one
+   dbt invocation.
 """
 
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
 import dagster as dg
+import yaml
+from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.execution.api import execute_run
+from dagster._core.origin import JobPythonOrigin
+from dagster._utils.hosted_user_process import recon_job_from_origin
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.storage.dagster_run import DagsterRunStatus
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 
-from customer360.automation.jobs import partition_cadence
+from customer360.automation.jobs import DAILY_JOB, DOWNSTREAM_JOB, WEEKLY_JOB, partition_cadence
+from customer360.settings import REPO_ROOT
+
+WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
+JOB_OF_STEP = {"raw_daily": DAILY_JOB, "raw_weekly": WEEKLY_JOB, "downstream": DOWNSTREAM_JOB,
+               "daily_downstream": DAILY_JOB}
+
+
+def code_location_target() -> tuple[str, str, str]:
+    """(location name, module, attribute) of the one code location ``workspace.yaml`` declares."""
+    entries = yaml.safe_load(WORKSPACE_FILE.read_text())["load_from"]
+    module = entries[0]["python_module"]
+    return module["location_name"], module["module_name"], module["attribute"]
 
 
 @dataclass
@@ -29,6 +56,7 @@ class StepResult:
     seconds: float
     assets: int
     run_id: str
+    job_name: str = ""
 
 
 @dataclass
@@ -76,6 +104,53 @@ def _partition_range(defs: dg.Definitions, key: dg.AssetKey, first: date, last: 
     return keys[0], keys[-1]
 
 
+@contextmanager
+def _code_location(instance: dg.DagsterInstance) -> Iterator[tuple[object, object]]:
+    """The code location of ``workspace.yaml`` (same name, module and attribute as the UI's), loaded in this
+    process: the module is imported already, so this costs no second load."""
+    name, module, attribute = code_location_target()
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=module, attribute=attribute,
+                             working_directory=str(REPO_ROOT)),
+        location_name=name,
+    )
+    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget([origin])) as workspace:
+        request = workspace.create_request_context()
+        location = request.get_code_location(name)
+        (repository,) = location.get_repositories().values()
+        yield location, repository
+
+
+def launch_job_run(
+    instance: dg.DagsterInstance, location, repository, job_name: str, keys: list[dg.AssetKey],
+    tags: dict[str, str], run_config: dict,
+) -> dg.DagsterRun:
+    """Create a run of ``job_name`` limited to ``keys`` as the UI's Launchpad does (job snapshot, plan, origins),
+    execute it in this process, and return the finished run (raises if it failed)."""
+    selector = JobSubsetSelector(location_name=location.name, repository_name=repository.name, job_name=job_name,
+                                 op_selection=None, asset_selection=keys)
+    remote_job = location.get_job(selector)
+    plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None, known_state=None,
+                                       instance=instance)
+    run = instance.create_run(
+        job_name=job_name, run_id=None, run_config=run_config, status=DagsterRunStatus.NOT_STARTED,
+        tags={**remote_job.tags, **tags}, root_run_id=None, parent_run_id=None,
+        step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute,
+        execution_plan_snapshot=plan.execution_plan_snapshot, job_snapshot=remote_job.job_snapshot,
+        parent_job_snapshot=remote_job.parent_job_snapshot, asset_selection=frozenset(keys),
+        asset_check_selection=None, resolved_op_selection=None, op_selection=None,
+        remote_job_origin=remote_job.get_remote_origin(), job_code_origin=remote_job.get_python_origin(),
+        asset_graph=repository.asset_graph,
+    )
+    origin = run.job_code_origin
+    assert isinstance(origin, JobPythonOrigin)
+    execute_run(recon_job_from_origin(origin), run, instance, raise_on_error=True)
+    finished = instance.get_run_by_id(run.run_id)
+    if finished is None or finished.status != DagsterRunStatus.SUCCESS:
+        raise RuntimeError(f"run {run.run_id} of {job_name} ended {finished.status if finished else 'missing'}")
+    return finished
+
+
 def run_pipeline(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -86,32 +161,24 @@ def run_pipeline(
 ) -> PipelineResult:
     plan = _plan(defs)
     result = PipelineResult()
-    steps: list[tuple[str, list[dg.AssetKey], dict[str, str]]] = []
-    if plan["raw_daily"]:
-        start, end = _partition_range(defs, plan["raw_daily"][0], first_day, last_day)
-        steps.append(("ingest (daily sources)", plan["raw_daily"], _range_tags(start, end)))
-    if plan["raw_weekly"]:
-        start, end = _partition_range(defs, plan["raw_weekly"][0], first_day, last_day)
-        steps.append(("ingest (products, weekly)", plan["raw_weekly"], _range_tags(start, end)))
-    if plan["downstream"]:
-        steps.append(("build + score (dbt and ML)", plan["downstream"], {}))
-    if plan["daily_downstream"]:
-        start, end = _partition_range(defs, plan["daily_downstream"][0], first_day, last_day)
-        steps.append(("build (daily-partitioned marts)", plan["daily_downstream"], _range_tags(start, end)))
+    steps: list[tuple[str, str, list[dg.AssetKey], dict[str, str]]] = []
+    names = {"raw_daily": "ingest (daily sources)", "raw_weekly": "ingest (products, weekly)",
+             "downstream": "build + score (dbt and ML)", "daily_downstream": "build (daily-partitioned marts)"}
+    for step, keys in plan.items():
+        if not keys:
+            continue
+        tags = {} if step == "downstream" else _range_tags(*_partition_range(defs, keys[0], first_day, last_day))
+        steps.append((names[step], JOB_OF_STEP[step], keys, tags))
 
-    for name, keys, tags in steps:
-        job_name = "__pipeline_" + "".join(c if c.isalnum() else "_" for c in name)
-        job = dg.define_asset_job(job_name, selection=dg.AssetSelection.assets(*keys))
-        resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job_name)
-        span = f" [{tags[ASSET_PARTITION_RANGE_START_TAG]} … {tags[ASSET_PARTITION_RANGE_END_TAG]}]" if tags else ""
-        log(f"→ {name}: {len(keys)} assets{span}")
-        t0 = time.perf_counter()
-        run = resolved.execute_in_process(
-            instance=instance, tags=tags, raise_on_error=True, run_config=_quiet_console(log_level)
-        )
-        seconds = time.perf_counter() - t0
-        result.steps.append(StepResult(name, seconds, len(keys), run.run_id))
-        log(f"  done in {seconds:.1f} s (run {run.run_id[:8]})")
+    with _code_location(instance) as (location, repository):
+        for name, job_name, keys, tags in steps:
+            span = f" [{tags[ASSET_PARTITION_RANGE_START_TAG]} … {tags[ASSET_PARTITION_RANGE_END_TAG]}]" if tags else ""
+            log(f"→ {name}: {job_name}, {len(keys)} assets{span}")
+            t0 = time.perf_counter()
+            run = launch_job_run(instance, location, repository, job_name, keys, tags, _quiet_console(log_level))
+            seconds = time.perf_counter() - t0
+            result.steps.append(StepResult(name, seconds, len(keys), run.run_id, job_name))
+            log(f"  done in {seconds:.1f} s (run {run.run_id[:8]})")
     return result
 
 

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from customer360.partitions_start import DEFAULT_PARTITIONS_START, parse_day, recorded_start
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
@@ -31,7 +33,7 @@ class Settings:
     quarantine_url: str
     duckdb_path: str
     warehouse: str  # "duckdb" | "snowflake"
-    partitions_start: str  # first day of the daily partitions, YYYY-MM-DD
+    partitions_start: str  # first day of the daily partitions, YYYY-MM-DD (customer360/partitions_start.py)
     artifacts_url: str
     as_of_date: str | None  # YYYY-MM-DD reference "today" for recency/churn; None = current UTC date
 
@@ -40,12 +42,19 @@ class Settings:
         warehouse = _env("C360_WAREHOUSE", "duckdb").lower()
         if warehouse not in {"duckdb", "snowflake"}:
             raise ValueError(f"C360_WAREHOUSE must be 'duckdb' or 'snowflake', not {warehouse!r}")
+        quarantine_url = _local_or_url(_env("C360_QUARANTINE_URL", "data/quarantine"))
+        explicit_start = _env("C360_PARTITIONS_START", "")
+        partitions_start = (
+            parse_day(explicit_start, "C360_PARTITIONS_START")
+            if explicit_start
+            else recorded_start(quarantine_url) or DEFAULT_PARTITIONS_START
+        )
         return cls(
             landing_url=_local_or_url(_env("C360_LANDING_URL", "data/landing")),
-            quarantine_url=_local_or_url(_env("C360_QUARANTINE_URL", "data/quarantine")),
+            quarantine_url=quarantine_url,
             duckdb_path=_local_or_url(_env("C360_DUCKDB_PATH", "data/warehouse.duckdb")),
             warehouse=warehouse,
-            partitions_start=_env("C360_PARTITIONS_START", "2024-01-01"),
+            partitions_start=partitions_start,
             artifacts_url=_local_or_url(_env("C360_ARTIFACTS_URL", "data/artifacts")),
             as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
         )

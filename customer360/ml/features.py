@@ -149,6 +149,9 @@ def effective_as_of(frames: SourceFrames, as_of: date | None) -> date:
     return min(requested, newest + timedelta(days=1))
 
 
+MIN_HISTORY_DAYS = 21  # the shortest history churn/LTV train on: a 7-day label window after 14 days of features
+
+
 def choose_horizon(frames: SourceFrames, as_of: date, horizon: int = HORIZON_DAYS) -> int:
     """Label/target window in days for the time split: 90 when the data holds ≥ 270 days before ``as_of``
     (train cutoff ``as_of − 2H`` keeps ``H`` days of history), else a third of the history (≥ 7 days) so a short
@@ -162,8 +165,8 @@ def choose_horizon(frames: SourceFrames, as_of: date, horizon: int = HORIZON_DAY
     history = (as_of - min(first)).days
     if history >= 3 * horizon:
         return horizon
-    if history < 21:
-        raise ValueError(f"only {history} days of history before {as_of}: churn/LTV need at least 21")
+    if history < MIN_HISTORY_DAYS:
+        raise ValueError(f"only {history} days of history before {as_of}: churn/LTV need at least {MIN_HISTORY_DAYS}")
     return max(7, history // 3)
 
 

@@ -12,7 +12,6 @@ folder as its working directory, so a relative path would point elsewhere than t
 """
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -21,11 +20,8 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from customer360.transform.project import DBT_TARGETS, dbt_project
+from customer360.transform.project import DBT_EXECUTABLE, DBT_TARGETS, dbt_project
 from customer360.settings import Settings
-
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
-
 
 @contextmanager
 def _env(overrides: dict[str, str]) -> Iterator[None]:

@@ -10,8 +10,8 @@ import pytest
 from customer360.catalog import SOURCES
 from customer360.settings import Settings
 from customer360.transform.assets import build_dbt_assets, dbt_vars
-from customer360.transform.project import dbt_project
-from customer360.transform.resource import C360DbtCliResource, DBT_EXECUTABLE
+from customer360.transform.project import DBT_EXECUTABLE, dbt_project
+from customer360.transform.resource import C360DbtCliResource
 from customer360_tests.transform.conftest import AS_OF, FIRST_DAY, GEN_END
 
 
