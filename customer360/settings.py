@@ -36,6 +36,8 @@ class Settings:
     partitions_start: str  # first day of the daily partitions, YYYY-MM-DD (customer360/partitions_start.py)
     artifacts_url: str
     as_of_date: str | None  # YYYY-MM-DD reference "today" for recency/churn; None = current UTC date
+    git_url: str | None = None  # repository the UI's code references link to (customer360/code_references.py)
+    git_ref: str | None = None  # commit or branch of those links
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -57,6 +59,8 @@ class Settings:
             partitions_start=partitions_start,
             artifacts_url=_local_or_url(_env("C360_ARTIFACTS_URL", "data/artifacts")),
             as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
+            git_url=os.environ.get("C360_GIT_URL", "").strip() or None,
+            git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
         )
 
 
