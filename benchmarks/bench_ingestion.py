@@ -5,7 +5,8 @@
 1. generates the landing zone with the real generator (unless ``DIR/landing`` already exists);
 2. loads every source over the whole window into a fresh DuckDB through Dagster (``materialize`` of the seven
    raw assets as single-run partition ranges, like a backfill) and reports rows, seconds and rows/s per source
-   (the loader's own wall and CPU time; CPU = user + system of every thread) and for the whole run
+   (the loader's own wall and CPU time from the run's load-summary log line; CPU = user + system of every
+   thread) and for the whole run
    (including Dagster's overhead);
 3. loads it again (idempotent re-run: replaces every day, same row count);
 4. measures ``import customer360.definitions`` in fresh interpreters (median of 3) — the code location's load
@@ -39,6 +40,7 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, flo
 
     from customer360.catalog import SOURCES
     from customer360.ingestion import ingestion_definitions
+    from customer360.ingestion.assets import parse_run_summary
     from customer360.resources import build_resources
     from customer360.settings import Settings
 
@@ -58,12 +60,10 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, flo
             result = dg.materialize(selected, resources=resources, instance=instance, tags=tags,
                                     run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
             assert result.success
-            for event in result.get_asset_materialization_events():
-                md = event.materialization.metadata
-                source = event.materialization.asset_key.path[1]
-                if source not in per_source:  # one event per partition, same metadata: keep the first
-                    per_source[source] = (md["rows_loaded"].value, md["seconds"].value, md["cpu_seconds"].value,
-                                          md["files_quarantined"].value)
+            for entry in instance.all_logs(result.run_id):  # the run's totals: one log line per asset
+                if summary := parse_run_summary(entry.user_message):
+                    per_source[summary["source"]] = (summary["rows"], summary["seconds"], summary["cpu_seconds"],
+                                                     summary["files_quarantined"])
     return time.perf_counter() - t0, time.process_time() - cpu0, per_source
 
 

@@ -5,20 +5,26 @@ may cover a range of partitions (``BackfillPolicy.single_run()``): the asset loa
 window (days replaced atomically, see :mod:`~customer360.ingestion.loader`), so a 365-day backfill is one
 run, not 365.
 
-Each materialization reports rows, files, bytes, the column schema and a preview; the content fingerprint of
-every loaded partition goes to the load ledger (:mod:`~customer360.ingestion.ledger`). The asset check
-``no_quarantined_files`` fails while any file of the source sits in quarantine, naming the files and their
-partitions.
+A range run still records ONE materialization per partition, each with that partition's own rows
+(``dagster/row_count`` and ``dagster/partition_row_count``), files (count and a short list), bytes, files
+quarantined and a preview (``context.add_asset_metadata(..., partition_key=...)``: Dagster merges it into that
+partition's event only). The run's totals (rows, files, bytes, quarantined, loader wall/CPU seconds) are ONE
+line of the run's log, :func:`run_summary_message` (machine-readable with :func:`parse_run_summary`). The
+content fingerprint of every loaded partition goes to the load ledger (:mod:`~customer360.ingestion.ledger`).
+The asset check ``no_quarantined_files`` fails while any file of the source sits in quarantine, naming the
+files and their partitions.
 """
 
+import json
 import warnings
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
 from customer360.catalog import LOADER_COLUMNS, SOURCES
-from customer360.ingestion.loader import LoadReport, load_days
-from customer360.ingestion.partitions import days_of_window, partitions_for
+from customer360.ingestion.loader import DayLoad, LoadReport, load_days
+from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.quarantine import open_records
 from customer360.resources.landing import LandingResource
 from customer360.resources.warehouse import WarehouseResource
@@ -26,7 +32,8 @@ from customer360.settings import Settings, get_settings
 
 OWNERS = ["team:data-platform"]
 QUARANTINE_CHECK = "no_quarantined_files"
-MAX_LISTED_FILES = 20  # a range run's metadata is copied into every partition's materialization
+MAX_LISTED_FILES = 20  # files listed in a partition's metadata (a day has a handful)
+RUN_SUMMARY_PREFIX = "load summary "  # the run-log line with a range run's totals, see run_summary_message
 _TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "bigint", "bool": "boolean"}
 
 
@@ -53,8 +60,8 @@ def column_schema(source: str) -> dg.TableSchema:
     return dg.TableSchema(columns=cols)
 
 
-def _preview_markdown(report: LoadReport) -> str:
-    df = report.preview
+def _preview_markdown(load: DayLoad) -> str:
+    df = load.preview
     if df is None or df.height == 0:
         return "_no rows loaded_"
     header = "| " + " | ".join(df.columns) + " |"
@@ -73,6 +80,50 @@ def _sample_keys(keys: list[str]) -> list[str]:
 def _window_days(context: dg.AssetExecutionContext, source: str) -> list[date]:
     window = context.partition_time_window
     return days_of_window(window.start.date(), window.end.date())
+
+
+def _span(keys: list[str]) -> str:
+    return f"{keys[0]} .. {keys[-1]}" if len(keys) > 1 else keys[0]
+
+
+def partition_metadata(load: DayLoad, run_partitions: str) -> dict[str, Any]:
+    """The materialization metadata of one partition: what its own day(s) loaded."""
+    return {
+        "dagster/row_count": load.rows,
+        "dagster/partition_row_count": load.rows,
+        "files_loaded": len(load.files),
+        "files": dg.MetadataValue.json(_sample_keys(load.files)),
+        "bytes": load.bytes,
+        "files_quarantined": len(load.quarantined),
+        "quarantined": dg.MetadataValue.json({r.key: r.reason for r in load.quarantined}),
+        "preview": dg.MetadataValue.md(_preview_markdown(load)),
+        "run_partitions": run_partitions,
+    }
+
+
+def run_summary(report: LoadReport, partition_keys: list[str]) -> dict[str, Any]:
+    """A range run's totals over all its partitions."""
+    return {
+        "source": report.source,
+        "partitions": _span(partition_keys),
+        "partition_count": len(partition_keys),
+        "rows": report.rows,
+        "files": len(report.files_loaded),
+        "bytes": report.bytes,
+        "files_quarantined": len(report.quarantined),
+        "seconds": round(report.seconds, 3),
+        "cpu_seconds": round(report.cpu_seconds, 3),
+        "rows_per_second": round(report.rows / report.seconds, 1) if report.seconds else 0.0,
+    }
+
+
+def run_summary_message(summary: dict[str, Any]) -> str:
+    return RUN_SUMMARY_PREFIX + json.dumps(summary, separators=(", ", ": "))
+
+
+def parse_run_summary(message: str) -> dict[str, Any] | None:
+    """The totals of a :func:`run_summary_message` log line; ``None`` for any other line."""
+    return json.loads(message[len(RUN_SUMMARY_PREFIX):]) if message.startswith(RUN_SUMMARY_PREFIX) else None
 
 
 def build_raw_asset(source: str, settings: Settings | None = None) -> dg.AssetsDefinition:
@@ -131,24 +182,15 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
         by_day: dict[str, list[str]] = {}
         for r in open_now:
             by_day.setdefault(r.load_date.isoformat(), []).append(r.file_name)
+        keys = context.partition_keys
+        span = _span(keys)
+        for key in keys:
+            load = DayLoad.combine(report.by_day[d] for d in days_of_partition(source, key))
+            context.add_asset_metadata(partition_metadata(load, span), partition_key=key)
+        context.log.info(run_summary_message(run_summary(report, keys)))
         this_run = {r.key: r.reason for r in report.quarantined}
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": report.rows,
-                "rows_loaded": report.rows,
-                "partitions": f"{days[0]} .. {days[-1]}" if days else "",
-                "files_loaded": len(report.files_loaded),
-                "files": dg.MetadataValue.json(_sample_keys(report.files_loaded)),
-                "bytes": report.bytes,
-                "files_quarantined": len(report.quarantined),
-                "quarantined": dg.MetadataValue.json(this_run),
-                "seconds": round(report.seconds, 3),
-                "cpu_seconds": round(report.cpu_seconds, 3),
-                "rows_per_second": round(report.rows / report.seconds, 1) if report.seconds else 0.0,
-                "dagster/column_schema": column_schema(source),
-                "preview": dg.MetadataValue.md(_preview_markdown(report)),
-            }
-        )
+        # metadata here is common to every partition's materialization; the per-partition part is added above
+        yield dg.MaterializeResult(metadata={"dagster/column_schema": column_schema(source)})
         yield dg.AssetCheckResult(
             check_name=QUARANTINE_CHECK,
             passed=not open_now,

@@ -18,6 +18,7 @@ This module knows nothing of Dagster: the asset (and the benchmark) call :func:`
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -49,19 +50,60 @@ def raw_columns(source: str) -> list[tuple[str, str]]:
 
 
 @dataclass
+class DayLoad:
+    """What the load of one arrival day (or of several, :meth:`combine`) put in ``raw.<source>``."""
+
+    rows: int = 0
+    bytes: int = 0  # landing bytes of the files loaded
+    files: list[str] = field(default_factory=list)  # landing keys of the files loaded
+    quarantined: list[QuarantineRecord] = field(default_factory=list)  # files of the day rejected by this load
+    preview: pl.DataFrame | None = None  # first rows of the day's last loaded file
+
+    @classmethod
+    def combine(cls, loads: Iterable["DayLoad"]) -> "DayLoad":
+        """The loads of consecutive days as one (a weekly partition's days); preview of the last day with rows."""
+        out = cls()
+        for load in loads:
+            out.rows += load.rows
+            out.bytes += load.bytes
+            out.files += load.files
+            out.quarantined += load.quarantined
+            out.preview = load.preview if load.preview is not None else out.preview
+        return out
+
+
+@dataclass
 class LoadReport:
+    """The load of ``days``: each day's own :class:`DayLoad` in ``by_day`` (every requested day, files or not)
+    and the totals over them."""
+
     source: str
     days: list[date]
-    rows: int = 0
-    bytes: int = 0
-    files_loaded: list[str] = field(default_factory=list)
-    quarantined: list[QuarantineRecord] = field(default_factory=list)
+    by_day: dict[date, DayLoad] = field(default_factory=dict)
     resolved: list[str] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)  # partition key -> content fingerprint
-    rows_by_day: dict[str, int] = field(default_factory=dict)
-    preview: pl.DataFrame | None = None
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # process CPU (user + system, every thread) spent in the load
+
+    def __post_init__(self) -> None:
+        for day in self.days:
+            self.by_day.setdefault(day, DayLoad())
+
+    @property
+    def rows(self) -> int:
+        return sum(d.rows for d in self.by_day.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(d.bytes for d in self.by_day.values())
+
+    @property
+    def files_loaded(self) -> list[str]:
+        return [k for d in self.by_day.values() for k in d.files]
+
+    @property
+    def quarantined(self) -> list[QuarantineRecord]:
+        return [r for d in self.by_day.values() for r in d.quarantined]
 
 
 def parse_landing_file(data: bytes) -> pl.DataFrame:
@@ -121,7 +163,7 @@ def load_days(
 
     def reject(key: str, data: bytes | None, violations: list[Violation], bad: list[str]) -> None:
         record = quarantine_file(landing, key, data, violations)
-        report.quarantined.append(record)
+        report.by_day[record.load_date].quarantined.append(record)
         bad.append(key)
         logger.warning("quarantined %s: %s", key, record.reason)
 
@@ -155,20 +197,20 @@ def load_days(
                 reject(key, data_of.get(key), [Violation("warehouse_load", f"the warehouse rejected the file: {reason}")], bad)
             good = [f for f in good if f.key not in rejected]
         good_keys = {f.key for f in good}
-        rows_of_day = dict.fromkeys(chunk_days, 0)
-        for f in good:
-            rows_of_day[f.load_date] += f.frame.height
-        for day, n in rows_of_day.items():
-            report.rows_by_day[day.isoformat()] = n
-        chunk_rows = sum(rows_of_day.values())
-        report.rows += chunk_rows
+        size_of = {p.parsed.key: p.info.size for p in pending}
+        last_of_day: dict[date, RawFile] = {}
+        for f in sorted(good, key=lambda f: (f.load_date, f.key)):  # a chunk groups its files by schema
+            day_load = report.by_day[f.load_date]
+            day_load.rows += f.frame.height
+            day_load.bytes += size_of[f.key]
+            day_load.files.append(f.key)
+            last_of_day[f.load_date] = f
+        for day, f in last_of_day.items():
+            report.by_day[day].preview = f.frame.head(5)
+        chunk_rows = sum(f.frame.height for f in good)
         # one line per chunk, not per day: in Dagster every log line is an event-log entry
         span = f"{chunk_days[0]}" if len(chunk_days) == 1 else f"{chunk_days[0]}..{chunk_days[-1]}"
         logger.info("raw.%s %s: %d rows from %d file(s), %d quarantined", source, span, chunk_rows, len(good), len(bad))
-        report.files_loaded += [f.key for f in good]
-        report.bytes += sum(p.info.size for p in pending if p.parsed.key in good_keys)
-        if good:
-            report.preview = good[-1].frame.head(5)
         # close quarantine records of these days whose key no longer fails (fixed re-delivery, or removed)
         for key, record in open_by_key.items():
             if record.load_date in chunk_days and key not in bad:

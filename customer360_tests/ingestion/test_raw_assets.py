@@ -12,8 +12,9 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from customer360.catalog import SOURCES
 from customer360.ingestion import ingestion_definitions
-from customer360.ingestion.assets import QUARANTINE_CHECK
+from customer360.ingestion.assets import QUARANTINE_CHECK, parse_run_summary
 from customer360.ingestion.ledger import read_ledger
+from customer360.ingestion.partitions import days_of_partition
 from customer360.ingestion.quarantine import ERROR_SUFFIX, RESOLVED_SUFFIX
 from customer360.resources import build_resources
 from customer360.settings import Settings
@@ -108,11 +109,10 @@ def test_range_load_quarantines_every_defect_keeps_every_good_row_and_is_idempot
         listed = evaluation.metadata["quarantined_files"].value
         assert sorted(listed) == expected
 
-    # materialization metadata
+    # materialization metadata (of the last partition; every partition's own numbers: test below)
     mats = {e.asset_key.path[1]: e.materialization for r in results for e in r.get_asset_materialization_events()}
     orders = mats["orders"].metadata
-    assert orders["dagster/row_count"].value == raw_counts(wh)["orders"]
-    assert orders["files_loaded"].value == GEN_DAYS and orders["bytes"].value > 0
+    assert orders["files_loaded"].value == 1 and orders["bytes"].value > 0
     assert [c.name for c in orders["dagster/column_schema"].schema.columns][-3:] == ["_load_date", "_source_file", "_loaded_at"]
     assert "| order_id |" in orders["preview"].value
     assert set(read_ledger(build_resources(settings_for(workspace))["landing"], "orders")) == {
@@ -130,6 +130,66 @@ def test_range_load_quarantines_every_defect_keeps_every_good_row_and_is_idempot
     assert raw_counts(wh) == first
     assert wh.query("select max(_loaded_at) from raw.transactions").item(0, 0) > loaded_at_1
     assert len(list((workspace / "quarantine").rglob("*" + ERROR_SUFFIX))) == len(bad)
+
+
+def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine(workspace, instance):
+    """One single-run backfill per cadence; the instance's event log must hold exactly one materialization per
+    partition, each with that partition's own numbers (read back from the warehouse and the landing zone),
+    not the run's totals."""
+    sources = {"orders", "transactions", "products"}
+    results = materialize_range(workspace, instance, sources=sources)
+    assert all(r.success for r in results) and len(results) == 2  # daily sources: one run, products: one run
+    wh = build_resources(settings_for(workspace))["warehouse"]
+    bad = json.loads((workspace / "truth" / "bad_files.json").read_text())
+    partition_keys = {"daily": [(FIRST + timedelta(days=i)).isoformat() for i in range(GEN_DAYS)],
+                      "weekly": ["2024-01-01", "2024-01-08"]}
+
+    for source in sources:
+        key = dg.AssetKey(["raw", source])
+        expected_keys = partition_keys[SOURCES[source].cadence]
+        records = instance.fetch_materializations(key, limit=1000).records
+        by_partition: dict[str, list] = {}
+        for record in records:
+            by_partition.setdefault(record.partition_key, []).append(record.asset_materialization)
+        assert sorted(by_partition) == expected_keys, source  # none missing, none unpartitioned
+        assert all(len(mats) == 1 for mats in by_partition.values()), source  # exactly one each
+        assert instance.get_materialized_partitions(key) == set(expected_keys)  # partition status
+
+        expected_rows = {}
+        for pkey in expected_keys:
+            days = days_of_partition(source, pkey)
+            rows, files = wh.query(f"select count(*), count(distinct _source_file) from raw.{source} "
+                                   "where _load_date between ? and ?", [days[0], days[-1]]).row(0)
+            landed = sorted(p.relative_to(workspace / "landing").as_posix() for d in days
+                            for p in (workspace / "landing" / source / f"load_date={d}").glob("*.parquet"))
+            quarantined = sorted(b["key"] for b in bad
+                                 if b["source"] == source and date.fromisoformat(b["load_date"]) in days)
+            md = by_partition[pkey][0].metadata
+            assert md["dagster/row_count"].value == rows, (source, pkey)
+            assert md["dagster/partition_row_count"].value == rows, (source, pkey)
+            assert md["files_loaded"].value == files == len(landed) - len(quarantined), (source, pkey)
+            assert sorted(md["files"].value) == sorted(set(landed) - set(quarantined)), (source, pkey)
+            assert md["files_quarantined"].value == len(quarantined), (source, pkey)
+            assert sorted(md["quarantined"].value) == quarantined, (source, pkey)
+            assert (md["bytes"].value > 0) == (files > 0), (source, pkey)
+            assert ("_no rows loaded_" in md["preview"].value) == (rows == 0), (source, pkey)
+            expected_rows[pkey] = rows
+        # the data can tell a partition's own numbers from a copied run total (or a copied other partition)
+        assert sum(expected_rows.values()) not in expected_rows.values(), (source, expected_rows)
+        if SOURCES[source].cadence == "daily":
+            assert len(set(expected_rows.values())) == len(expected_rows), (source, expected_rows)
+
+        # the run's totals: one line of the run's log
+        [result] = [r for r in results if key in {e.asset_key for e in r.get_asset_materialization_events()}]
+        summaries = [s for e in instance.all_logs(result.run_id) if (s := parse_run_summary(e.user_message))
+                     and s["source"] == source]
+        assert len(summaries) == 1
+        total = wh.query(f"select count(*) from raw.{source}").item(0, 0)
+        assert summaries[0]["rows"] == sum(expected_rows.values()) == total
+        assert summaries[0]["partition_count"] == len(expected_keys)
+        # the quarantine check is still evaluated, once per run
+        [evaluation] = [e for e in result.get_asset_check_evaluations() if e.asset_key == key]
+        assert evaluation.passed == (not any(b["source"] == source for b in bad))
 
 
 def test_fixed_redelivery_is_loaded_and_broken_redelivery_loses_nothing(workspace, instance):
