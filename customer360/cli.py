@@ -37,7 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     demo.add_argument("--no-ui", action="store_true", help="stay headless: do not start the Dagster UI at the end")
     demo.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
-    demo.add_argument("--skip-generate", action="store_true", help="use the files already in the landing zone")
+    demo.add_argument("--skip-generate", action="store_true",
+                      help="use the files already in the landing zone: load only what is not loaded yet (as update)")
+    sub.add_parser(
+        "update",
+        help="load what has landed and is not loaded yet, then bring every downstream asset up to date (headless)",
+        description="Catch up with the landing zone through the code location's jobs: the partitions whose files "
+        "the load ledger has not seen (the arrival sensors' comparison), then staging → marts → ML when anything "
+        "changed, then the daily-partitioned marts of the new days.",
+    )
     return parser
 
 
@@ -127,10 +135,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from customer360.definitions import defs
     from customer360.pipeline import run_pipeline
 
-    with dg.DagsterInstance.get() as instance:
-        result = run_pipeline(defs, instance, first, end)
-    print(f"pipeline: {result.seconds:.1f} s in {len(result.steps)} runs of "
-          f"{', '.join(dict.fromkeys(s.job_name for s in result.steps))}; total {time.perf_counter() - t0:.1f} s")
+    if args.skip_generate:  # an existing warehouse: only what the landing zone holds beyond it
+        _update(defs, settings)
+    else:
+        with dg.DagsterInstance.get() as instance:
+            result = run_pipeline(defs, instance, first, end)
+        print(f"pipeline: {result.seconds:.1f} s in {len(result.steps)} runs of "
+              f"{', '.join(dict.fromkeys(s.job_name for s in result.steps))}; total {time.perf_counter() - t0:.1f} s")
 
     _print_outcome()
     if args.no_ui:
@@ -138,6 +149,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     print(f"[3/3] Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
     return _run_ui(args.port)
+
+
+def _update(defs, settings) -> None:
+    import dagster as dg
+
+    from customer360.update import run_update
+
+    landing = defs.resources["landing"]
+    with dg.DagsterInstance.get() as instance:
+        report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"])
+    for line in report.lines():
+        print(line)
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    home = _dagster_home()
+    print(f"update: landing {settings.landing_url}, instance {home}, warehouse {settings.warehouse}")
+    from customer360.definitions import defs
+
+    _update(defs, settings)
+    return 0
 
 
 def _print_outcome() -> None:
@@ -176,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         return cmd_demo(args)
+    if args.command == "update":
+        return cmd_update(args)
     return 2
 
 

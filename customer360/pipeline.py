@@ -68,7 +68,7 @@ class PipelineResult:
         return sum(s.seconds for s in self.steps)
 
 
-def _plan(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
+def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
     """Materializable assets by step: raw daily, raw weekly, unpartitioned downstream, daily downstream."""
     graph = defs.resolve_asset_graph()
     plan: dict[str, list[dg.AssetKey]] = {"raw_daily": [], "raw_weekly": [], "downstream": [], "daily_downstream": []}
@@ -151,6 +151,41 @@ def launch_job_run(
     return finished
 
 
+@dataclass(frozen=True)
+class Step:
+    """One run of the plan: ``job_name`` limited to ``keys``, over a partition range or unpartitioned."""
+
+    name: str
+    job_name: str
+    keys: list[dg.AssetKey]
+    partition_range: tuple[str, str] | None = None
+
+
+STEP_NAMES = {"raw_daily": "ingest (daily sources)", "raw_weekly": "ingest (products, weekly)",
+              "downstream": "build + score (dbt and ML)", "daily_downstream": "build (daily-partitioned marts)"}
+
+
+def run_steps(
+    instance: dg.DagsterInstance, steps: list[Step], log: Callable[[str], None] = print, log_level: str = "WARNING"
+) -> PipelineResult:
+    """Run ``steps`` in order, each as a run of the code location's job (see :func:`launch_job_run`)."""
+    result = PipelineResult()
+    if not steps:
+        return result
+    with _code_location(instance) as (location, repository):
+        for step in steps:
+            tags = _range_tags(*step.partition_range) if step.partition_range else {}
+            span = f" [{step.partition_range[0]} … {step.partition_range[1]}]" if step.partition_range else ""
+            log(f"→ {step.name}: {step.job_name}, {len(step.keys)} assets{span}")
+            t0 = time.perf_counter()
+            run = launch_job_run(instance, location, repository, step.job_name, step.keys, tags,
+                                 _quiet_console(log_level))
+            seconds = time.perf_counter() - t0
+            result.steps.append(StepResult(step.name, seconds, len(step.keys), run.run_id, step.job_name))
+            log(f"  done in {seconds:.1f} s (run {run.run_id[:8]})")
+    return result
+
+
 def run_pipeline(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -159,27 +194,14 @@ def run_pipeline(
     log: Callable[[str], None] = print,
     log_level: str = "WARNING",
 ) -> PipelineResult:
-    plan = _plan(defs)
-    result = PipelineResult()
-    steps: list[tuple[str, str, list[dg.AssetKey], dict[str, str]]] = []
-    names = {"raw_daily": "ingest (daily sources)", "raw_weekly": "ingest (products, weekly)",
-             "downstream": "build + score (dbt and ML)", "daily_downstream": "build (daily-partitioned marts)"}
-    for step, keys in plan.items():
-        if not keys:
-            continue
-        tags = {} if step == "downstream" else _range_tags(*_partition_range(defs, keys[0], first_day, last_day))
-        steps.append((names[step], JOB_OF_STEP[step], keys, tags))
-
-    with _code_location(instance) as (location, repository):
-        for name, job_name, keys, tags in steps:
-            span = f" [{tags[ASSET_PARTITION_RANGE_START_TAG]} … {tags[ASSET_PARTITION_RANGE_END_TAG]}]" if tags else ""
-            log(f"→ {name}: {job_name}, {len(keys)} assets{span}")
-            t0 = time.perf_counter()
-            run = launch_job_run(instance, location, repository, job_name, keys, tags, _quiet_console(log_level))
-            seconds = time.perf_counter() - t0
-            result.steps.append(StepResult(name, seconds, len(keys), run.run_id, job_name))
-            log(f"  done in {seconds:.1f} s (run {run.run_id[:8]})")
-    return result
+    """Every step of the plan over ``[first_day, last_day]``: the full build of the demo."""
+    steps = [
+        Step(STEP_NAMES[step], JOB_OF_STEP[step], keys,
+             None if step == "downstream" else _partition_range(defs, keys[0], first_day, last_day))
+        for step, keys in plan_assets(defs).items()
+        if keys
+    ]
+    return run_steps(instance, steps, log, log_level)
 
 
 def _quiet_console(level: str) -> dict:

@@ -74,8 +74,11 @@ def evaluate_arrivals(
     cursor: str | None,
     partitions_start: str | None = None,
     log=None,
+    max_requests: int | None = MAX_RUNS_PER_TICK,
 ) -> tuple[list[dg.RunRequest], str]:
-    """One sensor evaluation: (run requests, new cursor). Pure apart from the listing and reads."""
+    """One sensor evaluation: (run requests, new cursor). Pure apart from the listing and reads.
+
+    ``max_requests=None``: every pending partition (``customer360 update`` catches up in one go)."""
     seen = load_cursor(cursor)
     by_partition: dict[str, list[ObjectInfo]] = defaultdict(list)
     outside: set[str] = set()
@@ -97,7 +100,7 @@ def evaluate_arrivals(
         before = seen.get(pkey)
         if before is not None and before.get("l") == listing:
             continue
-        if len(requests) >= MAX_RUNS_PER_TICK:
+        if max_requests is not None and len(requests) >= max_requests:
             continue  # not recorded: picked up by the next tick
         content = landing.content_fingerprint(infos)
         if before is not None and before.get("c") == content:
