@@ -79,6 +79,7 @@ class ObjectInfo:
     etag: str  # S3 ETag, or a content hash for local files
     last_modified: datetime  # UTC
     linked_folder: bool = False  # local store: a symbolic link to a folder (listed, never entered)
+    outside_root: bool = False  # local store: a symbolic link whose target is outside the root (never read)
 
 
 class ObjectStore:
@@ -125,15 +126,10 @@ class LocalStore(ObjectStore):
             raise InvalidKeyError(f"key {key!r} escapes {self.root}")
         return Path(path)
 
-    def contains(self, key: str) -> bool:
-        """Whether ``key`` is a safe key whose path (symbolic links resolved) stays inside the root."""
-        try:
-            self._path(key)
-            return True
-        except InvalidKeyError:
-            return False
-
     def _info(self, path: str, rel: str, linked_folder: bool = False) -> ObjectInfo:
+        outside = False
+        if os.path.islink(path):  # only links can lead out: the walk itself never enters a linked folder
+            outside = not os.path.realpath(path).startswith(self._root_prefix)
         try:
             st = os.stat(path)
         except OSError:  # a dangling symbolic link
@@ -141,7 +137,7 @@ class LocalStore(ObjectStore):
         # size + mtime_ns stand in for an ETag cheaply; content changes rewrite the file (new mtime).
         etag = hashlib.md5(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
         size = 0 if linked_folder else st.st_size
-        return ObjectInfo(rel, size, etag, datetime.fromtimestamp(st.st_mtime, UTC), linked_folder)
+        return ObjectInfo(rel, size, etag, datetime.fromtimestamp(st.st_mtime, UTC), linked_folder, outside)
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         """Every object under ``prefix``: files, links to files, and links to folders (listed, not entered).

@@ -29,7 +29,6 @@ from pydantic import Field, PrivateAttr
 from customer360.catalog import SOURCES
 from customer360.storage import (
     InvalidKeyError,
-    LocalStore,
     ObjectInfo,
     ObjectStore,
     S3Store,
@@ -232,11 +231,9 @@ class LandingResource(dg.ConfigurableResource):
     def _inspect(self, info: ObjectInfo) -> LandedKey | UnrecognisedObject:
         if info.linked_folder:
             return UnrecognisedObject(info.key, "symbolic link to a folder (links to folders are not followed)")
-        item = inspect_landing_key(info.key)
-        store = self.store
-        if isinstance(item, LandedKey) and isinstance(store, LocalStore) and not store.contains(info.key):
+        if info.outside_root:
             return UnrecognisedObject(info.key, "symbolic link resolving outside the landing root, not read")
-        return item
+        return inspect_landing_key(info.key)
 
     def read(self, key: str) -> bytes:
         return self.store.read(key)
