@@ -2,36 +2,73 @@
 
 The landing zone, the quarantine and the model-artifact store all live in one of these. Keys are always
 relative, ``/``-separated, and validated before they touch a path or a bucket (no ``..``, no absolute keys,
-no control characters), so a key read from a listing or a sensor cursor can never escape the store's root.
+no control or quoting characters; letters of any script, digits, spaces and ``_ . = - + , ( )`` are fine), so a
+key read from a listing or a sensor cursor can never escape the store's root. A local store also refuses a key
+whose path resolves outside its root through a symbolic link; its listing does not follow links to folders
+(they are listed as objects of their own, :attr:`ObjectInfo.linked_folder`).
 S3 access goes through boto3 and honours ``AWS_ENDPOINT_URL`` (moto, MinIO, …). No Dagster import here.
 """
+
+from __future__ import annotations  # annotations below name the builtin list inside classes with a list() method
 
 import hashlib
 import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
-_KEY_PART = re.compile(r"^[A-Za-z0-9_.=\-]+$")
+KEY_PUNCTUATION = frozenset(" _.=-+,()")  # besides letters, combining marks and digits of any script
+MAX_PART_BYTES, MAX_KEY_BYTES = 255, 1024  # a file name on common file systems; an S3 key
 
 
 class InvalidKeyError(ValueError):
     """A key that would escape the store root or is not a plain relative path."""
 
 
+def _bad_character(part: str) -> str | None:
+    for ch in part:
+        if ch not in KEY_PUNCTUATION and unicodedata.category(ch)[0] not in "LMN":
+            return ch
+    return None
+
+
+def _check_relative(prefix: str) -> str:
+    """A listing prefix only needs to stay under the root: relative, no empty / ``.`` / ``..`` part."""
+    if not prefix or prefix.startswith("/") or "\\" in prefix or "\x00" in prefix:
+        raise InvalidKeyError(f"invalid prefix {prefix!r}")
+    if any(part in ("", ".", "..") for part in prefix.split("/")):
+        raise InvalidKeyError(f"invalid prefix {prefix!r}")
+    return prefix
+
+
 def validate_key(key: str) -> str:
-    """Return ``key`` if it is a safe relative key (parts of ``[A-Za-z0-9_.=-]``), else raise."""
+    """Return ``key`` if it is a safe relative key, else raise :class:`InvalidKeyError` saying why.
+
+    Safe: ``/``-separated parts, none empty, ``.`` or ``..``, each made of letters (any script, e.g. ``ü``),
+    combining marks, digits, spaces and ``_ . = - + , ( )``, not starting or ending with a space, at most
+    255 bytes (UTF-8) a part and 1024 a key. Quotes, backslashes, control and formatting characters (e.g. a
+    right-to-left override), look-alike slashes and wildcards are refused: keys become file paths, S3 keys,
+    Snowflake stage paths and log lines."""
     if not isinstance(key, str) or not key or key.startswith("/") or "\\" in key:
         raise InvalidKeyError(f"invalid object key {key!r}")
-    parts = key.split("/")
-    for part in parts:
-        if part in ("", ".", "..") or not _KEY_PART.match(part):
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise InvalidKeyError(f"invalid object key {key[:80]!r}…: longer than {MAX_KEY_BYTES} bytes")
+    for part in key.split("/"):
+        if part in ("", ".", ".."):
             raise InvalidKeyError(f"invalid object key {key!r} (bad part {part!r})")
+        bad = _bad_character(part)
+        if bad is not None:
+            raise InvalidKeyError(f"invalid object key {key!r} (character {bad!r} not allowed in {part!r})")
+        if part != part.strip(" "):
+            raise InvalidKeyError(f"invalid object key {key!r} (part {part!r} starts or ends with a space)")
+        if len(part.encode()) > MAX_PART_BYTES:
+            raise InvalidKeyError(f"invalid object key {key!r} (part longer than {MAX_PART_BYTES} bytes)")
     return key
 
 
@@ -41,6 +78,8 @@ class ObjectInfo:
     size: int
     etag: str  # S3 ETag, or a content hash for local files
     last_modified: datetime  # UTC
+    linked_folder: bool = False  # local store: a symbolic link to a folder (listed, never entered)
+    outside_root: bool = False  # local store: a symbolic link whose target is outside the root (never read)
 
 
 class ObjectStore:
@@ -49,6 +88,10 @@ class ObjectStore:
     url: str
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
+        raise NotImplementedError
+
+    def top_level(self) -> tuple[list[ObjectInfo], list[str]]:
+        """The objects directly under the root and the names of its folders (names as they are, unvalidated)."""
         raise NotImplementedError
 
     def read(self, key: str) -> bytes:
@@ -83,22 +126,51 @@ class LocalStore(ObjectStore):
             raise InvalidKeyError(f"key {key!r} escapes {self.root}")
         return Path(path)
 
+    def _info(self, path: str, rel: str, linked_folder: bool = False) -> ObjectInfo:
+        outside = False
+        if os.path.islink(path):  # only links can lead out: the walk itself never enters a linked folder
+            outside = not os.path.realpath(path).startswith(self._root_prefix)
+        try:
+            st = os.stat(path)
+        except OSError:  # a dangling symbolic link
+            st = os.lstat(path)
+        # size + mtime_ns stand in for an ETag cheaply; content changes rewrite the file (new mtime).
+        etag = hashlib.md5(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
+        size = 0 if linked_folder else st.st_size
+        return ObjectInfo(rel, size, etag, datetime.fromtimestamp(st.st_mtime, UTC), linked_folder, outside)
+
     def list(self, prefix: str = "") -> list[ObjectInfo]:
-        base = self.root / prefix if prefix else self.root
+        """Every object under ``prefix``: files, links to files, and links to folders (listed, not entered).
+        ``prefix`` only needs to be a relative path without ``..`` (listing reads names, never contents)."""
         if prefix:
-            validate_key(prefix.rstrip("/"))
-        if not base.exists():
-            return []
+            _check_relative(prefix.rstrip("/"))
+        base = os.path.join(self._root_str, prefix.rstrip("/")) if prefix else self._root_str
+        if not os.path.isdir(base) or (prefix and not os.path.realpath(base).startswith(self._root_prefix)):
+            return []  # a linked folder is an object of the level above, see top_level()
         out: list[ObjectInfo] = []
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
-            if path.name.startswith(".") or path.name.endswith(".tmp"):
-                continue  # hidden files and in-flight writes are not objects yet
-            st = path.stat()
-            key = path.relative_to(self.root).as_posix()
-            # size + mtime_ns stand in for an ETag cheaply; content changes rewrite the file (new mtime).
-            etag = hashlib.md5(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
-            out.append(ObjectInfo(key, st.st_size, etag, datetime.fromtimestamp(st.st_mtime, UTC)))
-        return out
+        for dirpath, dirnames, filenames in os.walk(base):  # followlinks=False: nothing outside is walked
+            rel_dir = os.path.relpath(dirpath, self._root_str).replace(os.sep, "/")
+            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            for name in [*filenames, *links]:
+                if name.startswith(".") or name.endswith(".tmp"):
+                    continue  # hidden files and in-flight writes are not objects yet
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                out.append(self._info(os.path.join(dirpath, name), rel, linked_folder=name in links))
+        return sorted(out, key=lambda o: o.key)
+
+    def top_level(self) -> tuple[list[ObjectInfo], list[str]]:
+        if not os.path.isdir(self._root_str):
+            return [], []
+        files, folders = [], []
+        with os.scandir(self._root_str) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name.endswith(".tmp"):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.name)
+                else:
+                    files.append(self._info(entry.path, entry.name, linked_folder=entry.is_dir()))
+        return sorted(files, key=lambda o: o.key), sorted(folders)
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -154,22 +226,38 @@ class S3Store(ObjectStore):
     def _rel(self, full_key: str) -> str:
         return full_key[len(self.prefix) + 1 :] if self.prefix else full_key
 
-    def iter_pages(self, prefix: str = "") -> Iterator[dict]:
-        full = self._full(prefix.rstrip("/")) + "/" if prefix else (self.prefix + "/" if self.prefix else "")
+    def _full_prefix(self, prefix: str) -> str:
+        """The S3 prefix of a listing: ``prefix`` need only be relative without ``..`` (names are listed, not read)."""
+        if not prefix:
+            return self.prefix + "/" if self.prefix else ""
+        rel = _check_relative(prefix.rstrip("/"))
+        return f"{self.prefix}/{rel}/" if self.prefix else f"{rel}/"
+
+    def iter_pages(self, prefix: str = "", delimiter: str | None = None) -> Iterator[dict]:
         paginator = self.client.get_paginator("list_objects_v2")
-        yield from paginator.paginate(Bucket=self.bucket, Prefix=full)
+        extra = {"Delimiter": delimiter} if delimiter else {}
+        yield from paginator.paginate(Bucket=self.bucket, Prefix=self._full_prefix(prefix), **extra)
+
+    def _object(self, obj: dict) -> ObjectInfo | None:
+        rel = self._rel(obj["Key"])
+        if not rel or rel.endswith("/") or rel.rsplit("/", 1)[-1].startswith("."):
+            return None  # folder markers and hidden objects
+        return ObjectInfo(rel, int(obj["Size"]), str(obj.get("ETag", "")).strip('"'), obj["LastModified"])
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
-        out: list[ObjectInfo] = []
-        for page in self.iter_pages(prefix):
-            for obj in page.get("Contents", []):
-                rel = self._rel(obj["Key"])
-                if rel.endswith("/") or rel.rsplit("/", 1)[-1].startswith("."):
-                    continue
-                out.append(
-                    ObjectInfo(rel, int(obj["Size"]), str(obj.get("ETag", "")).strip('"'), obj["LastModified"])
-                )
+        out = [o for page in self.iter_pages(prefix) for o in map(self._object, page.get("Contents", [])) if o]
         return sorted(out, key=lambda o: o.key)
+
+    def top_level(self) -> tuple[list[ObjectInfo], list[str]]:
+        files: list[ObjectInfo] = []
+        folders: set[str] = set()
+        for page in self.iter_pages(delimiter="/"):
+            files += [o for o in map(self._object, page.get("Contents", [])) if o]
+            for common in page.get("CommonPrefixes", []):
+                name = self._rel(common["Prefix"]).rstrip("/")
+                if name and not name.startswith("."):
+                    folders.add(name)
+        return sorted(files, key=lambda o: o.key), sorted(folders)
 
     def read(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"].read()

@@ -13,6 +13,8 @@ line of the run's log, :func:`run_summary_message` (machine-readable with :func:
 content fingerprint of every loaded partition goes to the load ledger (:mod:`~customer360.ingestion.ledger`).
 The asset check ``no_quarantined_files`` fails while any file of the source sits in quarantine, naming the
 files and their partitions.
+The WARN check ``no_unrecognised_landing_objects`` names every landing object that matches no
+source/day layout and so is not loaded (see :class:`~customer360.resources.landing.UnrecognisedObject`).
 """
 
 import json
@@ -32,6 +34,7 @@ from customer360.settings import Settings, get_settings
 
 OWNERS = ["team:data-platform"]
 QUARANTINE_CHECK = "no_quarantined_files"
+UNRECOGNISED_CHECK = "no_unrecognised_landing_objects"
 MAX_LISTED_FILES = 20  # files listed in a partition's metadata (a day has a handful)
 RUN_SUMMARY_PREFIX = "load summary "  # the run-log line with a range run's totals, see run_summary_message
 _TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "bigint", "bool": "boolean"}
@@ -162,7 +165,13 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
                 QUARANTINE_CHECK,
                 asset=key,
                 description=f"Fails while any {source} landing file is in quarantine; names the files and days.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                UNRECOGNISED_CHECK,
+                asset=key,
+                description=f"Warns while landing objects under {source}/ (or outside every source folder) match no "
+                "<source>/load_date=YYYY-MM-DD/<file>.parquet layout and are therefore not loaded; names them.",
+            ),
         ],
         metadata={
             "dagster/column_schema": column_schema(source),
@@ -208,8 +217,31 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
                 "quarantine_url": landing.quarantine_url,
             },
         )
+        yield _unrecognised_check(source, landing)
 
     return _raw_asset
+
+
+def _unrecognised_check(source: str, landing: LandingResource) -> dg.AssetCheckResult:
+    objects = landing.unrecognised_objects(source)
+    listed = {o.key: o.reason for o in objects[:MAX_LISTED_FILES]}
+    more = f" (+ {len(objects) - len(listed)} more)" if len(objects) > len(listed) else ""
+    return dg.AssetCheckResult(
+        check_name=UNRECOGNISED_CHECK,
+        passed=not objects,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            "every landing object matches the source/day layout"
+            if not objects
+            else f"{len(objects)} landing object(s) not loaded (match no layout): "
+            + "; ".join(f"{k}: {r}" for k, r in listed.items()) + more
+        ),
+        metadata={
+            "unrecognised_objects": dg.MetadataValue.json(listed),
+            "unrecognised_count": len(objects),
+            "landing_url": landing.landing_url,
+        },
+    )
 
 
 def build_raw_assets(settings: Settings | None = None) -> list[dg.AssetsDefinition]:

@@ -26,6 +26,13 @@ ticks — load a large backlog with a single-run backfill instead. Files outside
 ``C360_PARTITIONS_START`` or after today) are logged and left alone. A partition whose files all disappear
 is dropped from the cursor without a run (deletion is not an arrival).
 
+Landing objects that match no layout (:class:`~customer360.resources.landing.UnrecognisedObject`: a bad day
+folder such as ``load_date=2026-13-45``, an unknown source folder, a non-parquet file, a nested folder, an
+unsafe name; objects outside every source folder are reported by every source's sensor) are never loaded and
+never silent: the tick logs a warning naming each key and its reason whenever that set changes (its
+fingerprint is kept in the cursor as ``"u"``), every skipped tick's reason counts them, and the raw asset's
+``no_unrecognised_landing_objects`` check (WARN) lists them.
+
 The sensors are on by default (``DefaultSensorStatus.RUNNING``): arrival-driven loading is the design's
 Snowpipe behaviour, and nothing runs unless files arrive. They only run under ``dagster-daemon``
 (``dagster dev`` starts one).
@@ -37,10 +44,10 @@ from collections import defaultdict
 import dagster as dg
 
 from customer360.catalog import SOURCES
-from customer360.ingestion.assets import raw_asset_key
+from customer360.ingestion.assets import UNRECOGNISED_CHECK, raw_asset_key
 from customer360.ingestion.ledger import read_ledger
 from customer360.ingestion.partitions import partition_key_for_day
-from customer360.resources.landing import LandingResource, listing_fingerprint
+from customer360.resources.landing import LandingResource, UnrecognisedObject, fingerprint, listing_fingerprint
 from customer360.settings import Settings, get_settings
 from customer360.storage import ObjectInfo
 
@@ -49,6 +56,7 @@ MAX_RUNS_PER_TICK = 50
 TRIGGER_TAG, ARRIVAL_TRIGGER = "customer360/trigger", "arrival"  # on every load run (automation waits for them)
 ARRIVAL_RUN_PRIORITY = 10  # tag dagster/priority of the load runs (rebuilds run at 0)
 CURSOR_VERSION = 1
+MAX_LOGGED_OBJECTS = 50  # unrecognised landing objects named in one tick's warning
 
 
 def sensor_name(source: str) -> str:
@@ -64,8 +72,34 @@ def load_cursor(raw: str | None) -> dict[str, dict[str, str]]:
     return dict(data.get("partitions", {}))
 
 
-def dump_cursor(partitions: dict[str, dict[str, str]]) -> str:
-    return json.dumps({"v": CURSOR_VERSION, "partitions": dict(sorted(partitions.items()))}, separators=(",", ":"))
+def dump_cursor(partitions: dict[str, dict[str, str]], unrecognised: str | None = None) -> str:
+    data: dict = {"v": CURSOR_VERSION, "partitions": dict(sorted(partitions.items()))}
+    if unrecognised:
+        data["u"] = unrecognised
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _unrecognised_marker(raw: str | None) -> str | None:
+    """The fingerprint of the unrecognised objects last reported (``None``: none, or a cursor without it)."""
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return data.get("u") if data.get("v") == CURSOR_VERSION else None
+
+
+def unrecognised_fingerprint(objects: list[UnrecognisedObject]) -> str | None:
+    """``"<count>:<fingerprint of keys + reasons>"``, or ``None`` when there are none."""
+    return f"{len(objects)}:{fingerprint((o.key, 0, o.reason) for o in objects)}" if objects else None
+
+
+def describe_unrecognised(source: str, objects: list[UnrecognisedObject], limit: int = MAX_LOGGED_OBJECTS) -> str:
+    lines = [f"  {o.key}: {o.reason}" for o in objects[:limit]]
+    if len(objects) > limit:
+        lines.append(f"  … {len(objects) - limit} more")
+    return (
+        f"{source}: {len(objects)} landing object(s) match no <source>/load_date=YYYY-MM-DD/<file>.parquet layout "
+        "and are not loaded:\n" + "\n".join(lines)
+    )
 
 
 def evaluate_arrivals(
@@ -76,13 +110,19 @@ def evaluate_arrivals(
     log=None,
     max_requests: int | None = MAX_RUNS_PER_TICK,
 ) -> tuple[list[dg.RunRequest], str]:
-    """One sensor evaluation: (run requests, new cursor). Pure apart from the listing and reads.
+    """One sensor evaluation: (run requests, new cursor). Pure apart from the listing, reads and the warning about
+    unrecognised landing objects (logged when their set changes).
 
     ``max_requests=None``: every pending partition (``customer360 update`` catches up in one go)."""
     seen = load_cursor(cursor)
     by_partition: dict[str, list[ObjectInfo]] = defaultdict(list)
     outside: set[str] = set()
-    for parsed, info in landing.list_source(source):
+    landed, unrecognised = landing.scan_source(source)
+    unrecognised = sorted([*unrecognised, *landing.outside_sources()], key=lambda o: o.key)
+    marker = unrecognised_fingerprint(unrecognised)
+    if unrecognised and marker != _unrecognised_marker(cursor) and log is not None:
+        log.warning(describe_unrecognised(source, unrecognised))
+    for parsed, info in landed:
         pkey = partition_key_for_day(source, parsed.load_date, partitions_start)
         if pkey is None:
             outside.add(parsed.load_date.isoformat())
@@ -125,7 +165,7 @@ def evaluate_arrivals(
             )
         )
         new_seen[pkey] = {"l": listing, "c": content}
-    return requests, dump_cursor(new_seen)
+    return requests, dump_cursor(new_seen, marker)
 
 
 def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.SensorDefinition:
@@ -142,8 +182,16 @@ def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.Se
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
         requests, cursor = evaluate_arrivals(source, landing, context.cursor, start, context.log)
-        if not requests and cursor == (context.cursor or dump_cursor({})):
-            return dg.SensorResult(skip_reason=f"no new {source} files", cursor=cursor)
+        if not requests:
+            reason = f"no new {source} files"
+            marker = _unrecognised_marker(cursor)
+            if marker:
+                reason += (
+                    f"; {marker.split(':', 1)[0]} landing object(s) match no layout and are not loaded (keys and "
+                    f"reasons: the tick log where they appeared, and the {UNRECOGNISED_CHECK} check of raw/{source} "
+                    "from its next load)"
+                )
+            return dg.SensorResult(skip_reason=reason, cursor=cursor)
         return dg.SensorResult(run_requests=requests, cursor=cursor)
 
     return _sensor

@@ -7,13 +7,19 @@ Listing goes through ``dagster_aws.s3.sensor.get_objects`` on S3 and through the
 local folder; both come back as :class:`customer360.storage.ObjectInfo` with keys relative to the root, so
 the code above this module has a single code path.
 
-Layout (shared convention): ``<landing>/<source>/load_date=YYYY-MM-DD/<file>.parquet``.
+Layout (shared convention): ``<landing>/<source>/load_date=YYYY-MM-DD/<file>.parquet``. File names may hold
+letters of any script, digits, spaces and ``_ . = - + , ( )`` (:func:`customer360.storage.validate_key`).
+Every other landing object — a bad or impossible day folder, an unknown source folder, a file at the root, a
+non-parquet file, a nested folder, an unsafe name, a symbolic link out of the root or to a folder — is an
+:class:`UnrecognisedObject` with its reason: never read, always reported (:meth:`LandingResource.scan_source`,
+:meth:`LandingResource.unrecognised_objects`).
 """
 
 import hashlib
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -21,9 +27,16 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from customer360.catalog import SOURCES
-from customer360.storage import InvalidKeyError, ObjectInfo, ObjectStore, S3Store, open_store, validate_key
+from customer360.storage import (
+    InvalidKeyError,
+    ObjectInfo,
+    ObjectStore,
+    S3Store,
+    open_store,
+    validate_key,
+)
 
-_LOAD_DATE_PART = re.compile(r"^load_date=(\d{4}-\d{2}-\d{2})$")
+_LOAD_DATE_PART = re.compile(r"load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})")  # fullmatch; ASCII digits only
 
 
 class LandedKey:
@@ -38,23 +51,46 @@ class LandedKey:
         return f"LandedKey({self.key!r})"
 
 
-def parse_landing_key(key: str) -> LandedKey | None:
-    """Parse a landing key; ``None`` for anything that is not a parquet file in a valid day folder."""
+@dataclass(frozen=True)
+class UnrecognisedObject:
+    """A landing object that matches no ``<source>/load_date=YYYY-MM-DD/<file>.parquet`` layout (never read)."""
+
+    key: str  # relative to the landing root, as listed
+    reason: str
+
+
+def inspect_landing_key(key: str) -> LandedKey | UnrecognisedObject:
+    """A landing key → the parsed file to load, or why it matches no source/day layout."""
     try:
         validate_key(key)
-    except InvalidKeyError:
-        return None
+    except InvalidKeyError as exc:
+        return UnrecognisedObject(key, f"unsafe key, not read: {exc}")
     parts = key.split("/")
-    if len(parts) != 3 or parts[0] not in SOURCES or not parts[2].endswith(".parquet"):
-        return None
-    m = _LOAD_DATE_PART.match(parts[1])
+    if len(parts) == 1:
+        return UnrecognisedObject(key, "file at the landing root, outside every <source>/ folder")
+    if parts[0] not in SOURCES:
+        return UnrecognisedObject(key, f"unknown source folder {parts[0]!r} (sources: {', '.join(SOURCES)})")
+    if len(parts) == 2:
+        return UnrecognisedObject(key, f"not in a load_date=YYYY-MM-DD day folder of {parts[0]}/")
+    m = _LOAD_DATE_PART.fullmatch(parts[1])
     if not m:
-        return None
+        return UnrecognisedObject(key, f"folder {parts[1]!r} is not a load_date=YYYY-MM-DD day folder")
     try:
         day = date.fromisoformat(m.group(1))
-    except ValueError:
-        return None
+    except ValueError as exc:
+        return UnrecognisedObject(key, f"day folder {parts[1]!r} is not a valid date ({exc})")
+    if len(parts) > 3:
+        nested = "/".join(parts[2:-1])
+        return UnrecognisedObject(key, f"nested folder {nested!r} in the day folder (files belong directly in {parts[1]}/)")
+    if not parts[2].endswith(".parquet"):
+        return UnrecognisedObject(key, "not a .parquet file")
     return LandedKey(key, parts[0], day, parts[2])
+
+
+def parse_landing_key(key: str) -> LandedKey | None:
+    """Parse a landing key; ``None`` for anything that is not a safe parquet key in a valid day folder."""
+    parsed = inspect_landing_key(key)
+    return parsed if isinstance(parsed, LandedKey) else None
 
 
 def fingerprint(entries: Iterable[tuple[str, int, str]]) -> str:
@@ -155,15 +191,49 @@ class LandingResource(dg.ConfigurableResource):
         return store.list(prefix)
 
     def list_source(self, source: str) -> list[tuple[LandedKey, ObjectInfo]]:
-        """Every landed parquet file of ``source`` (all days), parsed. Other objects are ignored."""
+        """Every landed parquet file of ``source`` (all days), parsed. Other objects: :meth:`scan_source`."""
+        return self.scan_source(source)[0]
+
+    def scan_source(self, source: str) -> tuple[list[tuple[LandedKey, ObjectInfo]], list[UnrecognisedObject]]:
+        """One listing of ``<source>/``: the files to load, and every other object there with its reason."""
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
-        out = []
+        landed, unrecognised = [], []
         for info in self.list_objects(source):
-            parsed = parse_landing_key(info.key)
-            if parsed is not None and parsed.source == source:
-                out.append((parsed, info))
-        return out
+            item = self._inspect(info)
+            if isinstance(item, LandedKey):
+                landed.append((item, info))
+            else:
+                unrecognised.append(item)
+        return landed, unrecognised
+
+    def outside_sources(self) -> list[UnrecognisedObject]:
+        """Objects outside every ``<source>/`` folder: files (and links) at the root, and the contents of unknown
+        folders. S3: one delimited listing of the root, plus one listing per unknown folder."""
+        files, folders = self.store.top_level()
+        out = [self._inspect(info) for info in files]
+        for folder in folders:
+            if folder in SOURCES:
+                continue
+            try:
+                inside = self.store.list(folder)
+            except InvalidKeyError as exc:  # e.g. an S3 "folder" named ".."
+                out.append(UnrecognisedObject(folder + "/", f"unsafe folder name, not listed: {exc}"))
+                continue
+            out += [self._inspect(info) for info in inside]
+        return sorted((o for o in out if isinstance(o, UnrecognisedObject)), key=lambda o: o.key)
+
+    def unrecognised_objects(self, source: str) -> list[UnrecognisedObject]:
+        """What the ``source`` check reports: unrecognised objects under ``<source>/`` and outside every source
+        folder (those could belong to any source, so every source reports them)."""
+        return sorted([*self.scan_source(source)[1], *self.outside_sources()], key=lambda o: o.key)
+
+    def _inspect(self, info: ObjectInfo) -> LandedKey | UnrecognisedObject:
+        if info.linked_folder:
+            return UnrecognisedObject(info.key, "symbolic link to a folder (links to folders are not followed)")
+        if info.outside_root:
+            return UnrecognisedObject(info.key, "symbolic link resolving outside the landing root, not read")
+        return inspect_landing_key(info.key)
 
     def read(self, key: str) -> bytes:
         return self.store.read(key)

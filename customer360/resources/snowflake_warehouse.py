@@ -41,6 +41,7 @@ from dagster_snowflake import SnowflakeResource
 
 from customer360.catalog import LOAD_DATE, LOADED_AT, SOURCE_FILE
 from customer360.resources.warehouse import WAREHOUSE_SCHEMAS, RawFile, Warehouse, validate_identifier
+from customer360.storage import InvalidKeyError, validate_key
 
 SNOWFLAKE_TYPES: dict[str, str] = {
     "string": "VARCHAR",
@@ -57,7 +58,6 @@ DEFAULT_FILE_FORMAT = "RAW.C360_PARQUET"
 # Object names configured by env (stage, file format): SCHEMA.NAME or DB.SCHEMA.NAME, plain identifiers.
 _OBJECT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){1,2}$")
 # A landing key segment that may appear inside a stage path literal.
-_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=\-]*$")
 
 
 class RawFilesRejectedError(RuntimeError):
@@ -152,9 +152,16 @@ def raw_table_ddl(table: str, columns: Sequence[tuple[str, str]]) -> str:
 
 
 def _split_key(key: str) -> tuple[str, str]:
-    """``orders/load_date=2024-01-03/f.parquet`` → (``orders/load_date=2024-01-03/``, ``f.parquet``), validated."""
+    """``orders/load_date=2024-01-03/f.parquet`` → (``orders/load_date=2024-01-03/``, ``f.parquet``), validated.
+
+    A safe landing key (:func:`customer360.storage.validate_key`: no quote, backslash or control character) may
+    hold spaces and letters of any script; the file name goes into the COPY as a quoted string literal."""
+    try:
+        validate_key(key)
+    except InvalidKeyError as exc:
+        raise ValueError(f"landing key {key!r} cannot be used in a stage path: {exc}") from None
     parts = key.split("/")
-    if len(parts) < 2 or not all(_KEY_SEGMENT.match(p) for p in parts) or any(p in (".", "..") for p in parts):
+    if len(parts) < 2:
         raise ValueError(f"landing key {key!r} cannot be used in a stage path")
     return "/".join(parts[:-1]) + "/", parts[-1]
 

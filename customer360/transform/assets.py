@@ -15,7 +15,6 @@ materialization when the ``dbt`` resource has ``fetch_metadata`` on (``C360_DBT_
 import json
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -46,16 +45,6 @@ def build_args(command: str, variables: Mapping[str, str]) -> list[str]:
     return args
 
 
-def _manifest_matches_runtime(invocation, dbt: DbtCliResource) -> bool:
-    """Row counts / column schemas query the relations named in the prepared manifest. On DuckDB the catalog
-    name is the file stem of C360_DUCKDB_PATH at prepare time: if the runtime file has another stem, skip."""
-    duckdb_path = getattr(dbt, "duckdb_path", None)
-    if not duckdb_path:
-        return True
-    databases = {n.get("database") for n in invocation.manifest.get("nodes", {}).values() if n.get("database")}
-    return databases <= {Path(duckdb_path).stem}
-
-
 def _settled(events, invocation) -> tuple[Any, BaseException | None]:
     """All events of a finished dbt process as a ``DbtEventIterator`` over a list (+ the error it ended with).
 
@@ -75,25 +64,21 @@ def _settled(events, invocation) -> tuple[Any, BaseException | None]:
     return DbtEventIterator(iter(collected), dbt_cli_invocation=invocation), error
 
 
-def _stream(context: dg.AssetExecutionContext, invocation, dbt: DbtCliResource) -> Iterator[Any]:
+def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
     events = invocation.stream()
     error: BaseException | None = None
     if getattr(dbt, "fetch_metadata", False):
-        if _manifest_matches_runtime(invocation, dbt):
-            # column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
-            # on some of the project's SQL (window functions over CTEs)
-            if getattr(dbt, "duckdb_path", None):
-                events, error = _settled(events, invocation)
-                events, error2 = _settled(events.fetch_row_counts(), invocation)
-                error = error or error2
-                events, _ = _settled(events.fetch_column_metadata(with_column_lineage=False), invocation)
-            else:
-                events = events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+        # The relations in the manifest are valid at run time whatever C360_DUCKDB_PATH is called: the profile
+        # attaches the DuckDB file under the fixed catalog name `warehouse` (dbt_project/profiles.yml).
+        # Column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
+        # on some of the project's SQL (window functions over CTEs).
+        if getattr(dbt, "duckdb_path", None):
+            events, error = _settled(events, invocation)
+            events, error2 = _settled(events.fetch_row_counts(), invocation)
+            error = error or error2
+            events, _ = _settled(events.fetch_column_metadata(with_column_lineage=False), invocation)
         else:
-            context.log.warning(
-                "dbt manifest was prepared for another DuckDB file name than C360_DUCKDB_PATH: row counts and "
-                "column metadata skipped. Re-run scripts/prepare_dbt.py with the same C360_DUCKDB_PATH."
-            )
+            events = events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
     try:
         yield from events
         if error is not None:
@@ -133,7 +118,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
     )
     def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         invocation = dbt.cli(build_args("build", dbt_vars(settings)), context=context)
-        yield from _stream(context, invocation, dbt)
+        yield from _stream(invocation, dbt)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -149,6 +134,6 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
     def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         window = context.partition_time_window
         invocation = dbt.cli(build_args("build", dbt_vars(settings, window)), context=context)
-        yield from _stream(context, invocation, dbt)
+        yield from _stream(invocation, dbt)
 
     return [c360_dbt_assets, c360_fct_transactions_assets]

@@ -8,7 +8,9 @@ package (the executable is this environment's own ``dbt``) and the adapter is lo
 ``customer360_tests/transform/test_dagster_dbt.py`` fails if the hooks stop being called.
 
 The DuckDB file path is passed to the dbt subprocess as an absolute ``C360_DUCKDB_PATH`` (dbt runs with the project
-folder as its working directory, so a relative path would point elsewhere than the warehouse resource's).
+folder as its working directory, so a relative path would point elsewhere than the warehouse resource's). The
+profile attaches that file under the fixed catalog name ``warehouse``; the in-process metadata adapter attaches it
+read-only (:func:`_attach_warehouse_read_only`).
 """
 
 import os
@@ -52,7 +54,9 @@ class C360DbtCliResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args):  # dagster-dbt 0.29: always loads the adapter otherwise
         if not self.fetch_metadata:
             return None
-        return super()._initialize_dbt_core_adapter(args)
+        adapter = super()._initialize_dbt_core_adapter(args)
+        _attach_warehouse_read_only(adapter.config.credentials)
+        return adapter
 
     def cli(self, args, **kwargs):
         # A subset run (Dagster splits the dbt assets around the ML assets) must not pull in tests on models built
@@ -64,6 +68,21 @@ class C360DbtCliResource(DbtCliResource):
             overrides["C360_DUCKDB_PATH"] = str(Path(self.duckdb_path).expanduser().resolve())
         with _env(overrides):
             return super().cli(args, **kwargs)
+
+
+def _attach_warehouse_read_only(credentials) -> None:
+    """The metadata adapter on a profile whose DuckDB warehouse is an *attachment* (dbt_project/profiles.yml: an
+    in-memory primary database + the file attached as catalog ``warehouse``, so the manifest does not depend on the
+    file name). dagster-dbt opens the primary ``path`` read-only as an absolute file path, which turns ``:memory:``
+    into a file that does not exist: keep the primary in memory and attach the warehouse read-only instead."""
+    if type(credentials).__name__ != "DuckDBCredentials" or not getattr(credentials, "attach", None):
+        return
+    if os.path.basename(str(credentials.path)) != ":memory:":
+        return
+    credentials.path = ":memory:"
+    (credentials.config_options or {}).pop("access_mode", None)
+    for attachment in credentials.attach:
+        attachment.read_only = True
 
 
 def fetch_metadata_default() -> bool:

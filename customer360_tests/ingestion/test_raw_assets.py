@@ -12,7 +12,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from customer360.catalog import SOURCES
 from customer360.ingestion import ingestion_definitions
-from customer360.ingestion.assets import QUARANTINE_CHECK, parse_run_summary
+from customer360.ingestion.assets import QUARANTINE_CHECK, UNRECOGNISED_CHECK, parse_run_summary
 from customer360.ingestion.ledger import read_ledger
 from customer360.ingestion.partitions import days_of_partition
 from customer360.ingestion.quarantine import ERROR_SUFFIX, RESOLVED_SUFFIX
@@ -63,6 +63,10 @@ def landing_rows(root, skip: set[str]) -> dict[str, int]:
     return out
 
 
+def checks(result, name: str) -> list:
+    return [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+
+
 def raw_counts(wh) -> dict[str, int]:
     return {s: wh.query(f"select count(*) from raw.{s}").item(0, 0) for s in SOURCES}
 
@@ -100,10 +104,12 @@ def test_range_load_quarantines_every_defect_keeps_every_good_row_and_is_idempot
             assert err["violations"][0]["sample_rows"], b  # row-level defects show the offending rows
 
     # the asset check fails exactly for the sources with quarantined files, naming them
-    evaluations = {e.asset_key.path[1]: e for r in results for e in r.get_asset_check_evaluations()}
+    evaluations = {e.asset_key.path[1]: e for r in results for e in checks(r, QUARANTINE_CHECK)}
     assert set(evaluations) == set(SOURCES)
+    # the generator's landing zone holds nothing outside the layout
+    unrecognised = [e for r in results for e in checks(r, UNRECOGNISED_CHECK)]
+    assert len(unrecognised) == len(SOURCES) and all(e.passed for e in unrecognised)
     for source, evaluation in evaluations.items():
-        assert evaluation.check_name == QUARANTINE_CHECK
         expected = sorted(b["key"] for b in bad if b["source"] == source)
         assert evaluation.passed == (not expected)
         listed = evaluation.metadata["quarantined_files"].value
@@ -188,7 +194,8 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
         assert summaries[0]["rows"] == sum(expected_rows.values()) == total
         assert summaries[0]["partition_count"] == len(expected_keys)
         # the quarantine check is still evaluated, once per run
-        [evaluation] = [e for e in result.get_asset_check_evaluations() if e.asset_key == key]
+        [evaluation] = [e for e in result.get_asset_check_evaluations()
+                        if e.asset_key == key and e.check_name == QUARANTINE_CHECK]
         assert evaluation.passed == (not any(b["source"] == source for b in bad))
 
 
@@ -213,7 +220,7 @@ def test_fixed_redelivery_is_loaded_and_broken_redelivery_loses_nothing(workspac
     assert after == before + fixed.height
     assert (workspace / "quarantine" / (neg["key"] + RESOLVED_SUFFIX)).exists()
     assert not (workspace / "quarantine" / (neg["key"] + ERROR_SUFFIX)).exists()
-    [evaluation] = result.get_asset_check_evaluations()
+    [evaluation] = checks(result, QUARANTINE_CHECK)
     assert evaluation.passed
 
     # a good file of that day is re-delivered broken: quarantined, and its previously loaded rows stay
@@ -224,7 +231,7 @@ def test_fixed_redelivery_is_loaded_and_broken_redelivery_loses_nothing(workspac
     result = dg.materialize(orders, resources=build_resources(settings), instance=instance, partition_key=day)
     assert wh.query("select count(*) from raw.orders where _source_file = ?", [good_key]).item(0, 0) == good_rows
     assert wh.query("select count(*) from raw.orders where _load_date = ?", [date.fromisoformat(day)]).item(0, 0) == after
-    [evaluation] = result.get_asset_check_evaluations()
+    [evaluation] = checks(result, QUARANTINE_CHECK)
     assert not evaluation.passed and good_key in evaluation.metadata["quarantined_files"].value
     assert f"{day}: part-000.parquet" in evaluation.description
 
@@ -242,5 +249,65 @@ def test_load_from_s3_landing(tmp_path, s3_bucket, instance):
     wh = build_resources(settings)["warehouse"]
     counts = wh.query("select count(*), count(distinct _source_file) from raw.orders").row(0)
     assert counts[0] > 0 and counts[1] == 1
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[1] == "orders"]
+    [evaluation] = [e for e in checks(result, QUARANTINE_CHECK) if e.asset_key.path[1] == "orders"]
     assert evaluation.passed
+
+
+UNICODE_NAME = "part 001 ü.parquet"
+
+
+def _split_in_two(landing, key: str, new_key: str) -> int:
+    """Move the second half of a landing file's rows into a new file; returns the rows moved."""
+    frame = pl.read_parquet(io.BytesIO(landing.read(key)))
+    half = frame.height // 2
+    for k, part in ((key, frame.head(half)), (new_key, frame.slice(half))):
+        buf = io.BytesIO()
+        part.write_parquet(buf)
+        landing.store.write(k, buf.getvalue())
+    return frame.height - half
+
+
+def _assert_unicode_names_and_unrecognised_objects(settings, instance, day: str):
+    """A file named with spaces and an umlaut loads; a corrupt one of such a name is quarantined with its reason;
+    a bad day folder and an unknown folder make the WARN check name them."""
+    resources = build_resources(settings)
+    landing = resources["landing"]
+    good_key, new_key = f"orders/load_date={day}/part-000.parquet", f"orders/load_date={day}/{UNICODE_NAME}"
+    moved = _split_in_two(landing, good_key, new_key)
+    broken_key = f"orders/load_date={day}/Überweisung (kaputt).parquet"
+    landing.store.write(broken_key, b"PAR1 not parquet")
+    landing.store.write("orders/load_date=2026-13-45/late.parquet", b"x")
+    landing.store.write("vendors/feed.csv", b"x")
+    orders = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "orders"]
+    result = dg.materialize(orders, resources=resources, instance=instance, partition_key=day)
+    assert result.success
+    wh = resources["warehouse"]
+    assert wh.query("select count(*) from raw.orders where _source_file = ?", [new_key]).item(0, 0) == moved
+    [quarantine] = checks(result, QUARANTINE_CHECK)
+    quarantined = quarantine.metadata["quarantined_files"].value
+    assert not quarantine.passed and broken_key in quarantined and new_key not in quarantined
+    assert "readable" in json.loads(landing.quarantine.read(broken_key + ERROR_SUFFIX))["checks"]
+    assert landing.quarantine.read(broken_key) == b"PAR1 not parquet"  # the byte-for-byte copy, same name
+    [unrecognised] = checks(result, UNRECOGNISED_CHECK)
+    assert not unrecognised.passed and unrecognised.severity == dg.AssetCheckSeverity.WARN
+    listed = unrecognised.metadata["unrecognised_objects"].value
+    assert set(listed) == {"orders/load_date=2026-13-45/late.parquet", "vendors/feed.csv"}
+    assert "not a valid date" in listed["orders/load_date=2026-13-45/late.parquet"]
+    assert "unknown source folder 'vendors'" in listed["vendors/feed.csv"]
+    assert "orders/load_date=2026-13-45/late.parquet" in unrecognised.description
+
+
+def test_unicode_file_names_load_and_unrecognised_objects_warn(workspace, instance):
+    _assert_unicode_names_and_unrecognised_objects(settings_for(workspace), instance, GEN_END.isoformat())
+
+
+def test_unicode_file_names_load_and_unrecognised_objects_warn_on_s3(tmp_path, s3_bucket, instance):
+    from customer360_tests.ingestion.conftest import generate_landing
+
+    generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
+    settings = Settings(f"s3://{s3_bucket}/landing", f"s3://{s3_bucket}/quarantine", str(tmp_path / "wh.duckdb"),
+                        "duckdb", PARTITIONS_START, str(tmp_path / "a"), None)
+    customers = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "customers"]
+    assert dg.materialize(customers, resources=build_resources(settings), instance=instance,
+                          partition_key=GEN_END.isoformat()).success  # the ids the orders refer to
+    _assert_unicode_names_and_unrecognised_objects(settings, instance, GEN_END.isoformat())

@@ -1,6 +1,7 @@
 """Arrival sensors against a local folder and a real S3 API on loopback (moto), evaluated by Dagster."""
 
 import json
+import logging
 
 import dagster as dg
 import pytest
@@ -140,3 +141,44 @@ def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
     put(landing, f"customers/load_date={GEN_END.isoformat()}/extra.parquet", b"new file")
     [req], _ = tick(sensor, landing, None)  # even without a cursor, the changed day is requested
     assert req.partition_key == GEN_END.isoformat()
+
+
+class _TickLog(logging.Handler):
+    """Collects the warnings a tick writes to its ``context.log`` (the sensor's evaluation log)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def logged_tick(sensor, landing, cursor=None) -> tuple[dg.SensorResult, str]:
+    ctx = dg.build_sensor_context(cursor=cursor, resources={"landing": landing})
+    handler = _TickLog()
+    ctx.log.addHandler(handler)
+    result = sensor(ctx)
+    return result, "\n".join(handler.messages)
+
+
+def test_unrecognised_landing_objects_are_reported_by_the_tick(landing):
+    """A bad day folder, an unknown source folder and a non-parquet file are named with their reasons in the tick
+    log (again whenever that set changes) and counted in the skip reason; the good file of the same tick loads."""
+    sensor = build_arrival_sensor("orders", _settings(landing.landing_url))
+    put(landing, "orders/load_date=2024-01-02/part 001 ü.parquet", b"good")
+    put(landing, "orders/load_date=2026-13-45/a.parquet", b"bad day")
+    put(landing, "vendors/load_date=2024-01-02/v.parquet", b"unknown source")
+    result, warning = logged_tick(sensor, landing)
+    assert [r.partition_key for r in result.run_requests] == ["2024-01-02"]
+    assert "orders/load_date=2026-13-45/a.parquet: day folder 'load_date=2026-13-45' is not a valid date" in warning
+    assert "vendors/load_date=2024-01-02/v.parquet: unknown source folder 'vendors'" in warning
+    assert "part 001" not in warning
+    # the same set: not logged again, but every skipped tick says how many objects are not loaded
+    result, warning = logged_tick(sensor, landing, result.cursor)
+    assert not result.run_requests and "2 landing object(s) match no layout" in result.skip_reason.skip_message
+    assert warning == ""
+    # a new one: the tick names the whole set again
+    put(landing, "orders/load_date=2024-01-02/notes.txt", b"x")
+    _, warning = logged_tick(sensor, landing, result.cursor)
+    assert "3 landing object(s)" in warning and "orders/load_date=2024-01-02/notes.txt: not a .parquet file" in warning

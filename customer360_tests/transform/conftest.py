@@ -125,8 +125,8 @@ def built_copy(built, tmp_path) -> DbtEnv:
 
 @pytest.fixture(scope="session")
 def test_project(tmp_path_factory):
-    """A DbtProject whose manifest is parsed here against a file named warehouse.duckdb (as every test warehouse
-    is named), independent of whatever the shared dbt_project/target holds."""
+    """A DbtProject whose manifest is parsed here (against a file named warehouse.duckdb; the profile's fixed catalog
+    name makes any other name equivalent), independent of whatever the shared dbt_project/target holds."""
     from dagster_dbt import DbtProject
 
     folder = tmp_path_factory.mktemp("c360_manifest")

@@ -2,9 +2,12 @@
 materializations against a private DuckDB file."""
 
 import dataclasses
+import json
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+import duckdb
 import pytest
 
 from customer360.catalog import SOURCES
@@ -111,3 +114,23 @@ def test_materialize_from_dagster(built_copy, test_project, monkeypatch):
     assert env.sql("select count(*) from marts.fct_transactions where transaction_day >= ?", [lookback_start])[0][0] == expected
     [event] = result.get_asset_materialization_events()
     assert event.partition == day.isoformat()
+
+
+def test_metadata_does_not_depend_on_the_duckdb_file_name(built, test_project, tmp_path):
+    """The manifest was parsed against `warehouse.duckdb`; the run uses `prod.duckdb`: the profile pins the catalog
+    name, so row counts and column schemas are still fetched (they used to be skipped with a warning)."""
+    prod = tmp_path / "prod.duckdb"
+    shutil.copy(built.env.db_path, prod)
+    manifest = json.loads(test_project.manifest_path.read_text())
+    assert {n["database"] for n in manifest["nodes"].values()} == {"warehouse"}  # not the file stem
+    unpartitioned, _ = build_dbt_assets(test_project, _settings(prod))
+    key = dg.AssetKey.from_user_string("intermediate/int_customer_orders")
+    result = dg.materialize([unpartitioned], resources={"dbt": _resource(prod, test_project)},
+                            selection=dg.AssetSelection.assets(key))
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    meta = event.materialization.metadata
+    with duckdb.connect(str(prod)) as con:
+        expected = con.execute("select count(*) from intermediate.int_customer_orders").fetchone()[0]
+    assert expected > 0 and meta["dagster/row_count"].value == expected
+    assert {"customer_id"} <= {c.name for c in meta["dagster/column_schema"].value.columns}
