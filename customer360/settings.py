@@ -17,6 +17,17 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _positive_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{name} must be a positive integer, not {raw!r}")
+    return n
+
+
 def _local_or_url(value: str) -> str:
     """Relative local paths become absolute once, here: a library that changes the working directory mid-run
     (dagster-dbt's in-process adapter does) must not make a later step open a different file."""
@@ -34,6 +45,7 @@ class Settings:
     partitions_start: str  # first day of the daily partitions, YYYY-MM-DD
     artifacts_url: str
     as_of_date: str | None  # YYYY-MM-DD reference "today" for recency/churn; None = current UTC date
+    ml_threads: int = 1  # CPU threads for model fitting/scoring (scikit-learn / OpenMP)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -48,6 +60,7 @@ class Settings:
             partitions_start=_env("C360_PARTITIONS_START", "2024-01-01"),
             artifacts_url=_local_or_url(_env("C360_ARTIFACTS_URL", "data/artifacts")),
             as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
+            ml_threads=_positive_int("C360_ML_THREADS", 1),
         )
 
 
