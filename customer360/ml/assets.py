@@ -327,9 +327,12 @@ def _run_churn_impl(
     data = churn_model.training_frames(frames, as_of, horizon, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("churn_predictions", fp, refit)
-    extra: dict[str, Any] = {}
     if loaded is None:
         model, metrics, hold = churn_model.fit_churn(data)
+        fit_plots = {}
+        if len(np.unique(hold["y"])) == 2:
+            fit_plots["roc_pr_curve"] = plots.roc_pr_plot(hold["y"], hold["p"])
+            fit_plots["calibration_curve"] = plots.calibration_plot(hold["y"], hold["p"], churn_model.CALIBRATION_BINS)
         version = store.save(
             "churn_predictions",
             model,
@@ -345,15 +348,13 @@ def _run_churn_impl(
                 "metrics": _json_safe(metrics),
                 "data_fingerprint": fp,
             },
+            plots=fit_plots,
         )
         reused = False
-        if len(np.unique(hold["y"])) == 2:
-            extra["roc_pr_curve"] = _plot("ROC / PR (holdout)", plots.roc_pr_plot(hold["y"], hold["p"]))
-            extra["calibration_curve"] = _plot(
-                "Calibration (holdout)", plots.calibration_plot(hold["y"], hold["p"], churn_model.CALIBRATION_BINS)
-            )
     else:
         model, version, reused, metrics = loaded.model, loaded.version, True, loaded.manifest.get("metrics", {})
+        fit_plots = store.plots("churn_predictions", version)
+    extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     scored = churn_model.score_churn(model, current)
     p = scored["churn_probability"].to_numpy()
     h = model.horizon_days
@@ -401,9 +402,14 @@ def _run_ltv_impl(
     data = ltv_model.training_frames(frames, as_of, horizon, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("ltv_predictions", fp, refit)
-    extra: dict[str, Any] = {}
     if loaded is None:
         model, metrics, val = ltv_model.fit_ltv(data)
+        fit_plots = {
+            "predicted_vs_actual": plots.scatter_plot(
+                val["actual"], val["predicted"], f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
+                "realised", "predicted",
+            )
+        }
         version = store.save(
             "ltv_predictions",
             model,
@@ -419,17 +425,13 @@ def _run_ltv_impl(
                 "metrics": _json_safe(metrics),
                 "data_fingerprint": fp,
             },
+            plots=fit_plots,
         )
         reused = False
-        extra["predicted_vs_actual"] = _plot(
-            "Holdout: predicted vs realised spend",
-            plots.scatter_plot(
-                val["actual"], val["predicted"], f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
-                "realised", "predicted",
-            ),
-        )
     else:
         model, version, reused, metrics = loaded.model, loaded.version, True, loaded.manifest.get("metrics", {})
+        fit_plots = store.plots("ltv_predictions", version)
+    extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     scored = ltv_model.score_ltv(model, current)
     v = scored["predicted_ltv"]
     h = model.horizon_days

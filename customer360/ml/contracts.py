@@ -92,7 +92,10 @@ _META = {
         pl.Utf8,
         nullable=False,
         checks=pa.Check.str_length(min_value=1),
-        description="Saved model that produced the row: <UTC fit time>-<training-data fingerprint> (artifact store).",
+        description=(
+            "Saved model that produced the row (artifact store version: UTC fit time, then the first hex digits "
+            "of the training-data fingerprint)."
+        ),
     ),
     "scored_at": pa.Column(pl.Datetime("us"), nullable=False, description="When the row was scored (UTC, naive)."),
 }

@@ -1,4 +1,4 @@
-"""matplotlib (Agg) plots as base64 PNG for Dagster markdown metadata, sized for the reader.
+"""matplotlib (Agg) plots as PNG bytes (saved with the model, embedded as base64 in Dagster markdown metadata), sized for the reader.
 
 Dagster's UI shows a markdown value longer than 1,000 characters (any embedded PNG) behind "[Show Markdown]", in
 a dialog as wide as its content (up to 80 % of the window) that never scales an image: the PNG's pixel size is
@@ -31,20 +31,20 @@ def _figure(height_in: float, ncols: int = 1):
         return plt.subplots(1, ncols, figsize=(WIDTH_IN, height_in))
 
 
-def _png(fig) -> str:
+def _png(fig) -> bytes:
     buf = io.BytesIO()
     with plt.rc_context(_STYLE):
         fig.tight_layout()
         fig.savefig(buf, format="png", dpi=DPI)
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    return buf.getvalue()
 
 
-def md_image(title: str, b64: str) -> str:
-    return f"![{title}](data:image/png;base64,{b64})"
+def md_image(title: str, png: bytes) -> str:
+    return f"![{title}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
-def roc_pr_plot(y_true: np.ndarray, y_score: np.ndarray) -> str:
+def roc_pr_plot(y_true: np.ndarray, y_score: np.ndarray) -> bytes:
     from sklearn.metrics import precision_recall_curve, roc_curve
 
     fpr, tpr, _ = roc_curve(y_true, y_score)
@@ -59,7 +59,7 @@ def roc_pr_plot(y_true: np.ndarray, y_score: np.ndarray) -> str:
     return _png(fig)
 
 
-def calibration_plot(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> str:
+def calibration_plot(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> bytes:
     from sklearn.calibration import calibration_curve
 
     frac, mean = calibration_curve(y_true, y_prob, n_bins=bins, strategy="quantile")
@@ -73,7 +73,7 @@ def calibration_plot(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> 
     return _png(fig)
 
 
-def segment_profile_plot(profile: pl.DataFrame, label_col: str = "customer_segment") -> str:
+def segment_profile_plot(profile: pl.DataFrame, label_col: str = "customer_segment") -> bytes:
     feats = [c for c in profile.columns if c.endswith("_norm")]
     mat = profile.select(feats).to_numpy()
     fig, ax = _figure(2.6 + 0.5 * profile.height)
@@ -88,7 +88,7 @@ def segment_profile_plot(profile: pl.DataFrame, label_col: str = "customer_segme
     return _png(fig)
 
 
-def histogram_plot(values: np.ndarray, title: str, xlabel: str, lines: dict[str, float] | None = None) -> str:
+def histogram_plot(values: np.ndarray, title: str, xlabel: str, lines: dict[str, float] | None = None) -> bytes:
     fig, ax = _figure(4.6)
     ax.hist(values, bins=60, log=True)
     for name, x in (lines or {}).items():
@@ -98,7 +98,7 @@ def histogram_plot(values: np.ndarray, title: str, xlabel: str, lines: dict[str,
     return _png(fig)
 
 
-def scatter_plot(x: np.ndarray, y: np.ndarray, title: str, xlabel: str, ylabel: str, max_points: int = 4000) -> str:
+def scatter_plot(x: np.ndarray, y: np.ndarray, title: str, xlabel: str, ylabel: str, max_points: int = 4000) -> bytes:
     rng = np.random.default_rng(0)
     idx = rng.choice(len(x), size=min(len(x), max_points), replace=False) if len(x) else np.array([], dtype=int)
     fig, ax = _figure(5.5)

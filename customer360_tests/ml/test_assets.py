@@ -85,6 +85,9 @@ def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
     md2 = _metadata(second)
     assert all(md2[k]["reused_model"].value for k in TABLES)
     assert {k: md2[k]["model_version"].value for k in TABLES} == versions_1
+    # a reused model still shows the evaluation plots of its fit (saved with the model)
+    for key, name in ((CHURN_KEY, "roc_pr_curve"), (CHURN_KEY, "calibration_curve"), (LTV_KEY, "predicted_vs_actual")):
+        assert md2[key][name].value == md[key][name].value
     segments_2 = wh.read_table("ml", "customer_segments").select(F.ID, "segment_id", "customer_segment").sort(F.ID)
     assert segments_1.equals(segments_2)
 
