@@ -16,7 +16,7 @@ defs = dg.Definitions.merge(
     dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
     ingestion_definitions(settings),
     transform_definitions(settings),
-    ml_definitions(),
+    ml_definitions(settings),
 )
 defs = with_code_references(defs, settings)  # "View code" on every asset, linked to the repository when known
 defs = with_automation(defs)  # last: orchestration + SLA freshness policies and automation conditions on every asset

@@ -19,6 +19,17 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _positive_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{name} must be a positive integer, not {raw!r}")
+    return n
+
+
 def _local_or_url(value: str) -> str:
     """Relative local paths become absolute once, here: a library that changes the working directory mid-run
     (dagster-dbt's in-process adapter does) must not make a later step open a different file."""
@@ -36,6 +47,7 @@ class Settings:
     partitions_start: str  # first day of the daily partitions, YYYY-MM-DD (customer360/partitions_start.py)
     artifacts_url: str
     as_of_date: str | None  # YYYY-MM-DD reference "today" for recency/churn; None = current UTC date
+    ml_threads: int = 1  # CPU threads for model fitting/scoring (scikit-learn / OpenMP)
     git_url: str | None = None  # repository the UI's code references link to (customer360/code_references.py)
     git_ref: str | None = None  # commit or branch of those links
 
@@ -59,6 +71,7 @@ class Settings:
             partitions_start=partitions_start,
             artifacts_url=_local_or_url(_env("C360_ARTIFACTS_URL", "data/artifacts")),
             as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
+            ml_threads=_positive_int("C360_ML_THREADS", 1),
             git_url=os.environ.get("C360_GIT_URL", "").strip() or None,
             git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
         )

@@ -4,6 +4,8 @@ Layout under the store root::
 
     models/<model>/<version>/model.joblib     the fitted object (joblib bytes)
     models/<model>/<version>/manifest.json    features, params, training window, metrics, versions, fingerprint
+    models/<model>/<version>/plots/<name>.png the fit's evaluation plots (holdout ROC, calibration…), shown again
+                                              when a later run reuses the model
     models/<model>/latest.json                {"version": "<version>"} — written last, so a reader never sees a
                                               pointer to a half-written version
 
@@ -67,8 +69,17 @@ class ArtifactStore:
     def _prefix(model: str) -> str:
         return validate_key(f"models/{model}")
 
-    def save(self, model_name: str, model: Any, manifest: dict[str, Any], *, now: datetime | None = None) -> str:
-        """Write model + manifest as a new version and point ``latest`` at it; returns the version."""
+    def save(
+        self,
+        model_name: str,
+        model: Any,
+        manifest: dict[str, Any],
+        *,
+        now: datetime | None = None,
+        plots: dict[str, bytes] | None = None,
+    ) -> str:
+        """Write model + manifest (+ ``plots``: name → PNG bytes) as a new version and point ``latest`` at it;
+        returns the version."""
         now = now or datetime.now(UTC)
         fp = str(manifest.get("data_fingerprint", "nofingerprint"))
         version = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{fp[:10]}"
@@ -84,9 +95,12 @@ class ArtifactStore:
             "python_version": platform.python_version(),
             "artifact_key": f"{base}/model.joblib",
             "artifact_bytes": buf.getbuffer().nbytes,
+            "plots": sorted(plots or {}),
             **manifest,
         }
         self.store.write(f"{base}/model.joblib", buf.getvalue())
+        for name, png in (plots or {}).items():
+            self.store.write(f"{base}/plots/{validate_key(name)}.png", png)
         self.store.write(f"{base}/manifest.json", json.dumps(full, indent=2, sort_keys=True, default=str).encode())
         self.store.write(f"{self._prefix(model_name)}/latest.json", json.dumps({"version": version}).encode())
         return version
@@ -96,6 +110,12 @@ class ArtifactStore:
         if not self.store.exists(key):
             return None
         return json.loads(self.store.read(key))["version"]
+
+    def plots(self, model_name: str, version: str) -> dict[str, bytes]:
+        """The evaluation plots saved with a version (name → PNG bytes); empty for versions saved without."""
+        base = f"{self._prefix(model_name)}/{validate_key(version)}/plots"
+        names = self.manifest(model_name, version).get("plots", [])
+        return {n: self.store.read(f"{base}/{n}.png") for n in names if self.store.exists(f"{base}/{n}.png")}
 
     def manifest(self, model_name: str, version: str) -> dict[str, Any]:
         return json.loads(self.store.read(f"{self._prefix(model_name)}/{validate_key(version)}/manifest.json"))

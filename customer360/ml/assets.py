@@ -5,13 +5,20 @@
 * ``ml/churn_predictions`` + ``ml/ltv_predictions`` ← ``staging/stg_*``        (one multi-asset: both models share
   the same point-in-time features at the same three cutoffs, so the staging views are read once)
 
-Each asset validates its input and output contracts, fits or reuses a versioned model (config ``refit``; see
-:mod:`customer360.ml.artifacts`), writes its ``ml.<table>`` through the ``warehouse`` resource and reports
-metrics, class balance, importances, segment profiles and plots as materialization metadata.
+Each asset validates its input contract, fits or reuses a versioned model (config ``refit``; see
+:mod:`customer360.ml.artifacts`), checks its scores (:mod:`customer360.ml.checks`: the blocking output contract
+and the WARN quality checks, declared as the asset's ``check_specs``), writes its ``ml.<table>`` through the
+``warehouse`` resource only when the contract holds, and reports metrics, class balance, importances, segment
+profiles and plots as materialization metadata, with the table's ``dagster/column_schema`` derived from the contract.
+
+:func:`build_ml_assets` takes the code location's :class:`~customer360.settings.Settings`: the artifact store,
+the default as-of day and the thread count are fixed when the code location loads, never re-read (or re-resolved
+against a working directory another library changed) inside a run.
 """
 
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,23 +28,22 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from customer360.ml import checks
 from customer360.ml._lazy import lazy_module
 from customer360.ml.artifacts import ArtifactStore
+from customer360.ml.catalog import column_schema, table_value
 from customer360.ml.contracts import (
     FRAUD_FEATURES,
     SEGMENTATION_FEATURES,
     churn_ltv_features_schema,
     validate,
     validate_feature_table,
-    validate_output,
 )
 from customer360.ml.features import (
     HORIZON_DAYS,
     choose_horizon,
-    ml_threads,
     FRAUD_TABLE,
     SourceFrames,
-    ID,
     SEGMENTATION_TABLE,
     effective_as_of,
     fingerprint,
@@ -46,7 +52,7 @@ from customer360.ml.features import (
     read_feature_table,
 )
 from customer360.resources.warehouse import WarehouseResource
-from customer360.settings import get_settings
+from customer360.settings import Settings, get_settings
 
 # The model modules pull in scikit-learn, SciPy and matplotlib (≈ 8 s of imports on this machine): imported on
 # first use inside a run, not when the code location loads (BENCHMARKS.md, code-location load).
@@ -64,6 +70,33 @@ SEGMENTS_KEY = dg.AssetKey(["ml", "customer_segments"])
 RISK_KEY = dg.AssetKey(["ml", "customer_risk_scores"])
 CHURN_KEY = dg.AssetKey(["ml", "churn_predictions"])
 LTV_KEY = dg.AssetKey(["ml", "ltv_predictions"])
+TABLES = {SEGMENTS_KEY: "customer_segments", RISK_KEY: "customer_risk_scores", CHURN_KEY: "churn_predictions",
+          LTV_KEY: "ltv_predictions"}
+
+_HORIZON_RULE = (
+    f"H = {HORIZON_DAYS} days when ≥ {3 * HORIZON_DAYS} days of history precede as_of, else a third of the history "
+    "(short demo data); the H used is the materialization's horizon_days"
+)
+SEGMENTS_DESCRIPTION = (
+    "k-means customer segments on ml.feat_customer_segmentation with human labels from centroid profiles "
+    "(High Value, Loyal, New, At Risk, Dormant, Bargain Hunter, Engaged Browser, Occasional). k in 4..8 by "
+    "silhouette with every segment ≥ 2 %. Writes ml.customer_segments."
+)
+RISK_DESCRIPTION = (
+    "IsolationForest on ml.feat_fraud_behavior → anomaly_score in [0,1], risk_tier (high = top 1 %, medium = "
+    "next 4 %, cut points fixed at fit time), top_signals. Writes ml.customer_risk_scores."
+)
+CHURN_DESCRIPTION = (
+    "Calibrated churn probability: no completed order and no session in the H days after the scoring day, from "
+    f"point-in-time features ({_HORIZON_RULE}). Trained on features as of as_of − 2H; the as_of − H fold is split "
+    "by customer into an isotonic-calibration half and a holdout half (every reported metric); scored as of as_of. "
+    "> 0.7 = high risk. Writes ml.churn_predictions."
+)
+LTV_DESCRIPTION = (
+    "Predicted 12-month spend (USD, ≥ 0): gradient boosting on log1p of the next H days' completed-order spend "
+    f"from point-in-time RFM + engagement features ({_HORIZON_RULE}), smearing factor fitted on the calibration "
+    "half of the as_of − H fold, metrics on its holdout half, annualised × 365/H. Writes ml.ltv_predictions."
+)
 
 
 class MLConfig(dg.Config):
@@ -76,16 +109,15 @@ class MLConfig(dg.Config):
     )
     as_of_date: str | None = Field(
         default=None,
-        description="Churn/LTV reference day YYYY-MM-DD; default C360_AS_OF_DATE or the current UTC date.",
+        description=(
+            "Churn/LTV reference day YYYY-MM-DD; default C360_AS_OF_DATE as read when the code location loaded, "
+            "else the current UTC date."
+        ),
     )
 
 
-def _artifacts() -> ArtifactStore:
-    return ArtifactStore.from_url(get_settings().artifacts_url)
-
-
-def _as_of(config: MLConfig) -> date | None:
-    raw = config.as_of_date or get_settings().as_of_date
+def _as_of(config: MLConfig, settings: Settings) -> date | None:
+    raw = config.as_of_date or settings.as_of_date
     return date.fromisoformat(raw) if raw else None
 
 
@@ -116,38 +148,56 @@ def _float_md(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _importance_md(imp: dict[str, float], top: int = 15) -> str:
+def _importance_table(imp: dict[str, float], top: int = 15) -> dg.TableMetadataValue:
     items = list(imp.items())[:top]
-    return plots.md_table(pl.DataFrame({"feature": [k for k, _ in items], "importance": [v for _, v in items]}))
+    return table_value(
+        pl.DataFrame(
+            {"feature": [k for k, _ in items], "importance": [v for _, v in items]},
+            schema={"feature": pl.Utf8, "importance": pl.Float64},
+        ),
+        digits=4,
+    )
+
+
+def _plot(title: str, b64: str) -> dg.MarkdownMetadataValue:
+    return dg.MetadataValue.md(plots.md_image(title, b64))
+
+
+def _measured(reused: bool, version: str, what: str) -> str:
+    return f"{what} when model {version} was fitted (reused)" if reused else f"{what} of this fit ({version})"
+
+
+def _definition_metadata(table: str) -> dict[str, Any]:
+    return {"dagster/table_name": f"ml.{table}", "dagster/column_schema": column_schema(table)}
+
+
+def publish(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, key: dg.AssetKey, result: dict[str, Any]
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Check the scores of ``result`` and write them if the blocking contract holds.
+
+    Contract ok: ``ml.<table>`` is replaced and one materialization carries every check result. Contract
+    violated: nothing is written (the last good table stays), only the check results are reported, and Dagster
+    fails the step on the failed blocking check, so nothing downstream runs."""
+    table = TABLES[key]
+    scores = result.pop("scores")
+    quality = checks.quality_results(table, result.pop("quality_metrics"), key, result.pop("measured_on"))
+    contract = checks.contract_result(table, scores, key)
+    selected = context.selected_asset_check_keys
+    results = [r for r in (contract, *quality) if dg.AssetCheckKey(key, r.check_name) in selected]
+    if not contract.passed:
+        context.log.error(f"{key.to_user_string()}: {contract.description}")
+        yield from results
+        return
+    rows = warehouse.write_table("ml", table, scores)
+    yield dg.MaterializeResult(
+        asset_key=key,
+        metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(table), **result},
+        check_results=results,
+    )
 
 
 # ------------------------------------------------------------------------------------------ segmentation
-@dg.asset(
-    key=SEGMENTS_KEY,
-    group_name=GROUP,
-    deps=[dg.AssetKey(["ml", SEGMENTATION_TABLE])],
-    owners=OWNERS,
-    kinds={"python", "scikitlearn", "polars"},
-    tags={"layer": "ml"},
-    pool="warehouse",
-    description=(
-        "k-means customer segments on ml.feat_customer_segmentation with human labels from centroid profiles "
-        "(High Value, Loyal, New, At Risk, Dormant, Bargain Hunter, Engaged Browser, Occasional). k in 4..8 by "
-        "silhouette with every segment ≥ 2 %. Writes ml.customer_segments."
-    ),
-    metadata={"dagster/table_name": "ml.customer_segments"},
-)
-def customer_segments(
-    context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    features = validate_feature_table(
-        SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
-    )
-    result = run_segments(features, _artifacts(), config.refit)
-    rows = warehouse.write_table("ml", "customer_segments", result.pop("scores"))
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, **result})
-
-
 def _run_segments_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     fp = fingerprint(features)
@@ -174,57 +224,35 @@ def _run_segments_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool
         assigned = seg_model.assign_segments(model, features)
         quality = seg_model.segment_quality(features, assigned, model.features)
         reused = True
-    out = validate_output("customer_segments", _stamp(assigned, version))
     profile = seg_model.segment_profile(features, assigned, model.features)
     selection = pl.DataFrame(model.selection) if model.selection else pl.DataFrame()
     return {
-        "scores": out,
+        "scores": _stamp(assigned, version),
+        "quality_metrics": quality,
+        "measured_on": f"this run's assignment of {assigned.height} customers by model {version}",
         "model_version": version,
         "reused_model": reused,
         "k": model.k,
         "algorithm": model.params.get("algorithm", ""),
         "silhouette": round(quality["silhouette"], 4),
         "min_segment_share": round(quality["min_segment_share"], 4),
-        "segment_sizes": dg.MetadataValue.md(plots.md_table(profile.select("segment_id", "customer_segment", "customers", "share"))),
-        "segment_profiles": dg.MetadataValue.md(plots.md_table(profile)),
-        "k_selection": dg.MetadataValue.md(plots.md_table(selection) if selection.height else "(reused model)"),
-        "segment_profile_plot": dg.MetadataValue.md(
-            plots.md_image("Segment profile", plots.segment_profile_plot(profile))
-        ),
+        "segment_sizes": table_value(profile.select("segment_id", "customer_segment", "customers", "share")),
+        "segment_profiles": table_value(profile),
+        "k_selection": table_value(selection) if selection.height else dg.MetadataValue.text("(reused model)"),
+        "segment_profile_plot": _plot("Segment profile", plots.segment_profile_plot(profile)),
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
 
 # ---------------------------------------------------------------------------------------------- fraud
-@dg.asset(
-    key=RISK_KEY,
-    group_name=GROUP,
-    deps=[dg.AssetKey(["ml", FRAUD_TABLE])],
-    owners=OWNERS,
-    kinds={"python", "scikitlearn", "polars"},
-    tags={"layer": "ml"},
-    pool="warehouse",
-    description=(
-        "IsolationForest on ml.feat_fraud_behavior → anomaly_score in [0,1], risk_tier (high = top 1 %, medium = "
-        "next 4 %, cut points fixed at fit time), top_signals. Writes ml.customer_risk_scores."
-    ),
-    metadata={"dagster/table_name": "ml.customer_risk_scores"},
-)
-def customer_risk_scores(
-    context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    features = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
-    result = run_risk(features, _artifacts(), config.refit)
-    rows = warehouse.write_table("ml", "customer_risk_scores", result.pop("scores"))
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, **result})
-
-
-def _run_risk_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
+def _run_risk_impl(
+    features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, threads: int = 1
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     fp = fingerprint(features)
     loaded = store.reusable("customer_risk_scores", fp, refit)
     if loaded is None:
-        model, scored = fraud_model.fit_and_score_fraud(features, n_jobs=ml_threads())
+        model, scored = fraud_model.fit_and_score_fraud(features, n_jobs=threads)
         version = store.save(
             "customer_risk_scores",
             model,
@@ -240,86 +268,33 @@ def _run_risk_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | N
     else:
         model, version, reused = loaded.model, loaded.version, True
         scored = fraud_model.score_fraud(model, features)
-    out = validate_output("customer_risk_scores", _stamp(scored, version))
     tiers = scored["risk_tier"].value_counts().sort("risk_tier")
     importance = fraud_model.signal_importance(model, features, scored)
     scores = scored["anomaly_score"].to_numpy()
+    high_share = float((scored["risk_tier"] == "high").mean()) if scored.height else float("nan")
     return {
-        "scores": out,
+        "scores": _stamp(scored, version),
+        "quality_metrics": {"high_share": high_share},
+        "measured_on": f"this run's {scored.height} customers scored by model {version}",
         "model_version": version,
         "reused_model": reused,
         "high_cut": round(model.high_cut, 4),
         "medium_cut": round(model.medium_cut, 4),
-        "high_share": round(float((scored["risk_tier"] == "high").mean()), 4),
-        "risk_tiers": dg.MetadataValue.md(plots.md_table(tiers)),
-        "signal_importance": dg.MetadataValue.md(plots.md_table(importance)),
-        "score_distribution": dg.MetadataValue.md(
-            plots.md_image(
-                "Anomaly score",
-                plots.histogram_plot(scores, "Anomaly score", "score", {"medium": model.medium_cut, "high": model.high_cut}),
-            )
+        "high_share": round(high_share, 4),
+        "risk_tiers": table_value(tiers),
+        "signal_importance": table_value(importance),
+        "score_distribution": _plot(
+            "Anomaly score",
+            plots.histogram_plot(
+                scores, "Anomaly score (tier cut points fixed at fit time)", "anomaly_score",
+                {"medium": model.medium_cut, "high": model.high_cut},
+            ),
         ),
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
 
 # ------------------------------------------------------------------------------------------ churn + LTV
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            CHURN_KEY,
-            group_name=GROUP,
-            deps=[dg.AssetKey(["staging", s]) for s in STAGING_INPUTS],
-            owners=OWNERS,
-            kinds={"python", "scikitlearn", "polars"},
-            tags={"layer": "ml"},
-            skippable=True,
-            description=(
-                "Calibrated churn probability (no completed order and no session in the next 90 days) from "
-                "point-in-time features; trained on as_of−180d, calibrated/validated on as_of−90d, scored as of "
-                "as_of. > 0.7 = high risk. Writes ml.churn_predictions."
-            ),
-            metadata={"dagster/table_name": "ml.churn_predictions"},
-        ),
-        dg.AssetSpec(
-            LTV_KEY,
-            group_name=GROUP,
-            deps=[dg.AssetKey(["staging", s]) for s in STAGING_INPUTS],
-            owners=OWNERS,
-            kinds={"python", "scikitlearn", "polars"},
-            tags={"layer": "ml"},
-            skippable=True,
-            description=(
-                "Predicted 12-month spend (USD, ≥ 0): gradient boosting on log1p of the next 90 days' spend from "
-                "point-in-time RFM + engagement features, annualised ×365/90. Writes ml.ltv_predictions."
-            ),
-            metadata={"dagster/table_name": "ml.ltv_predictions"},
-        ),
-    ],
-    can_subset=True,
-    pool="warehouse",
-)
-def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
-    frames = load_source_frames(warehouse)
-    as_of = effective_as_of(frames, _as_of(config))
-    context.log.info(f"churn/LTV reference day (effective as_of): {as_of}")
-    horizon = choose_horizon(frames, as_of)
-    if horizon != HORIZON_DAYS:
-        context.log.warning(f"short history: churn/LTV window is {horizon} days instead of {HORIZON_DAYS}")
-    features_at = _feature_memo(frames)
-    current = features_at(as_of)
-    store = _artifacts()
-    selected = context.selected_asset_keys
-    if CHURN_KEY in selected:
-        result = run_churn(frames, current, as_of, store, config.refit, features_at, horizon)
-        rows = warehouse.write_table("ml", "churn_predictions", result.pop("scores"))
-        yield dg.MaterializeResult(asset_key=CHURN_KEY, metadata={"dagster/row_count": rows, **result})
-    if LTV_KEY in selected:
-        result = run_ltv(frames, current, as_of, store, config.refit, features_at, horizon)
-        rows = warehouse.write_table("ml", "ltv_predictions", result.pop("scores"))
-        yield dg.MaterializeResult(asset_key=LTV_KEY, metadata={"dagster/row_count": rows, **result})
-
-
 def _feature_memo(frames: SourceFrames):
     """Point-in-time features per cutoff, computed and contract-checked once (churn and LTV share them)."""
     cache: dict[date, pl.DataFrame] = {}
@@ -331,6 +306,12 @@ def _feature_memo(frames: SourceFrames):
         return cache[cutoff]
 
     return features_at
+
+
+def _horizon_text(h: int) -> str:
+    if h == HORIZON_DAYS:
+        return f"{h} days (≥ {3 * HORIZON_DAYS} days of history before as_of)"
+    return f"{h} days: shortened from {HORIZON_DAYS} to a third of the history (< {3 * HORIZON_DAYS} days before as_of)"
 
 
 def _run_churn_impl(
@@ -346,9 +327,12 @@ def _run_churn_impl(
     data = churn_model.training_frames(frames, as_of, horizon, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("churn_predictions", fp, refit)
-    extra: dict[str, Any] = {}
     if loaded is None:
         model, metrics, hold = churn_model.fit_churn(data)
+        fit_plots = {}
+        if len(np.unique(hold["y"])) == 2:
+            fit_plots["roc_pr_curve"] = plots.roc_pr_plot(hold["y"], hold["p"])
+            fit_plots["calibration_curve"] = plots.calibration_plot(hold["y"], hold["p"], churn_model.CALIBRATION_BINS)
         version = store.save(
             "churn_predictions",
             model,
@@ -364,39 +348,40 @@ def _run_churn_impl(
                 "metrics": _json_safe(metrics),
                 "data_fingerprint": fp,
             },
+            plots=fit_plots,
         )
         reused = False
-        if len(np.unique(hold["y"])) == 2:
-            extra["roc_pr_curve"] = dg.MetadataValue.md(plots.md_image("ROC / PR (holdout)", plots.roc_pr_plot(hold["y"], hold["p"])))
-            extra["calibration_curve"] = dg.MetadataValue.md(
-                plots.md_image("Calibration (holdout)", plots.calibration_plot(hold["y"], hold["p"]))
-            )
     else:
         model, version, reused, metrics = loaded.model, loaded.version, True, loaded.manifest.get("metrics", {})
+        fit_plots = store.plots("churn_predictions", version)
+    extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     scored = churn_model.score_churn(model, current)
-    out = validate_output("churn_predictions", _stamp(scored, version))
     p = scored["churn_probability"].to_numpy()
+    h = model.horizon_days
     return {
-        "scores": out,
+        "scores": _stamp(scored, version),
+        "quality_metrics": metrics,
+        "measured_on": _measured(reused, version, "holdout half of the validation fold"),
         "model_version": version,
         "reused_model": reused,
         "as_of": as_of.isoformat(),
         "train_cutoff": model.train_cutoff,
         "validation_cutoff": model.validation_cutoff,
-        "horizon_days": model.horizon_days,
+        "horizon_days": h,
+        "horizon": _horizon_text(h),
+        "label": f"churned = no completed order and no session in the {h} days after the cutoff",
         **_float_md(metrics),
-        "class_balance": dg.MetadataValue.md(
-            plots.md_table(
-                pl.DataFrame(
-                    {
-                        "fold": ["train", "holdout"],
-                        "rows": [metrics.get("train_rows", 0), metrics.get("holdout_rows", 0)],
-                        "churn_rate": [metrics.get("train_churn_rate", float("nan")), metrics.get("holdout_churn_rate", float("nan"))],
-                    }
-                )
+        "class_balance": table_value(
+            pl.DataFrame(
+                {
+                    "fold": ["train", "calibration", "holdout"],
+                    "rows": [metrics.get("train_rows", 0), metrics.get("calibration_rows", 0), metrics.get("holdout_rows", 0)],
+                    "churn_rate": [metrics.get("train_churn_rate"), None, metrics.get("holdout_churn_rate")],
+                },
+                schema={"fold": pl.Utf8, "rows": pl.Int64, "churn_rate": pl.Float64},
             )
         ),
-        "feature_importance": dg.MetadataValue.md(_importance_md(metrics.get("feature_importance", {}))),
+        "feature_importance": _importance_table(metrics.get("feature_importance", {})),
         "scored_high_risk_share": round(float((p > churn_model.HIGH_RISK_THRESHOLD).mean()), 4) if len(p) else 0.0,
         "scored_mean_probability": round(float(p.mean()), 4) if len(p) else 0.0,
         **extra,
@@ -417,9 +402,14 @@ def _run_ltv_impl(
     data = ltv_model.training_frames(frames, as_of, horizon, features_at=features_at)
     fp = fingerprint(data.train, data.validation)
     loaded = store.reusable("ltv_predictions", fp, refit)
-    extra: dict[str, Any] = {}
     if loaded is None:
         model, metrics, val = ltv_model.fit_ltv(data)
+        fit_plots = {
+            "predicted_vs_actual": plots.scatter_plot(
+                val["actual"], val["predicted"], f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
+                "realised", "predicted",
+            )
+        }
         version = store.save(
             "ltv_predictions",
             model,
@@ -435,29 +425,30 @@ def _run_ltv_impl(
                 "metrics": _json_safe(metrics),
                 "data_fingerprint": fp,
             },
+            plots=fit_plots,
         )
         reused = False
-        extra["predicted_vs_actual"] = dg.MetadataValue.md(
-            plots.md_image(
-                "Validation: predicted vs realised 90-day spend",
-                plots.scatter_plot(val["actual"], val["predicted"], "90-day spend", "realised", "predicted"),
-            )
-        )
     else:
         model, version, reused, metrics = loaded.model, loaded.version, True, loaded.manifest.get("metrics", {})
+        fit_plots = store.plots("ltv_predictions", version)
+    extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     scored = ltv_model.score_ltv(model, current)
-    out = validate_output("ltv_predictions", _stamp(scored, version))
     v = scored["predicted_ltv"]
+    h = model.horizon_days
     return {
-        "scores": out,
+        "scores": _stamp(scored, version),
+        "quality_metrics": metrics,
+        "measured_on": _measured(reused, version, "holdout half of the validation fold"),
         "model_version": version,
         "reused_model": reused,
         "as_of": as_of.isoformat(),
         "train_cutoff": model.train_cutoff,
         "validation_cutoff": model.validation_cutoff,
-        "horizon_days": model.horizon_days,
+        "horizon_days": h,
+        "horizon": _horizon_text(h),
+        "target": f"completed-order spend (USD) in the {h} days after the cutoff; predicted_ltv = prediction × 365/{h}",
         **_float_md(metrics),
-        "feature_importance": dg.MetadataValue.md(_importance_md(metrics.get("feature_importance", {}))),
+        "feature_importance": _importance_table(metrics.get("feature_importance", {})),
         "predicted_ltv_total": round(float(v.sum()), 2),
         "predicted_ltv_median": round(float(v.median() or 0.0), 2),
         "predicted_ltv_p90": round(float(v.quantile(0.9) or 0.0), 2),
@@ -466,34 +457,114 @@ def _run_ltv_impl(
     }
 
 
-ML_ASSETS = [customer_segments, customer_risk_scores, churn_and_ltv_predictions]
+def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The ML assets, bound to ``settings`` (artifact store URL, default as-of day, threads) once, at load."""
+    artifacts_url, threads = settings.artifacts_url, settings.ml_threads
+
+    def store() -> ArtifactStore:
+        return ArtifactStore.from_url(artifacts_url)
+
+    @dg.asset(
+        key=SEGMENTS_KEY,
+        group_name=GROUP,
+        deps=[dg.AssetKey(["ml", SEGMENTATION_TABLE])],
+        owners=OWNERS,
+        kinds={"python", "scikitlearn", "polars"},
+        tags={"layer": "ml"},
+        pool="warehouse",
+        description=SEGMENTS_DESCRIPTION,
+        metadata=_definition_metadata("customer_segments"),
+        check_specs=checks.check_specs("customer_segments", SEGMENTS_KEY),
+        output_required=False,  # not materialized when the output contract fails
+    )
+    def customer_segments(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+        features = validate_feature_table(
+            SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
+        )
+        yield from publish(context, warehouse, SEGMENTS_KEY, run_segments(features, store(), config.refit, threads=threads))
+
+    @dg.asset(
+        key=RISK_KEY,
+        group_name=GROUP,
+        deps=[dg.AssetKey(["ml", FRAUD_TABLE])],
+        owners=OWNERS,
+        kinds={"python", "scikitlearn", "polars"},
+        tags={"layer": "ml"},
+        pool="warehouse",
+        description=RISK_DESCRIPTION,
+        metadata=_definition_metadata("customer_risk_scores"),
+        check_specs=checks.check_specs("customer_risk_scores", RISK_KEY),
+        output_required=False,
+    )
+    def customer_risk_scores(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+        features = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
+        yield from publish(context, warehouse, RISK_KEY, run_risk(features, store(), config.refit, threads=threads))
+
+    def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
+        return dg.AssetSpec(
+            key,
+            group_name=GROUP,
+            deps=[dg.AssetKey(["staging", s]) for s in STAGING_INPUTS],
+            owners=OWNERS,
+            kinds={"python", "scikitlearn", "polars"},
+            tags={"layer": "ml"},
+            skippable=True,
+            description=description,
+            metadata=_definition_metadata(TABLES[key]),
+        )
+
+    @dg.multi_asset(
+        specs=[_spec(CHURN_KEY, CHURN_DESCRIPTION), _spec(LTV_KEY, LTV_DESCRIPTION)],
+        check_specs=[*checks.check_specs("churn_predictions", CHURN_KEY), *checks.check_specs("ltv_predictions", LTV_KEY)],
+        can_subset=True,
+        pool="warehouse",
+    )
+    def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+        frames = load_source_frames(warehouse)
+        as_of = effective_as_of(frames, _as_of(config, settings))
+        context.log.info(f"churn/LTV reference day (effective as_of): {as_of}")
+        horizon = choose_horizon(frames, as_of)
+        if horizon != HORIZON_DAYS:
+            context.log.warning(f"short history: churn/LTV window is {horizon} days instead of {HORIZON_DAYS}")
+        features_at = _feature_memo(frames)
+        current = features_at(as_of)
+        models = store()
+        selected = context.selected_asset_keys
+        if CHURN_KEY in selected:
+            result = run_churn(frames, current, as_of, models, config.refit, features_at, horizon, threads=threads)
+            yield from publish(context, warehouse, CHURN_KEY, result)
+        if LTV_KEY in selected:
+            result = run_ltv(frames, current, as_of, models, config.refit, features_at, horizon, threads=threads)
+            yield from publish(context, warehouse, LTV_KEY, result)
+
+    return [customer_segments, customer_risk_scores, churn_and_ltv_predictions]
 
 
-def ml_assets() -> list[dg.AssetsDefinition]:
-    """The ML assets for ``customer360/definitions.py`` (they need the ``warehouse`` resource)."""
-    return list(ML_ASSETS)
+def ml_assets(settings: Settings | None = None) -> list[dg.AssetsDefinition]:
+    """The ML assets (they need the ``warehouse`` resource); ``settings`` default: the environment, read now."""
+    return build_ml_assets(settings or get_settings())
 
 
-def ml_definitions() -> dg.Definitions:
+def ml_definitions(settings: Settings) -> dg.Definitions:
     """The ML layer as a Definitions object to merge (``dg.Definitions.merge``) in ``definitions.py``."""
-    return dg.Definitions(assets=ml_assets())
+    return dg.Definitions(assets=build_ml_assets(settings))
 
 
-def run_segments(*args, **kwargs) -> dict[str, Any]:
-    with threadpool_limits(limits=ml_threads()):
-        return _run_segments_impl(*args, **kwargs)
+def run_segments(features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, threads: int = 1) -> dict[str, Any]:
+    with threadpool_limits(limits=threads):
+        return _run_segments_impl(features, store, refit)
 
 
-def run_risk(*args, **kwargs) -> dict[str, Any]:
-    with threadpool_limits(limits=ml_threads()):
-        return _run_risk_impl(*args, **kwargs)
+def run_risk(features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, threads: int = 1) -> dict[str, Any]:
+    with threadpool_limits(limits=threads):
+        return _run_risk_impl(features, store, refit, threads=threads)
 
 
-def run_churn(*args, **kwargs) -> dict[str, Any]:
-    with threadpool_limits(limits=ml_threads()):
+def run_churn(*args, threads: int = 1, **kwargs) -> dict[str, Any]:
+    with threadpool_limits(limits=threads):
         return _run_churn_impl(*args, **kwargs)
 
 
-def run_ltv(*args, **kwargs) -> dict[str, Any]:
-    with threadpool_limits(limits=ml_threads()):
+def run_ltv(*args, threads: int = 1, **kwargs) -> dict[str, Any]:
+    with threadpool_limits(limits=threads):
         return _run_ltv_impl(*args, **kwargs)

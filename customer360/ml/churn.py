@@ -4,14 +4,18 @@ Time split (``A`` = effective as-of day, see :func:`customer360.ml.features.effe
 
 * **train**: features as of ``A - 180d``, label from ``[A - 180d, A - 90d)``;
 * **validation**: features as of ``A - 90d``, label from ``[A - 90d, A)`` — a later period than training, split
-  by a hash of ``customer_id`` into a *calibration* half (isotonic calibration of the frozen classifier) and a
-  *holdout* half (every reported metric);
+  by a hash of ``customer_id`` (:func:`customer360.ml.features.calibration_holdout_split`) into a *calibration*
+  half (isotonic calibration of the frozen classifier) and a *holdout* half (every reported metric, incl. the
+  calibration error: the calibrator never sees a holdout row);
 * **scoring**: features as of ``A`` for every customer who signed up before ``A`` → ``churn_probability``.
 
 Label: ``churned = 1`` when the customer has **no completed order and no session** in the 90 days after the
 cutoff; population = customers who signed up before the cutoff and had a completed order or a session before it.
 Features only ever see rows before their cutoff (module :mod:`customer360.ml.features`). A probability > 0.7 is
 "high risk" (the design documents' threshold).
+
+``90d`` stands for the horizon ``H`` of :func:`customer360.ml.features.choose_horizon` (90 days with ≥ 270 days of
+history, else a third of the history); the model records the horizon it was trained with.
 
 The booster stops early: at most 300 rounds at learning rate 0.15, stopping when the loss on a seeded 10 % of the
 training sample has not improved for 10 rounds (≈ 35–60 trees at scale 1.0; fewer trees make every prediction —
@@ -38,6 +42,7 @@ from customer360.ml.features import (
     HORIZON_DAYS,
     ID,
     SourceFrames,
+    calibration_holdout_split,
     churn_labels,
     point_in_time_features,
     to_matrix,
@@ -45,6 +50,7 @@ from customer360.ml.features import (
 
 SEED = 42
 HIGH_RISK_THRESHOLD = 0.7
+CALIBRATION_BINS = 10  # equal-count bins of the holdout probabilities for the calibration error and plot
 MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold: fit time is linear in rows, quality flat above this
 IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
 PARAMS = {
@@ -89,11 +95,16 @@ def training_frames(
     return ChurnTraining(at(train_cut), at(val_cut), train_cut, val_cut)
 
 
-def _halves(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Deterministic split by customer id: (calibration half, holdout half)."""
-    key = pl.col(ID).str.slice(-1).str.encode("hex").str.slice(-1)  # last hex digit of the id's last byte
-    even = key.is_in(list("02468ace"))
-    return df.filter(even), df.filter(~even)
+def calibration_error(y_true: np.ndarray, y_prob: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Expected calibration error: the count-weighted mean |observed rate − mean predicted probability| over
+    ``bins`` equal-count bins of the predicted probability (0 = perfectly calibrated)."""
+    if len(y_true) == 0:
+        return float("nan")
+    order = np.argsort(y_prob, kind="stable")
+    err = 0.0
+    for idx in np.array_split(order, min(bins, len(order))):
+        err += len(idx) * abs(float(y_true[idx].mean()) - float(y_prob[idx].mean()))
+    return err / len(order)
 
 
 def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str, np.ndarray]]:
@@ -107,7 +118,7 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
         raise ValueError(f"churn training fold (cutoff {data.train_cutoff}) has a single class: not enough history")
     base = HistGradientBoostingClassifier(**PARAMS, random_state=SEED)
     base.fit(to_matrix(train, feats), y_train)
-    cal, hold = _halves(data.validation)
+    cal, hold = calibration_holdout_split(data.validation)
     y_cal = cal["churned"].to_numpy()
     if len(np.unique(y_cal)) < 2:
         raise ValueError("churn calibration fold has a single class: not enough history")
@@ -120,6 +131,7 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
         "train_fold_rows": int(data.train.height),
         "train_churn_rate": float(y_train.mean()),
         "calibration_rows": int(len(y_cal)),
+        "calibration_bins": CALIBRATION_BINS,
         "holdout_rows": int(len(y_hold)),
         "holdout_churn_rate": float(y_hold.mean()) if len(y_hold) else float("nan"),
     }
@@ -129,6 +141,8 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
             holdout_average_precision=float(average_precision_score(y_hold, p_hold)),
             holdout_accuracy=float(accuracy_score(y_hold, p_hold >= 0.5)),
             holdout_brier=float(brier_score_loss(y_hold, p_hold)),
+            holdout_calibration_error=calibration_error(y_hold, p_hold),
+            holdout_mean_probability=float(p_hold.mean()),
             holdout_uncalibrated_roc_auc=float(roc_auc_score(y_hold, base.predict_proba(x_hold)[:, 1])),
             holdout_high_risk_share=float((p_hold > HIGH_RISK_THRESHOLD).mean()),
         )

@@ -5,7 +5,8 @@ so the asset fails with the reason instead of writing a bad score table.
 
 Inputs: the dbt feature tables (``customer_id`` unique and not null; every documented feature present; every
 feature — documented or added later — a not-null double in [0, 1]) and the point-in-time churn/LTV features.
-Outputs: the four ``ml.*`` tables of the brief (ranges, enums, one row per customer).
+Outputs: the four ``ml.*`` tables of the brief (ranges, enums, one row per customer), with a description per
+column: the assets run them as blocking asset checks and show them as the tables' column schema.
 """
 
 from __future__ import annotations
@@ -53,12 +54,12 @@ class ContractViolation(ValueError):
     """A frame broke its contract; the message lists every failed check."""
 
 
-def _id_column() -> pa.Column:
-    return pa.Column(pl.Utf8, nullable=False, unique=True)
+def _id_column(description: str | None = None) -> pa.Column:
+    return pa.Column(pl.Utf8, nullable=False, unique=True, description=description)
 
 
-def _unit(nullable: bool = False) -> pa.Column:
-    return pa.Column(pl.Float64, checks=pa.Check.in_range(0.0, 1.0), nullable=nullable)
+def _unit(nullable: bool = False, description: str | None = None) -> pa.Column:
+    return pa.Column(pl.Float64, checks=pa.Check.in_range(0.0, 1.0), nullable=nullable, description=description)
 
 
 def feature_table_schema(name: str, required: tuple[str, ...], columns: list[str]) -> pa.DataFrameSchema:
@@ -85,17 +86,38 @@ def churn_ltv_features_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(cols, name="point_in_time_features", strict=True)
 
 
+_CUSTOMER = "The scored customer (staging.stg_customers.customer_id); one row per customer."
 _META = {
-    "model_version": pa.Column(pl.Utf8, nullable=False, checks=pa.Check.str_length(min_value=1)),
-    "scored_at": pa.Column(pl.Datetime("us"), nullable=False),
+    "model_version": pa.Column(
+        pl.Utf8,
+        nullable=False,
+        checks=pa.Check.str_length(min_value=1),
+        description=(
+            "Saved model that produced the row (artifact store version: UTC fit time, then the first hex digits "
+            "of the training-data fingerprint)."
+        ),
+    ),
+    "scored_at": pa.Column(pl.Datetime("us"), nullable=False, description="When the row was scored (UTC, naive)."),
 }
 
+# The one description of each ML output table: the contract the asset checks enforce, and (customer360.ml.catalog)
+# the column schema the Dagster UI shows.
 OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "customer_segments": pa.DataFrameSchema(
         {
-            ID: _id_column(),
-            "segment_id": pa.Column(pl.Int32, checks=pa.Check.ge(1), nullable=False),
-            "customer_segment": pa.Column(pl.Utf8, nullable=False, checks=pa.Check.str_length(min_value=1)),
+            ID: _id_column(_CUSTOMER),
+            "segment_id": pa.Column(
+                pl.Int32,
+                checks=pa.Check.ge(1),
+                nullable=False,
+                description="Fixed position of the segment label (1 = High Value … 8 = Occasional): stable across refits.",
+            ),
+            "customer_segment": pa.Column(
+                pl.Utf8,
+                nullable=False,
+                checks=pa.Check.str_length(min_value=1),
+                description="k-means segment label from the centroid profile, e.g. High Value, New, Dormant.",
+            ),
             **_META,
         },
         name="ml.customer_segments",
@@ -104,10 +126,19 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     ),
     "customer_risk_scores": pa.DataFrameSchema(
         {
-            ID: _id_column(),
-            "anomaly_score": _unit(),
-            "risk_tier": pa.Column(pl.Utf8, checks=pa.Check.isin(RISK_TIERS), nullable=False),
-            "top_signals": pa.Column(pl.Utf8, nullable=False),
+            ID: _id_column(_CUSTOMER),
+            "anomaly_score": _unit(description="IsolationForest anomaly score rescaled to [0, 1]; higher = more unusual."),
+            "risk_tier": pa.Column(
+                pl.Utf8,
+                checks=pa.Check.isin(RISK_TIERS),
+                nullable=False,
+                description="high = above the training 99th percentile of anomaly_score, medium = above the 95th.",
+            ),
+            "top_signals": pa.Column(
+                pl.Utf8,
+                nullable=False,
+                description="Up to three comma-separated fraud features > 1 standard deviation above the mean ('' if none).",
+            ),
             **_META,
         },
         name="ml.customer_risk_scores",
@@ -115,15 +146,29 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
         ordered=True,
     ),
     "churn_predictions": pa.DataFrameSchema(
-        {ID: _id_column(), "churn_probability": _unit(), **_META},
+        {
+            ID: _id_column(_CUSTOMER),
+            "churn_probability": _unit(
+                description=(
+                    "Calibrated probability of no completed order and no session in the label window after the "
+                    "scoring day (window in the materialization's horizon_days); > 0.7 = high risk."
+                )
+            ),
+            **_META,
+        },
         name="ml.churn_predictions",
         strict=True,
         ordered=True,
     ),
     "ltv_predictions": pa.DataFrameSchema(
         {
-            ID: _id_column(),
-            "predicted_ltv": pa.Column(pl.Float64, checks=pa.Check.ge(0.0), nullable=False),
+            ID: _id_column(_CUSTOMER),
+            "predicted_ltv": pa.Column(
+                pl.Float64,
+                checks=pa.Check.ge(0.0),
+                nullable=False,
+                description="Expected completed-order spend over the next 12 months, USD (≥ 0).",
+            ),
             **_META,
         },
         name="ml.ltv_predictions",
@@ -133,27 +178,57 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
+FAILURE_COLUMNS = ("column", "check", "failure_case", "index")
+
+
+def contract_failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
+    """Every failed check of ``df`` against ``schema`` (all checks, lazily): one row per failing value with
+    ``column``, ``check``, ``failure_case`` (the value, as text) and ``index`` (the row, null for table-level
+    failures such as a missing column). Empty when the frame honours its contract."""
+    try:
+        schema.validate(df, lazy=True)
+    except SchemaErrors as exc:
+        fc = exc.failure_cases
+        if isinstance(fc, pl.DataFrame) and fc.height:
+            return fc.select(
+                pl.col("column").cast(pl.Utf8),
+                pl.col("check").cast(pl.Utf8),
+                pl.col("failure_case").cast(pl.Utf8),
+                pl.col("index").cast(pl.Int64),
+            )
+        return _failure_frame([(schema.name, "schema", str(exc), None)])
+    except SchemaError as exc:  # pragma: no cover - lazy=True normally aggregates
+        return _failure_frame([(schema.name, "schema", str(exc), None)])
+    return _failure_frame([])
+
+
+def _failure_frame(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema={"column": pl.Utf8, "check": pl.Utf8, "failure_case": pl.Utf8, "index": pl.Int64}, orient="row"
+    )
+
+
+def summarise_failures(failures: pl.DataFrame, examples: int = 3) -> pl.DataFrame:
+    """One row per failed (column, check): how many values failed and a few of them."""
+    return failures.group_by("column", "check", maintain_order=True).agg(
+        pl.len().alias("failures"),
+        pl.col("failure_case").head(examples).alias("examples"),
+    )
+
+
 def validate(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
     """Validate ``df`` (all checks, lazily) and return it; raise :class:`ContractViolation` with the reasons."""
-    try:
-        return schema.validate(df, lazy=True)
-    except SchemaErrors as exc:
-        raise ContractViolation(f"{schema.name} contract violated:\n{_summarise(exc)}") from None
-    except SchemaError as exc:  # pragma: no cover - lazy=True normally aggregates
-        raise ContractViolation(f"{schema.name} contract violated: {exc}") from None
+    failures = contract_failures(schema, df)
+    if failures.height:
+        raise ContractViolation(f"{schema.name} contract violated:\n{_summarise(failures)}")
+    return df
 
 
-def _summarise(exc: SchemaErrors) -> str:
-    fc = exc.failure_cases
-    if isinstance(fc, pl.DataFrame) and fc.height:
-        lines = []
-        cols = [c for c in ("column", "check", "failure_case") if c in fc.columns]
-        grouped = fc.select(cols).with_columns(pl.col(c).cast(pl.Utf8) for c in cols)
-        for key, grp in grouped.group_by([c for c in cols if c != "failure_case"], maintain_order=True):
-            sample = grp["failure_case"].head(3).to_list() if "failure_case" in grp.columns else []
-            lines.append(f"  - {' / '.join(str(k) for k in key)}: {grp.height} failure(s), e.g. {sample}")
-        return "\n".join(lines)
-    return str(exc)
+def _summarise(failures: pl.DataFrame) -> str:
+    return "\n".join(
+        f"  - {row['column']} / {row['check']}: {row['failures']} failure(s), e.g. {row['examples']}"
+        for row in summarise_failures(failures).iter_rows(named=True)
+    )
 
 
 def validate_feature_table(name: str, df: pl.DataFrame, required: tuple[str, ...]) -> pl.DataFrame:
@@ -162,3 +237,8 @@ def validate_feature_table(name: str, df: pl.DataFrame, required: tuple[str, ...
 
 def validate_output(table: str, df: pl.DataFrame) -> pl.DataFrame:
     return validate(OUTPUT_SCHEMAS[table], df)
+
+
+def output_failures(table: str, df: pl.DataFrame) -> pl.DataFrame:
+    """The failed checks of an ML output table (empty = the table may be written); see :func:`contract_failures`."""
+    return contract_failures(OUTPUT_SCHEMAS[table], df)

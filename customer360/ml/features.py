@@ -170,6 +170,18 @@ def choose_horizon(frames: SourceFrames, as_of: date, horizon: int = HORIZON_DAY
     return max(7, history // 3)
 
 
+def calibration_holdout_split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Deterministic split of a validation fold by customer id: (calibration half, holdout half).
+
+    The calibration half fits the post-hoc corrections (churn's isotonic calibration, LTV's smearing factor);
+    every reported validation metric is measured on the holdout half only, which no fitted quantity has seen.
+    The half is the parity of a BLAKE2 digest of the whole id: stable across processes and library versions,
+    and independent of how ids are built (a generated id's last digit is a per-signup-day counter, mostly 0)."""
+    holdout = [hashlib.blake2b(str(c).encode(), digest_size=1).digest()[0] & 1 == 1 for c in df[ID].to_list()]
+    mask = pl.Series("holdout", holdout, dtype=pl.Boolean)
+    return df.filter(~mask), df.filter(mask)
+
+
 def _start(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 
@@ -491,23 +503,3 @@ def load_source_frames(warehouse: Any) -> SourceFrames:
             pl.col("purchase_usd").cast(pl.Float64).fill_null(0.0).round(6),
         ),
     )
-
-
-# ------------------------------------------------------------------------------------------------ threads
-def ml_threads() -> int:
-    """CPU threads for model fitting/scoring (``C360_ML_THREADS``, default 1).
-
-    One thread by default: scikit-learn's OpenMP estimators (HistGradientBoosting, KMeans) slow down by an order
-    of magnitude when their threads compete with other busy processes on a small machine (spin-waiting), while
-    one thread degrades gracefully. Raise it on a dedicated worker.
-    """
-    import os
-
-    raw = os.environ.get("C360_ML_THREADS", "").strip()
-    try:
-        n = int(raw) if raw else 1
-    except ValueError as exc:
-        raise ValueError(f"C360_ML_THREADS must be a positive integer, not {raw!r}") from exc
-    if n < 1:
-        raise ValueError(f"C360_ML_THREADS must be a positive integer, not {raw!r}")
-    return n

@@ -22,11 +22,12 @@ import polars as pl
 from sklearn.ensemble import IsolationForest
 
 from customer360.ml.features import ID, feature_columns, to_matrix
+from customer360.ml.thresholds import HIGH_TIER_QUANTILE, MEDIUM_TIER_QUANTILE
 
 SEED = 42
 N_ESTIMATORS = 100
-HIGH_QUANTILE = 0.99
-MEDIUM_QUANTILE = 0.95
+HIGH_QUANTILE = HIGH_TIER_QUANTILE
+MEDIUM_QUANTILE = MEDIUM_TIER_QUANTILE
 TOP_SIGNALS = 3
 SIGNAL_MIN_Z = 1.0
 LOWER_IS_RISKIER = frozenset({"payment_methods_used_norm"})

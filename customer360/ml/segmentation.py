@@ -30,10 +30,10 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 
 from customer360.ml.features import ID, feature_columns, to_matrix
+from customer360.ml.thresholds import MIN_SEGMENT_SHARE
 
 SEED = 42
 K_RANGE = tuple(range(4, 9))
-MIN_SEGMENT_SHARE = 0.02
 SELECTION_SAMPLE = 10_000
 SILHOUETTE_SAMPLE = 4_000
 

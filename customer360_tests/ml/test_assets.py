@@ -7,12 +7,11 @@ import polars as pl
 import pytest
 
 from customer360.ml import features as F
-from customer360.ml.assets import CHURN_KEY, LTV_KEY, RISK_KEY, SEGMENTS_KEY, ml_assets
+from customer360.ml.assets import CHURN_KEY, LTV_KEY, RISK_KEY, SEGMENTS_KEY, TABLES, ml_assets
+from customer360.ml.catalog import column_schema
+from customer360.ml.checks import CONTRACT_CHECK, QUALITY
 from customer360.ml.contracts import OUTPUT_SCHEMAS
 from customer360.resources import WarehouseResource
-
-TABLES = {SEGMENTS_KEY: "customer_segments", RISK_KEY: "customer_risk_scores", CHURN_KEY: "churn_predictions",
-          LTV_KEY: "ltv_predictions"}
 
 
 def _run(db, artifacts, monkeypatch, refit=None, raise_on_error=True):
@@ -48,15 +47,36 @@ def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
     # every stg customer is segmented and risk-scored (the feature tables hold one row per customer)
     assert wh.read_table("ml", "customer_segments").height == len(customers)
     assert wh.read_table("ml", "customer_risk_scores").height == len(customers)
-    # a data scientist's metadata: metrics, class balance, importances, profiles, plots
+    # a data scientist's metadata: metrics, class balance, importances, profiles (inline tables), plots
     assert "data:image/png;base64," in md[CHURN_KEY]["roc_pr_curve"].value
     assert "data:image/png;base64," in md[CHURN_KEY]["calibration_curve"].value
     assert "data:image/png;base64," in md[SEGMENTS_KEY]["segment_profile_plot"].value
-    assert "churn_rate" in md[CHURN_KEY]["class_balance"].value
+    assert [c.name for c in md[CHURN_KEY]["class_balance"].schema.columns] == ["fold", "rows", "churn_rate"]
     assert 0.0 <= md[CHURN_KEY]["holdout_roc_auc"].value <= 1.0
-    assert "| feature |" in md[CHURN_KEY]["feature_importance"].value
-    assert "customer_segment" in md[SEGMENTS_KEY]["segment_profiles"].value
+    assert md[CHURN_KEY]["feature_importance"].records[0].data["feature"] in F.CHURN_LTV_FEATURES
+    assert {r.data["customer_segment"] for r in md[SEGMENTS_KEY]["segment_profiles"].records} == set(
+        wh.read_table("ml", "customer_segments")["customer_segment"].to_list()
+    )
     assert md[SEGMENTS_KEY]["min_segment_share"].value >= 0.02
+    # the tables' column schema (definition and materialization) is the output contract's
+    defs_md = {k: a.specs_by_key[k].metadata for a in ml_assets() for k in a.keys}
+    for key, table in TABLES.items():
+        assert md[key]["dagster/column_schema"].schema == column_schema(table) == defs_md[key]["dagster/column_schema"]
+        assert [c.name for c in column_schema(table).columns] == list(OUTPUT_SCHEMAS[table].columns)
+    # every check ran with the materialization: the contracts passed, each quality check reported
+    evaluations = {(e.asset_key, e.check_name): e for e in first.get_asset_check_evaluations()}
+    for key, table in TABLES.items():
+        assert evaluations[(key, CONTRACT_CHECK)].passed and evaluations[(key, CONTRACT_CHECK)].blocking
+        for q in QUALITY[table]:
+            assert (key, q.name) in evaluations and not evaluations[(key, q.name)].blocking
+    # the descriptions name the horizon rule; the metadata says which horizon this data gave
+    frames = F.load_source_frames(wh)
+    as_of = F.effective_as_of(frames, None)
+    for key in (CHURN_KEY, LTV_KEY):
+        description = next(a.specs_by_key[key].description for a in ml_assets() if key in a.keys)
+        assert "horizon_days" in description and "next 90 days" not in description
+        assert md[key]["horizon_days"].value == F.choose_horizon(frames, as_of)
+        assert f"{md[key]['horizon_days'].value} days" in md[key]["horizon"].value
     segments_1 = wh.read_table("ml", "customer_segments").select(F.ID, "segment_id", "customer_segment").sort(F.ID)
     versions_1 = {k: md[k]["model_version"].value for k in TABLES}
 
@@ -65,6 +85,9 @@ def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
     md2 = _metadata(second)
     assert all(md2[k]["reused_model"].value for k in TABLES)
     assert {k: md2[k]["model_version"].value for k in TABLES} == versions_1
+    # a reused model still shows the evaluation plots of its fit (saved with the model)
+    for key, name in ((CHURN_KEY, "roc_pr_curve"), (CHURN_KEY, "calibration_curve"), (LTV_KEY, "predicted_vs_actual")):
+        assert md2[key][name].value == md[key][name].value
     segments_2 = wh.read_table("ml", "customer_segments").select(F.ID, "segment_id", "customer_segment").sort(F.ID)
     assert segments_1.equals(segments_2)
 
@@ -117,3 +140,70 @@ def test_sql_loader_matches_the_polars_aggregation(ml_warehouse):
     b = F.transactions_daily(txns).sort(F.ID, "day")
     assert a.select(F.ID, "day", "n_txn", "n_failed").equals(b.select(F.ID, "day", "n_txn", "n_failed"))
     assert (a["purchase_usd"] - b["purchase_usd"]).abs().max() < 1e-6
+
+
+def test_output_contract_failure_is_a_failed_blocking_check_that_stops_downstream(
+    warehouse_copy, tmp_path, monkeypatch
+):
+    """A bad score table is not written, its check fails with the failing rows, and the marts do not run."""
+    from customer360.ml import assets as A
+
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    monkeypatch.setenv("C360_ARTIFACTS_URL", str(tmp_path / "artifacts"))
+    risk = [a for a in ml_assets() if RISK_KEY in a.keys]
+    assert dg.materialize(risk, resources={"warehouse": wh}).success
+    good = wh.read_table("ml", "customer_risk_scores").sort(F.ID)
+
+    real = A.fraud_model.fit_and_score_fraud
+
+    def broken(features, n_jobs=1):  # a scoring bug: one customer twice, a score above 1
+        model, scored = real(features, n_jobs=n_jobs)
+        scored = pl.concat([scored, scored.head(1)]).with_columns(
+            pl.when(pl.int_range(pl.len()) == 3).then(1.7).otherwise(pl.col("anomaly_score")).alias("anomaly_score")
+        )
+        return model, scored
+
+    monkeypatch.setattr(A.fraud_model._load(), "fit_and_score_fraud", broken)
+    ran = []
+
+    @dg.asset(key=dg.AssetKey(["marts", "reads_risk"]), deps=[RISK_KEY])
+    def downstream():
+        ran.append(True)
+
+    result = dg.materialize(
+        [*risk, downstream], resources={"warehouse": wh}, run_config={"ops": {risk[0].op.name: {"config": {"refit": True}}}},
+        raise_on_error=False,
+    )
+    assert not result.success and ran == []  # the downstream asset never ran
+    assert not result.get_asset_materialization_events()  # and the bad scores were not materialized
+    contract = next(e for e in result.get_asset_check_evaluations() if e.check_name == CONTRACT_CHECK)
+    assert not contract.passed and contract.blocking and contract.severity == dg.AssetCheckSeverity.ERROR
+    failures = {(r.data["column"], r.data["check"]) for r in contract.metadata["failures"].records}
+    assert ("customer_id", "field_uniqueness") in failures
+    assert any(col == "anomaly_score" and check.startswith("in_range") for col, check in failures)
+    assert contract.metadata["failing_rows"].value == 3  # both copies of the duplicate + the 1.7
+    assert 1.7 in [r.data["anomaly_score"] for r in contract.metadata["failing_rows_sample"].records]
+    assert downstream.op.name not in {e.step_key for e in result.all_events if e.is_step_success}
+    assert wh.read_table("ml", "customer_risk_scores").sort(F.ID).equals(good)  # the last good table stays
+
+
+def test_settings_are_fixed_when_the_definitions_are_built(warehouse_copy, tmp_path, monkeypatch):
+    """The artifact store (a relative default) and the threads are resolved when the code location loads: a step
+    that runs after another library changed the working directory, or with a changed environment, still saves
+    the model where the code location said."""
+    from customer360.settings import Settings
+
+    home, elsewhere = tmp_path / "repo", tmp_path / "dbt_project"
+    home.mkdir(), elsewhere.mkdir()
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("C360_ARTIFACTS_URL", "data/artifacts")  # the relative default
+    monkeypatch.setenv("C360_ML_THREADS", "1")
+    settings = Settings.from_env()
+    risk = [a for a in ml_assets(settings) if RISK_KEY in a.keys]
+    monkeypatch.chdir(elsewhere)  # what dagster-dbt's in-process adapter does mid-run
+    monkeypatch.setenv("C360_ML_THREADS", "not-a-number")  # nothing reads the environment inside the run
+    monkeypatch.setenv("C360_ARTIFACTS_URL", str(tmp_path / "other"))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    assert dg.materialize(risk, resources={"warehouse": wh}).success
+    assert list((home / "data" / "artifacts" / "models" / "customer_risk_scores").glob("*/model.joblib"))
+    assert not (elsewhere / "data").exists() and not (tmp_path / "other").exists()

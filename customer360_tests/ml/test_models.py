@@ -2,6 +2,7 @@
 planted outliers found."""
 
 import numpy as np
+import pytest
 import polars as pl
 
 from customer360.ml import fraud, segmentation
@@ -112,15 +113,16 @@ def test_boosters_stop_early_and_report_what_they_predict():
     from datetime import date
 
     from customer360.ml import churn, ltv
-    from customer360.ml.features import to_matrix
+    from customer360.ml.features import calibration_holdout_split, to_matrix
 
     train, validation = _boosting_folds()
     data = ltv.LtvTraining(train.drop("churned"), validation.drop("churned"), date(2024, 1, 1), date(2024, 3, 31))
     model, metrics, val = ltv.fit_ltv(data)
     assert model.regressor.n_iter_ < ltv.PARAMS["max_iter"]  # the noise-only features let early stopping stop
-    # the validation metrics are computed on exactly what the saved model predicts
-    assert np.allclose(val["predicted"], model.predict_horizon(to_matrix(validation, model.features)))
-    assert metrics["validation_spearman"] > 0.5
+    # the holdout metrics are computed on exactly what the saved model predicts for the holdout half
+    _, holdout = calibration_holdout_split(validation)
+    assert np.allclose(val["predicted"], model.predict_horizon(to_matrix(holdout, model.features)))
+    assert metrics["holdout_spearman"] > 0.5
 
     cdata = churn.ChurnTraining(train.drop("future_spend"), validation.drop("future_spend"), date(2024, 1, 1),
                                 date(2024, 3, 31))
@@ -128,3 +130,62 @@ def test_boosters_stop_early_and_report_what_they_predict():
     assert cmodel.classifier.estimator.n_iter_ < churn.PARAMS["max_iter"]
     assert cmetrics["holdout_roc_auc"] > 0.6
     assert list(cmetrics["feature_importance"])[0] == "orders_90d"
+
+
+def _with_holdout(df: pl.DataFrame, column: str, expr: pl.Expr) -> pl.DataFrame:
+    """``df`` with ``column`` replaced by ``expr`` on the holdout half's rows only."""
+    from customer360.ml.features import calibration_holdout_split
+
+    _, holdout = calibration_holdout_split(df)
+    in_holdout = pl.col("customer_id").is_in(holdout["customer_id"].implode())
+    return df.with_columns(pl.when(in_holdout).then(expr).otherwise(pl.col(column)).alias(column))
+
+
+def test_ltv_corrections_never_see_the_holdout_and_its_bias_can_fail():
+    """The smearing factor is fitted on the calibration half: changing the holdout's realised spend changes the
+    reported metrics but neither the factor nor a single prediction; a holdout that spends more than the
+    calibration half shows up as bias (it was 0.0000 by construction when the factor was fitted on the fold it
+    was evaluated on)."""
+    from datetime import date
+
+    from customer360.ml import ltv
+    from customer360.ml.features import calibration_holdout_split, to_matrix
+
+    train, validation = _boosting_folds(n=1500, seed=1)
+    folds = lambda v: ltv.LtvTraining(train.drop("churned"), v.drop("churned"), date(2024, 1, 1), date(2024, 3, 31))  # noqa: E731
+    cal, hold = calibration_holdout_split(validation)
+    assert abs(cal.height - hold.height) < 0.1 * validation.height  # halves, whatever the ids look like
+    model, metrics, _ = ltv.fit_ltv(folds(validation))
+    # ordinary data: the level is estimated on other customers, so the holdout bias is small but not nil
+    assert 1e-4 < abs(metrics["holdout_bias"]) < 0.2
+    assert metrics["holdout_mean_predicted"] != pytest.approx(metrics["holdout_mean_actual"], rel=1e-4)
+    # the holdout spends twice as much: the bias says so
+    richer = _with_holdout(validation, "future_spend", pl.col("future_spend") * 2)
+    model2, metrics2, _ = ltv.fit_ltv(folds(richer))
+    assert model2.smearing == model.smearing
+    x = to_matrix(validation, model.features)
+    assert np.array_equal(model2.predict_horizon(x), model.predict_horizon(x))
+    assert metrics2["holdout_bias"] < -0.4  # predicted ≈ half of the realised spend
+    assert metrics2["holdout_mean_actual"] == pytest.approx(2 * metrics["holdout_mean_actual"])
+
+
+def test_churn_calibration_never_sees_the_holdout():
+    """Isotonic calibration is fitted on the calibration half; every metric is on the holdout half: flipping the
+    holdout's labels changes the metrics, not the model."""
+    from datetime import date
+
+    from customer360.ml import churn
+    from customer360.ml.features import to_matrix
+
+    train, validation = _boosting_folds(n=1500, seed=2)
+    folds = lambda v: churn.ChurnTraining(train.drop("future_spend"), v.drop("future_spend"), date(2024, 1, 1), date(2024, 3, 31))  # noqa: E731
+    model, metrics, hold = churn.fit_churn(folds(validation))
+    flipped = _with_holdout(validation, "churned", (1 - pl.col("churned")).cast(pl.Int8))
+    model2, metrics2, hold2 = churn.fit_churn(folds(flipped))
+    x = to_matrix(validation, model.features)
+    assert np.array_equal(model.classifier.predict_proba(x), model2.classifier.predict_proba(x))
+    assert metrics2["holdout_roc_auc"] == pytest.approx(1 - metrics["holdout_roc_auc"])
+    assert metrics["holdout_rows"] == len(hold["y"]) and metrics["calibration_rows"] + metrics["holdout_rows"] == validation.height
+    assert 0 <= metrics["holdout_calibration_error"] < 0.2
+    assert churn.calibration_error(np.array([0, 0, 1, 1]), np.array([0.0, 0.0, 1.0, 1.0]), bins=2) == 0.0
+    assert churn.calibration_error(np.array([0, 0, 1, 1]), np.array([0.5, 0.5, 0.5, 0.5]), bins=2) == 0.5
