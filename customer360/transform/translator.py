@@ -61,7 +61,9 @@ class C360DagsterDbtTranslator(DagsterDbtTranslator):
 
 
 def raw_sources_through_views(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
-    """Tables of the dbt source ``raw`` that ``unique_id`` reads directly or through views/ephemeral models."""
+    """Tables of the dbt source ``raw`` that ``unique_id`` reads directly or through views/ephemeral models or the
+    incremental staging tables (a deduplicated copy of their raw table, merged by arrival: a raw partition's rows
+    reach the reader through them in the same window)."""
     nodes, sources = manifest.get("nodes", {}), manifest.get("sources", {})
     found: set[str] = set()
     stack, seen = list(manifest.get("parent_map", {}).get(unique_id, [])), set()
@@ -72,9 +74,15 @@ def raw_sources_through_views(manifest: Mapping[str, Any], unique_id: str) -> li
         seen.add(parent)
         if parent in sources and sources[parent]["source_name"] == "raw":
             found.add(sources[parent]["name"])
-        elif parent in nodes and nodes[parent].get("config", {}).get("materialized") in {"view", "ephemeral"}:
+        elif parent in nodes and _passes_raw_through(nodes[parent]):
             stack.extend(manifest.get("parent_map", {}).get(parent, []))
     return sorted(found)
+
+
+def _passes_raw_through(node: Mapping[str, Any]) -> bool:
+    config = node.get("config", {})
+    materialized = config.get("materialized")
+    return materialized in {"view", "ephemeral"} or (materialized == "incremental" and config.get("schema") == "staging")
 
 
 class PartitionedModelTranslator(C360DagsterDbtTranslator):

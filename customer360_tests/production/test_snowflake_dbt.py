@@ -78,7 +78,9 @@ def test_dbt_build_on_snowflake_emulator(generated_landing, tmp_path, monkeypatc
             "order by _load_date desc, _loaded_at desc limit 1",
             [new_status, changed[0]],
         )
-        _dbt(env, tmp_path, "build", "--select", "fct_transactions", "snap_customer_profile")
+        # the incremental staging tables merge the new rows first (the snapshot reads stg_customers)
+        _dbt(env, tmp_path, "build", "--select", "stg_customers", "stg_transactions", "fct_transactions",
+             "snap_customer_profile")
         log = (tmp_path / "logs" / "dbt.log").read_text()
         assert "merge into" in log.lower()  # the incremental run merged, it did not rebuild
         versions = wh.query(

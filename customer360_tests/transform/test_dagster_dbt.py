@@ -63,6 +63,8 @@ def test_asset_graph_keys_lineage_groups(graph_assets):
     fct = graph.get(dg.AssetKey(["marts", "fct_transactions"]))
     assert isinstance(fct.partitions_def, dg.DailyPartitionsDefinition)
     assert fct.backfill_policy == dg.BackfillPolicy.single_run()
+    # its raw partitions reach it through the incremental stg_transactions: the same-window dependency stays
+    assert dg.AssetKey(["raw", "transactions"]) in fct.parent_keys
     assert graph.get(dg.AssetKey(["marts", "fct_orders"])).partitions_def is None
 
 

@@ -42,7 +42,7 @@
     `time_column` is more than `settle_days` before as_of_date must resolve to a parent row. -#}
 {% test relationships_settled(model, column_name, to, field, time_column, settle_days=2) %}
     select child.{{ column_name }} as missing_key
-    from {{ model }} as child
+    from (select * from {{ model }}) as child  {#- the model may come as a where-subquery with its own alias #}
     left join {{ to }} as parent on child.{{ column_name }} = parent.{{ field }}
     where child.{{ column_name }} is not null
       and parent.{{ field }} is null

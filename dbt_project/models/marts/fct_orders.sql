@@ -1,7 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+    )
+}}
 -- One row per order (all statuses), priced against the catalogue: gross_margin = total_amount − unit_price × quantity
 -- (unit_price = the catalogue's current list price in USD; null when the product is unknown).
+-- Incremental merge on order_id: the orders whose version arrived since the last run (new orders, late rows,
+-- status changes) and the orders of products whose catalogue version arrived since then (price or category).
 with orders as (
     select * from {{ ref('stg_orders') }}
+    {%- if is_incremental() %}
+    where _loaded_at >= {{ loaded_at_watermark() }}
+       or product_id in (select product_id from {{ ref('stg_products') }} where _loaded_at >= {{ loaded_at_watermark() }})
+    {%- endif %}
 ),
 
 products as (
@@ -19,6 +33,7 @@ select
     orders.channel,
     products.category                                                      as product_category,
     products.unit_price,
-    cast(orders.total_amount - products.unit_price * orders.quantity as {{ type_double() }}) as gross_margin
+    cast(orders.total_amount - products.unit_price * orders.quantity as {{ type_double() }}) as gross_margin,
+    orders._loaded_at
 from orders
 left join products on orders.product_id = products.product_id

@@ -9,7 +9,10 @@
 -- One row per payment attempt, amount in USD, with the is_high_risk flag (README "Fraud rules").
 -- Incremental merge on transaction_id. A Dagster partition run passes min_date/max_date (the partition window);
 -- rows from lookback_days before min_date are re-read so late-arriving transactions and their flags are merged.
--- Without vars an incremental run re-reads from lookback_days before the newest transaction already loaded.
+-- Without vars an incremental run merges the transactions whose version arrived since the newest one already merged
+-- (_loaded_at watermark, minus loaded_at_lookback_hours): late rows and re-sends by arrival, not by event date.
+-- is_high_risk is evaluated when a transaction's version is merged (the customer's signals at that time): older
+-- rows keep their flag until re-merged or a --full-refresh.
 {%- set min_date = date_var('min_date') -%}
 {%- set max_date = date_var('max_date') -%}
 {%- set lookback = var('lookback_days') | int %}
@@ -20,9 +23,7 @@ with transactions as (
     {%- if min_date is not none %}
       and transaction_date >= {{ dbt.dateadd('day', -1 * lookback, min_date) }}
     {%- elif is_incremental() %}
-      and transaction_date >= (
-          select {{ dbt.dateadd('day', -1 * lookback, 'cast(max(transaction_date) as date)') }} from {{ this }}
-      )
+      and _loaded_at >= {{ loaded_at_watermark() }}
     {%- endif %}
     {%- if max_date is not none %}
       and transaction_date < {{ max_date }}
@@ -77,5 +78,6 @@ select
     status,
     merchant_id,
     coalesce(customer_is_risky and transaction_is_anomalous, false) as is_high_risk,
-    cast(transaction_date as date)                                 as transaction_day
+    cast(transaction_date as date)                                 as transaction_day,
+    _loaded_at
 from flagged

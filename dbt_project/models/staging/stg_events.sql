@@ -1,6 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+    )
+}}
 -- One row per clickstream event (latest version of each event_id). customer_id is null for anonymous sessions.
 with latest as (
-    {{ dedup_latest(source('raw', 'events'), 'event_id') }}
+    {{ dedup_latest_incremental(source('raw', 'events'), 'event_id') }}
 )
 
 select
@@ -12,5 +20,7 @@ select
     cast(event_timestamp as {{ type_ts() }})          as event_timestamp,
     {{ clean_enum('device_type') }}                   as device_type,
     {{ clean_text('browser', lower=true) }}           as browser,
-    cast(_loaded_at as {{ type_ts() }})               as _loaded_at
+    cast(_loaded_at as {{ type_ts() }})               as _loaded_at,
+    cast(_load_date as date)                          as _load_date,
+    cast(_source_file as {{ dbt.type_string() }})     as _source_file
 from latest

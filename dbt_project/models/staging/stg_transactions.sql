@@ -1,7 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='transaction_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+    )
+}}
 -- One row per payment attempt (latest version of each transaction_id). amount stays in the local currency as
 -- delivered; amount_usd converts it with the fixed rates of the fx_rates seed (= catalog.FX_RATES_TO_USD).
 with latest as (
-    {{ dedup_latest(source('raw', 'transactions'), 'transaction_id') }}
+    {{ dedup_latest_incremental(source('raw', 'transactions'), 'transaction_id') }}
 ),
 
 cleaned as (
@@ -16,7 +24,9 @@ cleaned as (
         {{ clean_enum('transaction_type') }}           as transaction_type,
         {{ clean_enum('status') }}                     as status,
         {{ clean_id('merchant_id') }}                  as merchant_id,
-        cast(_loaded_at as {{ type_ts() }})            as _loaded_at
+        cast(_loaded_at as {{ type_ts() }})            as _loaded_at,
+        cast(_load_date as date)                       as _load_date,
+        cast(_source_file as {{ dbt.type_string() }})  as _source_file
     from latest
 ),
 
@@ -36,7 +46,9 @@ select
     cleaned.transaction_type,
     cleaned.status,
     cleaned.merchant_id,
-    cleaned._loaded_at
+    cleaned._loaded_at,
+    cleaned._load_date,
+    cleaned._source_file
 from cleaned
 left join fx
     on cleaned.currency = fx.currency

@@ -1,0 +1,90 @@
+{#- Incremental design (README "Incremental design"): every incremental model keeps `_loaded_at` = the newest arrival
+    (raw `_loaded_at`) among the rows it was computed from. An incremental run reprocesses what arrived since the
+    newest `_loaded_at` the model already holds, minus `loaded_at_lookback_hours` (loads that commit out of order).
+    Change detection is by arrival, never by event date: late rows, re-sends and status changes of old facts arrive
+    with a new `_loaded_at`. -#}
+
+{#- The arrival watermark of `relation` (default: this model) as a scalar SQL subquery: rows that arrived at or
+    after it are new to the model. An empty model has seen nothing (1900-01-01). -#}
+{% macro loaded_at_watermark(relation=none) -%}
+    {%- set relation = relation if relation is not none else this -%}
+    (select coalesce(
+        {{ dbt.dateadd('hour', -1 * (var('loaded_at_lookback_hours') | int), 'max(_loaded_at)') }},
+        cast('1900-01-01 00:00:00' as {{ type_ts() }}))
+     from {{ relation }})
+{%- endmacro %}
+
+{#- Row version `a` is newer than `b` by the dedup order of dedup_latest: (_load_date, _loaded_at, _source_file). -#}
+{% macro version_is_newer(a, b) -%}
+    ({{ a }}._load_date > {{ b }}._load_date
+     or ({{ a }}._load_date = {{ b }}._load_date
+         and ({{ a }}._loaded_at > {{ b }}._loaded_at
+              or ({{ a }}._loaded_at = {{ b }}._loaded_at and {{ a }}._source_file > {{ b }}._source_file))))
+{%- endmacro %}
+
+{#- Staging dedup of an incremental staging model (merged on `key`). Full refresh: dedup_latest over all of raw.
+    Incremental: only the raw rows that arrived since the watermark are ranked; the newest of them replaces the
+    stored version of its key only when it is newer by (_load_date, _loaded_at, _source_file) — the same winner
+    dedup_latest picks over the whole history. The stored table therefore needs `_load_date` and `_source_file`. -#}
+{% macro dedup_latest_incremental(relation, key) -%}
+    {%- if is_incremental() -%}
+    select arrived.*
+    from (
+        select
+            src.*,
+            row_number() over (
+                partition by src.{{ key }}
+                order by src._load_date desc, src._loaded_at desc, src._source_file desc
+            ) as _version_rank
+        from {{ relation }} as src
+        where src.{{ key }} is not null
+          and src._loaded_at >= {{ loaded_at_watermark() }}
+    ) as arrived
+    left join {{ this }} as stored
+        on stored.{{ key }} = {{ clean_id('arrived.' ~ key) }}
+    where arrived._version_rank = 1
+      and (stored.{{ key }} is null or {{ version_is_newer('arrived', 'stored') }})
+    {%- else -%}
+    {{ dedup_latest(relation, key) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The as_of_date the model was last built for (every row carries it; refresh_as_of_columns keeps them equal). -#}
+{% macro stored_as_of_date() -%}
+    (select max(as_of_date) from {{ this }})
+{%- endmacro %}
+
+{#- Facts whose date `col` moves across the as_of_date boundary (shifted back `offset_days`) between the stored
+    as_of_date and this run's: (least(old, new) − offset, greatest(old, new) − offset]. Empty when as_of_date is
+    unchanged. A customer-level model recomputes the customers of these facts (their point-in-time filter changed). -#}
+{% macro crosses_as_of_shift(col, offset_days=0) -%}
+    (cast({{ col }} as date) > {{ dbt.dateadd('day', -1 * offset_days, 'least(' ~ stored_as_of_date() ~ ', ' ~ as_of_date() ~ ')') }}
+     and cast({{ col }} as date) <= {{ dbt.dateadd('day', -1 * offset_days, 'greatest(' ~ stored_as_of_date() ~ ', ' ~ as_of_date() ~ ')') }})
+{%- endmacro %}
+
+{#- post_hook of the customer-level incrementals: the rows not recomputed by the merge get this run's as_of_date and
+    their as_of-relative columns recomputed from stored dates (`columns` = {column: date column}), e.g.
+    days_since_last_order from last_order_date: a per-customer UPDATE, no fact is re-read. Touches no row when
+    as_of_date is unchanged. -#}
+{% macro refresh_as_of_columns(columns={}) -%}
+    {%- if is_incremental() -%}
+    update {{ this }} set
+        {%- for column, date_column in columns.items() %}
+        {{ column }} = cast({{ days_before_as_of(date_column) }} as {{ type_int() }}),
+        {%- endfor %}
+        as_of_date = {{ as_of_date() }}
+    where as_of_date <> {{ as_of_date() }}
+    {%- else -%}
+    select 1 as as_of_columns_computed_by_the_build
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The newest of some `_loaded_at` expressions, nulls ignored (DuckDB's greatest ignores nulls, Snowflake's
+    returns null: coalesce each to the first non-null). -#}
+{% macro newest_of(columns) -%}
+    {%- set guarded = [] -%}
+    {%- for col in columns -%}
+        {%- do guarded.append('coalesce(' ~ col ~ ', ' ~ columns | join(', ') ~ ')') -%}
+    {%- endfor -%}
+    cast(greatest({{ guarded | join(', ') }}) as {{ type_ts() }})
+{%- endmacro %}
