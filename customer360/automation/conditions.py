@@ -22,11 +22,14 @@
 - Assets without upstream assets (dbt seeds such as ``fx_rates``, the metricflow time spine) get
   ``build_root_when_missing()``: they change only with a code deploy.
 - The cadence follows from the raw sources that feed the asset (computed from the asset graph, so a new model gets
-  the right cadence without editing this file):
+  the right cadence without editing this file; ``asset_cadence`` is the one classifier, and the freshness
+  policies of ``customer360.automation.freshness`` use it too). Which source rebuilds what is the ``rebuilds``
+  column of the SLA table, the crons are its ``REBUILD_SLAS`` rows (``customer360/sla.py``):
     * only ``events`` / ``transactions`` upstream (near-real-time feeds), or a time-partitioned asset fed by one
       of them (``fct_transactions``: today's partition follows the micro-batches) → hourly, ``HOURLY_CRON``;
     * only ``products`` upstream (weekly full catalogue) → weekly, ``WEEKLY_CRON`` (Monday 02:00 UTC);
-    * anything else (the daily sources, marts, ML) → daily, ``sla.DAILY_REBUILD_CRON`` (02:00 UTC).
+    * no raw source upstream (dbt seeds, the time spine) → on deploy (roots are built when missing);
+    * anything else (the daily sources, marts, ML) → daily, ``DAILY_CRON`` (02:00 UTC).
 - Older partitions of partitioned assets (``fct_transactions``) are filled by backfills (``jobs.py``, README).
 
 The automation sensor ``c360_automation`` evaluates these conditions every 30 s; it is RUNNING by default. It runs
@@ -41,14 +44,14 @@ from functools import lru_cache
 import dagster as dg
 
 from customer360.ingestion.sensors import ARRIVAL_TRIGGER, TRIGGER_TAG
-from customer360.sla import DAILY_REBUILD_CRON
+from customer360.sla import DAILY, HOURLY, ON_DEPLOY, REBUILD_SLAS, SLAS, WEEKLY, RebuildSla
 
-HOURLY_CRON = "0 * * * *"
-WEEKLY_CRON = "0 2 * * 1"
-DAILY_CRON = DAILY_REBUILD_CRON
+HOURLY_CRON = REBUILD_SLAS[HOURLY].rebuild_cron
+WEEKLY_CRON = REBUILD_SLAS[WEEKLY].rebuild_cron
+DAILY_CRON = REBUILD_SLAS[DAILY].rebuild_cron
 RAW_GROUP = "raw"
-NEAR_REAL_TIME_SOURCES = frozenset({"events", "transactions"})
-WEEKLY_SOURCES = frozenset({"products"})
+NEAR_REAL_TIME_SOURCES = frozenset(s for s, row in SLAS.items() if row.rebuilds == HOURLY)
+WEEKLY_SOURCES = frozenset(s for s, row in SLAS.items() if row.rebuilds == WEEKLY)
 AUTOMATION_SENSOR_NAME = "c360_automation"
 
 
@@ -57,27 +60,33 @@ def _raw_sources(graph, key: dg.AssetKey) -> frozenset[str]:
     return frozenset(k.path[1] for k in upstream if len(k.path) == 2 and k.path[0] == RAW_GROUP)
 
 
-def cadence_cron(sources: frozenset[str], partitioned: bool = False) -> str:
-    """The rebuild cron of an asset fed by these raw sources."""
-    if sources and sources <= NEAR_REAL_TIME_SOURCES:
-        return HOURLY_CRON
+def cadence_of(sources: frozenset[str], partitioned: bool = False) -> str:
+    """The rebuild cadence (a key of ``sla.REBUILD_SLAS``) of an asset fed by these raw sources."""
+    if not sources:
+        return ON_DEPLOY
+    if sources <= NEAR_REAL_TIME_SOURCES:
+        return HOURLY
     if partitioned and sources & NEAR_REAL_TIME_SOURCES:  # today's partition follows the micro-batches
-        return HOURLY_CRON
-    if sources and sources <= WEEKLY_SOURCES:
-        return WEEKLY_CRON
-    return DAILY_CRON
+        return HOURLY
+    if sources <= WEEKLY_SOURCES:
+        return WEEKLY
+    return DAILY
 
 
-def automation_plan(defs: dg.Definitions) -> dict[dg.AssetKey, str]:
-    """Every materializable non-raw asset → its cron (the table the README documents)."""
+def asset_cadence(graph, key: dg.AssetKey) -> RebuildSla:
+    """THE classifier: the rebuild cadence of a non-raw asset, from its lineage (raw sources upstream)."""
+    node = graph.get(key)
+    return REBUILD_SLAS[cadence_of(_raw_sources(graph, key), partitioned=node.partitions_def is not None)]
+
+
+def automation_plan(defs: dg.Definitions) -> dict[dg.AssetKey, RebuildSla]:
+    """Every materializable non-raw asset → its cadence row (the table the README documents)."""
     graph = defs.resolve_asset_graph()
-    plan: dict[dg.AssetKey, str] = {}
-    for key in graph.get_all_asset_keys():
-        node = graph.get(key)
-        if key.path[0] == RAW_GROUP or not node.is_materializable:
-            continue
-        plan[key] = cadence_cron(_raw_sources(graph, key), partitioned=node.partitions_def is not None)
-    return plan
+    return {
+        key: asset_cadence(graph, key)
+        for key in graph.get_all_asset_keys()
+        if key.path[0] != RAW_GROUP and graph.get(key).is_materializable
+    }
 
 
 PENDING_RUN_STATUSES = [
@@ -154,8 +163,8 @@ def build_root_when_missing() -> dg.AutomationCondition:
 def apply_automation_conditions(defs: dg.Definitions) -> dg.Definitions:
     graph = defs.resolve_asset_graph()
     conditions: Mapping[dg.AssetKey, dg.AutomationCondition] = {
-        key: rebuild_on(cron) if graph.get(key).parent_keys else build_root_when_missing()
-        for key, cron in automation_plan(defs).items()
+        key: rebuild_on(row.rebuild_cron) if graph.get(key).parent_keys else build_root_when_missing()
+        for key, row in automation_plan(defs).items()
     }
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -2,8 +2,9 @@
 
 - ``raw/<source>``: ``FreshnessPolicy.time_window(fail_window=error_after, warn_window=warn_after)`` of that
   source's row in ``SLAS``.
-- every other asset (staging → intermediate → marts → ML, snapshots): rebuilt daily at 02:00 UTC, so
-  ``DOWNSTREAM_WARN_AFTER`` / ``DOWNSTREAM_ERROR_AFTER`` (one daily cycle plus build slack / two cycles).
+- every other asset (staging → intermediate → marts → ML, snapshots): the windows of the row of ``REBUILD_SLAS``
+  for the cadence the automation rebuilds it on (``conditions.asset_cadence``, from lineage): hourly, daily or
+  weekly. An asset rebuilt only on deploy (a seed, the time spine) gets no policy: nothing can make it late.
 
 The freshness daemon (on by default in Dagster 1.13) evaluates these policies against the last materialization;
 ``customer360.automation.alerts`` turns its state changes into alerts.
@@ -13,6 +14,7 @@ Dagster policy of a raw asset so an end-to-end test can watch a source go stale 
 table nor the dbt source freshness, and a warning is logged whenever it is set. Never set it in production.
 """
 
+import dataclasses
 import logging
 import os
 import warnings
@@ -21,12 +23,12 @@ from datetime import timedelta
 
 import dagster as dg
 
-from customer360.sla import DOWNSTREAM_ERROR_AFTER, DOWNSTREAM_WARN_AFTER, SLAS, SourceSla
+from customer360.automation.conditions import RAW_GROUP, asset_cadence
+from customer360.sla import SLAS, RebuildSla, SourceSla
 
 log = logging.getLogger(__name__)
 
 SLA_OVERRIDE_ENV = "C360_TEST_SLA_OVERRIDES"
-RAW_GROUP = "raw"
 # Dagster refuses time windows under one minute.
 _MIN_WINDOW = timedelta(minutes=1)
 
@@ -50,7 +52,9 @@ def parse_sla_overrides(text: str) -> dict[str, SourceSla]:
         if warn < _MIN_WINDOW:
             raise ValueError(f"{SLA_OVERRIDE_ENV}: {source} warn window must be >= 60 s (Dagster limit)")
         base = SLAS[source]
-        overrides[source] = SourceSla(source, base.cadence + " (test override)", warn, error, base.design_error_stated)
+        overrides[source] = dataclasses.replace(
+            base, cadence=base.cadence + " (test override)", warn_after=warn, error_after=error
+        )
     return overrides
 
 
@@ -73,31 +77,36 @@ def raw_freshness_policies(environ: Mapping[str, str] | None = None) -> dict[dg.
     return {dg.AssetKey([RAW_GROUP, source]): policy_for_sla(sla) for source, sla in effective_slas(environ).items()}
 
 
-def downstream_freshness_policy() -> dg.FreshnessPolicy:
-    """Policy of every asset rebuilt by the daily 02:00 UTC cycle (staging → marts → ML, snapshots)."""
-    return dg.FreshnessPolicy.time_window(fail_window=DOWNSTREAM_ERROR_AFTER, warn_window=DOWNSTREAM_WARN_AFTER)
+def rebuild_freshness_policy(row: RebuildSla) -> dg.FreshnessPolicy | None:
+    """Policy of the assets rebuilt on this cadence; None for the cadence without windows (on deploy)."""
+    if row.error_after is None:
+        return None
+    return dg.FreshnessPolicy.time_window(fail_window=row.error_after, warn_window=row.warn_after)
 
 
-def freshness_policy_for(key: dg.AssetKey, environ: Mapping[str, str] | None = None) -> dg.FreshnessPolicy:
+def freshness_policies(
+    defs: dg.Definitions, environ: Mapping[str, str] | None = None
+) -> dict[dg.AssetKey, dg.FreshnessPolicy | None]:
+    """Every asset of ``defs`` → its policy: raw from its source row, the others from their rebuild cadence."""
+    graph = defs.resolve_asset_graph()
     raw = raw_freshness_policies(environ)
-    if key in raw:
-        return raw[key]
-    if key.path[0] == RAW_GROUP:
-        raise ValueError(f"{key.to_user_string()} has no row in the SLA table (customer360/sla.py)")
-    return downstream_freshness_policy()
+    policies: dict[dg.AssetKey, dg.FreshnessPolicy | None] = {}
+    for key in graph.get_all_asset_keys():
+        if key.path[0] == RAW_GROUP:
+            if key not in raw:
+                raise ValueError(f"{key.to_user_string()} has no row in the SLA table (customer360/sla.py)")
+            policies[key] = raw[key]
+        else:
+            policies[key] = rebuild_freshness_policy(asset_cadence(graph, key))
+    return policies
 
 
 def apply_freshness_policies(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> dg.Definitions:
     """Return ``defs`` with the SLA-derived policy on every asset (replacing any policy set elsewhere)."""
-    raw = raw_freshness_policies(environ)
-    downstream = downstream_freshness_policy()
+    policies = freshness_policies(defs, environ)
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:
-        if spec.key in raw:
-            return spec.replace_attributes(freshness_policy=raw[spec.key])
-        if spec.key.path[0] == RAW_GROUP:
-            raise ValueError(f"{spec.key.to_user_string()} has no row in the SLA table (customer360/sla.py)")
-        return spec.replace_attributes(freshness_policy=downstream)
+        return spec.replace_attributes(freshness_policy=policies[spec.key])
 
     with warnings.catch_warnings():  # preview API in 1.13; dagster is pinned and the spec snapshot test guards it
         warnings.simplefilter("ignore", dg.PreviewWarning)

@@ -11,8 +11,9 @@ from customer360.automation.conditions import (
     HOURLY_CRON,
     WEEKLY_CRON,
     automation_plan,
-    cadence_cron,
+    cadence_of,
 )
+from customer360 import sla
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
 WEEKLY = dg.WeeklyPartitionsDefinition(start_date="2024-01-01", day_offset=1, end_offset=1)
@@ -61,17 +62,17 @@ def small_defs():
 
 
 def test_cadence_follows_the_feeding_sources():
-    assert cadence_cron(frozenset({"events"})) == HOURLY_CRON
-    assert cadence_cron(frozenset({"events", "transactions"})) == HOURLY_CRON
-    assert cadence_cron(frozenset({"products"})) == WEEKLY_CRON
-    assert cadence_cron(frozenset({"products", "orders"})) == DAILY_CRON
-    assert cadence_cron(frozenset()) == DAILY_CRON
-    assert cadence_cron(frozenset({"transactions", "customers"})) == DAILY_CRON
-    assert cadence_cron(frozenset({"transactions", "customers"}), partitioned=True) == HOURLY_CRON
+    assert cadence_of(frozenset({"events"})) == sla.HOURLY
+    assert cadence_of(frozenset({"events", "transactions"})) == sla.HOURLY
+    assert cadence_of(frozenset({"products"})) == sla.WEEKLY
+    assert cadence_of(frozenset({"products", "orders"})) == sla.DAILY
+    assert cadence_of(frozenset()) == sla.ON_DEPLOY  # seeds: rebuilt only by a deploy
+    assert cadence_of(frozenset({"transactions", "customers"})) == sla.DAILY
+    assert cadence_of(frozenset({"transactions", "customers"}), partitioned=True) == sla.HOURLY
 
 
 def test_plan_and_conditions_on_the_graph(small_defs):
-    plan = {k.to_user_string(): cron for k, cron in automation_plan(small_defs).items()}
+    plan = {k.to_user_string(): row.rebuild_cron for k, row in automation_plan(small_defs).items()}
     assert plan["staging/stg_events"] == HOURLY_CRON
     assert plan["marts/fct_transactions"] == HOURLY_CRON  # partitioned and fed by transactions
     assert plan["staging/stg_products"] == WEEKLY_CRON

@@ -1,5 +1,7 @@
 """Freshness policies come from THE SLA table, and the Dagster policies and the dbt source freshness never drift."""
 
+import datetime as dt
+import itertools
 from datetime import timedelta
 
 import dagster as dg
@@ -10,11 +12,11 @@ from customer360.automation.freshness import (
     SLA_OVERRIDE_ENV,
     apply_freshness_policies,
     effective_slas,
-    freshness_policy_for,
     parse_sla_overrides,
+    raw_freshness_policies,
 )
 from customer360.settings import DBT_PROJECT_DIR
-from customer360.sla import DOWNSTREAM_ERROR_AFTER, DOWNSTREAM_WARN_AFTER, SLAS
+from customer360.sla import BUILD_SLACK, DAILY, HOURLY, ON_DEPLOY, REBUILD_SLAS, SLAS, WEEKLY
 
 SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
 _PERIOD = {"minute": "minutes", "hour": "hours", "day": "days"}
@@ -57,11 +59,54 @@ def test_every_raw_asset_in_the_code_location_has_its_sla_policy(loaded_graph, m
         assert _windows(loaded_graph.get(key).freshness_policy) == (sla.warn_after, sla.error_after), key
 
 
-def test_downstream_assets_follow_the_daily_rebuild(loaded_graph):
-    downstream = [k for k in loaded_graph.get_all_asset_keys()
-                  if k.path[0] != "raw" and loaded_graph.get(k).is_materializable]
-    for key in downstream:
-        assert _windows(loaded_graph.get(key).freshness_policy) == (DOWNSTREAM_WARN_AFTER, DOWNSTREAM_ERROR_AFTER)
+def test_downstream_policies_follow_the_rebuild_cadence(loaded_graph):
+    """Each asset's windows are those of the cadence its automation condition rebuilds it on."""
+    expected = {
+        "staging/stg_products": WEEKLY,  # fed only by the weekly catalogue: rebuilt on Mondays
+        "staging/stg_events": HOURLY,
+        "staging/stg_transactions": HOURLY,
+        "marts/fct_transactions": HOURLY,  # today's partition follows the micro-batches
+        "staging/stg_orders": DAILY,
+        "intermediate/int_product_affinity": DAILY,  # products and orders: rebuilt daily
+        "marts/fct_customer_value": DAILY,
+        "staging/fx_rates": ON_DEPLOY,  # a seed: no policy, nothing can make it late
+        "marts/metricflow_time_spine": ON_DEPLOY,
+    }
+    for name, cadence in expected.items():
+        node, row = loaded_graph.get(dg.AssetKey(name.split("/"))), REBUILD_SLAS[cadence]
+        if row.warn_after is None:
+            assert node.freshness_policy is None, name
+        else:
+            assert _windows(node.freshness_policy) == (row.warn_after, row.error_after), name
+    crons = {row.rebuild_cron: row for row in REBUILD_SLAS.values() if row.warn_after is not None}
+    for key in loaded_graph.get_all_asset_keys():
+        node = loaded_graph.get(key)
+        label = node.automation_condition.get_label() if node.automation_condition else ""
+        if label.startswith("rebuild_on(") and node.freshness_policy is not None:
+            row = crons[label.removeprefix("rebuild_on(").removesuffix(")")]  # the automation's own cadence
+            assert _windows(node.freshness_policy) == (row.warn_after, row.error_after), key
+
+
+def _interval(cron: str) -> dt.timedelta:
+    from dagster._utils.schedules import cron_string_iterator  # noqa: PLC2701
+
+    ticks = cron_string_iterator(dt.datetime(2024, 1, 1, tzinfo=dt.UTC).timestamp(), cron, "UTC")
+    return max(b - a for a, b in itertools.pairwise(itertools.islice(ticks, 200)))
+
+
+def test_rebuild_windows_outlast_a_cycle_and_their_feeds():
+    """A window shorter than the rebuild interval fails every normal cycle (the weekly assets under the daily
+    windows did); a window shorter than the feed's own lets a late-but-within-SLA feed page downstream."""
+    for cadence, row in REBUILD_SLAS.items():
+        feeds = [s for s in SLAS.values() if s.rebuilds == cadence]
+        if cadence == ON_DEPLOY:
+            assert row.warn_after is None and row.error_after is None and not feeds
+            continue
+        assert feeds, cadence
+        assert row.warn_after >= _interval(row.rebuild_cron) + BUILD_SLACK, cadence
+        assert row.warn_after >= max(s.warn_after for s in feeds) + BUILD_SLACK, cadence
+        assert row.error_after >= max(s.error_after for s in feeds) + BUILD_SLACK, cadence
+        assert row.warn_after < row.error_after
 
 
 def test_dagster_policies_and_dbt_source_freshness_do_not_drift(loaded_graph):
@@ -78,7 +123,7 @@ def test_override_is_test_only_and_validated():
     assert shortened["transactions"].warn_after == timedelta(seconds=60)
     assert shortened["orders"] == SLAS["orders"]
     assert SLAS["transactions"].warn_after == timedelta(hours=1)  # the table itself is untouched
-    policy = freshness_policy_for(dg.AssetKey(["raw", "transactions"]), {SLA_OVERRIDE_ENV: "transactions:60:120"})
+    policy = raw_freshness_policies({SLA_OVERRIDE_ENV: "transactions:60:120"})[dg.AssetKey(["raw", "transactions"])]
     assert _windows(policy) == (timedelta(seconds=60), timedelta(seconds=120))
     for bad in ("nosuch:60:120", "transactions:60", "transactions:30:120", "transactions:a:b", "transactions:120:60"):
         with pytest.raises(ValueError):
