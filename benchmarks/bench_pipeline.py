@@ -15,8 +15,8 @@ tree every 0.2 s, so the dbt subprocesses count; CPU = user + system of the proc
   ``dbt build`` CLI of what reads the ML outputs + ``fct_transactions`` for the whole window;
 * ``incremental`` — on the ``dagster`` phase's warehouse and instance: one arrival-sensor tick (cursor
   bootstrap), ``data_generation.append_day``, a timed sensor tick (file lands → run requested), then
-  ``run_pipeline`` over the new day only (raw partitions of that day, the products week, the unpartitioned
-  downstream, the new ``fct_transactions`` partition);
+  ``customer360 update``'s ``run_update``: the new day's raw partitions (what the load ledger has not seen), the
+  incremental downstream build, the new ``fct_transactions`` partition;
 * ``import``    — ``import customer360.definitions`` in fresh interpreters (median of 3) and the slowest imports.
 
 The machine is shared: the 1-minute load average is recorded at the start and end of every phase.
@@ -292,8 +292,25 @@ def phase_incremental(workdir: Path, meta: dict, mon: Monitor) -> dict:
         out["sensor_requests_after_landing"] = sorted(r.partition_key for r in reqs)
         out["file_lands_to_run_requested_s"] = round(time.perf_counter() - landed_at, 2)
         out["new_day"] = new_day.isoformat()
-        _run_pipeline_steps(mon, defs, instance, new_day, new_day)
+        out["update"] = _run_update_steps(mon, defs, instance, landing, settings)
     return out
+
+
+def _run_update_steps(mon: Monitor, defs, instance, landing, settings) -> list[str]:
+    """``customer360 update``'s own code: what the ledger has not seen, then what depends on it."""
+    from customer360.update import run_update
+
+    def log(msg: str) -> None:
+        if msg.startswith("→ "):
+            mon.step(msg[2:].split(":")[0])
+        print("   " + msg, flush=True)
+
+    report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"], log=log,
+                        log_level="ERROR")
+    mon.step(None)
+    for line in report.lines():
+        print("   " + line, flush=True)
+    return report.lines()
 
 
 def phase_import(workdir: Path, meta: dict, mon: Monitor) -> dict:

@@ -7,8 +7,8 @@
     once by hash(key) (a cheap integer aggregate instead of a sort of every row by a string key); rows whose key
     hash occurs once pass straight through, and only the rows of repeated hashes are ranked, by the real key. A
     hash collision merely sends a singleton key to the ranking branch, where it ranks first — the result is the
-    same rows as a row_number() over every key. Staging models are views, so every query on them (each data test
-    included) runs this: measured at scale 1.0 ≈ 2.5× less CPU than ranking all rows. `hash` exists in DuckDB and
+    same rows as a row_number() over every key. A full refresh of an incremental staging model and every query on
+    the stg_products view run this: measured at scale 1.0 ≈ 2.5× less CPU than ranking all rows. `hash` exists in DuckDB and
     Snowflake alike. Pass the source relation itself, not a CTE over it: the raw table is read three times, and
     DuckDB materializes a CTE referenced more than once (a full copy of every column; measured 4× the CPU). -#}
 {% macro dedup_latest(relation, key) -%}
