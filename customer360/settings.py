@@ -38,6 +38,7 @@ class Settings:
     as_of_date: str | None  # YYYY-MM-DD reference "today" for recency/churn; None = current UTC date
     git_url: str | None = None  # repository the UI's code references link to (customer360/code_references.py)
     git_ref: str | None = None  # commit or branch of those links
+    exports_url: str = "data/exports"  # consumers' exports + scorecard: local folder or s3://bucket/prefix
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -61,6 +62,7 @@ class Settings:
             as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
             git_url=os.environ.get("C360_GIT_URL", "").strip() or None,
             git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
+            exports_url=_local_or_url(_env("C360_EXPORTS_URL", "data/exports")),
         )
 
 
