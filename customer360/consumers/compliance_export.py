@@ -262,7 +262,7 @@ def build_compliance_export_asset(manifest: dict[str, Any], exports_url: str, pa
         first, end = window.start.date(), window.end.date()
         try:
             store = open_exports(exports_url)
-            result = export_window(warehouse, store, first, end, run_id=context.run_id)
+            result = export_window(warehouse, store, first, end, run_id=context.run.run_id)
         except ExportLocationError as exc:
             raise dg.Failure(description=str(exc)) from exc
         context.log.info(
