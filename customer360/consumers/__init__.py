@@ -17,6 +17,7 @@ import dagster as dg
 from customer360.consumers.compliance_export import build_compliance_export_asset
 from customer360.consumers.exposures import exposure_specs
 from customer360.consumers.retention_alerts import build_retention_alerts_asset
+from customer360.consumers.scorecard import build_scorecard_asset
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings, get_settings
 from customer360.transform.project import dbt_project, dbt_target
@@ -30,5 +31,6 @@ def consumers_definitions(settings: Settings | None = None) -> dg.Definitions:
             *exposure_specs(manifest),
             build_compliance_export_asset(manifest, settings.exports_url, daily_partitions(settings.partitions_start)),
             build_retention_alerts_asset(manifest),
+            build_scorecard_asset(manifest, settings),
         ],
     )
