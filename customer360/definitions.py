@@ -4,6 +4,7 @@ import dagster as dg
 
 from customer360.automation import with_automation
 from customer360.code_references import with_code_references
+from customer360.consumers import consumers_definitions
 from customer360.ingestion import ingestion_definitions
 from customer360.ml.assets import ml_definitions
 from customer360.resources import build_resources
@@ -17,6 +18,7 @@ defs = dg.Definitions.merge(
     ingestion_definitions(settings),
     transform_definitions(settings),
     ml_definitions(settings),
+    consumers_definitions(settings),
 )
 defs = with_code_references(defs, settings)  # "View code" on every asset, linked to the repository when known
 defs = with_automation(defs)  # last: orchestration + SLA freshness policies and automation conditions on every asset

@@ -12,7 +12,9 @@ on the Jobs page and the activity timeline of their job, with "Re-execute" avail
 3. ``downstream_job``, everything unpartitioned downstream of raw (dbt staging → intermediate → features, the ML
    scores, the marts that join them, the snapshot) — one run, in dependency order;
 4. ``daily_partitions_job``, the daily-partitioned ``marts/fct_transactions`` over the date range — one run, one
-   dbt invocation.
+   dbt invocation (with the daily compliance export);
+5. ``downstream_job``, the unpartitioned consumers that read a daily-partitioned mart (the executive scorecard) — one
+   run, once those marts exist.
 """
 
 import sys
@@ -40,7 +42,8 @@ from customer360.settings import REPO_ROOT
 
 WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
 JOB_OF_STEP = {"raw_daily": DAILY_JOB, "raw_weekly": WEEKLY_JOB, "downstream": DOWNSTREAM_JOB,
-               "daily_downstream": DAILY_JOB}
+               "daily_downstream": DAILY_JOB, "consumers": DOWNSTREAM_JOB}
+UNPARTITIONED_STEPS = ("downstream", "consumers")
 
 
 def code_location_target() -> tuple[str, str, str]:
@@ -71,7 +74,8 @@ class PipelineResult:
 def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
     """Materializable assets by step: raw daily, raw weekly, unpartitioned downstream, daily downstream."""
     graph = defs.resolve_asset_graph()
-    plan: dict[str, list[dg.AssetKey]] = {"raw_daily": [], "raw_weekly": [], "downstream": [], "daily_downstream": []}
+    plan: dict[str, list[dg.AssetKey]] = {"raw_daily": [], "raw_weekly": [], "downstream": [], "daily_downstream": [],
+                                          "consumers": []}
     for key in sorted(graph.get_all_asset_keys()):
         node = graph.get(key)
         if not node.is_materializable:
@@ -82,6 +86,8 @@ def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
             plan["raw_daily"].append(key)
         elif is_raw and cadence == "weekly":
             plan["raw_weekly"].append(key)
+        elif node.partitions_def is None and _reads_partitioned_marts(graph, key):
+            plan["consumers"].append(key)  # e.g. the scorecard (flagged amount): after the daily-partitioned marts
         elif node.partitions_def is None:
             plan["downstream"].append(key)
         elif cadence == "daily":
@@ -89,6 +95,12 @@ def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
         else:
             raise ValueError(f"no pipeline step for {key.to_user_string()} ({node.partitions_def})")
     return plan
+
+
+def _reads_partitioned_marts(graph, key: dg.AssetKey) -> bool:
+    """An unpartitioned asset downstream of a partitioned non-raw asset (``fct_transactions``)."""
+    return any(a.path[0] != "raw" and graph.get(a).partitions_def is not None
+               for a in graph.get_ancestor_asset_keys(key) if graph.has(a))
 
 
 def _partition_range(defs: dg.Definitions, key: dg.AssetKey, first: date, last: date) -> tuple[str, str]:
@@ -162,7 +174,8 @@ class Step:
 
 
 STEP_NAMES = {"raw_daily": "ingest (daily sources)", "raw_weekly": "ingest (products, weekly)",
-              "downstream": "build + score (dbt and ML)", "daily_downstream": "build (daily-partitioned marts)"}
+              "downstream": "build + score (dbt and ML)", "daily_downstream": "build (daily-partitioned marts)",
+              "consumers": "publish (consumers of the daily-partitioned marts)"}
 
 
 def run_steps(
@@ -197,7 +210,7 @@ def run_pipeline(
     """Every step of the plan over ``[first_day, last_day]``: the full build of the demo."""
     steps = [
         Step(STEP_NAMES[step], JOB_OF_STEP[step], keys,
-             None if step == "downstream" else _partition_range(defs, keys[0], first_day, last_day))
+             None if step in UNPARTITIONED_STEPS else _partition_range(defs, keys[0], first_day, last_day))
         for step, keys in plan_assets(defs).items()
         if keys
     ]

@@ -140,6 +140,7 @@ def run_update(
     started = time.perf_counter()
     report = UpdateReport(pending=pending_partitions(landing, partitions_start, warehouse))
     steps = load_steps(defs, report.pending)
+    loads = len(steps)
     plan = plan_assets(defs)
     reason = downstream_reason(instance, defs, loaded_now=bool(steps))
     if reason is not None and plan["downstream"]:
@@ -153,6 +154,8 @@ def run_update(
                           (daily_days[0], daily_days[-1])))
     elif plan["daily_downstream"]:
         report.skipped.append("daily-partitioned marts: no new day")
+    if plan["consumers"] and len(steps) > loads:  # something was built: the consumers of the partitioned marts follow
+        steps.append(Step(STEP_NAMES["consumers"], JOB_OF_STEP["consumers"], plan["consumers"]))
     report.runs = run_steps(instance, steps, log, log_level)
     _collect_rows(instance, report)
     report.seconds = time.perf_counter() - started

@@ -1,0 +1,36 @@
+"""The consumers of the Customer 360 (README "Consumers"): who reads every mart, and the three consumers customer360
+builds itself.
+
+- ``exposures``: every dbt exposure (dbt_project/models/exposures/_exposures.yml) as an asset ``consumers/<name>``
+  downstream of the marts it reads — Sigma and Power BI dashboards as external assets;
+- ``compliance_export``: the compliance team's daily high-risk transaction exports (parquet + CSV + manifest);
+- ``retention_alerts``: one alert per customer per crossing of the churn threshold, and a daily digest;
+- ``scorecard``: the executive KPI scorecard through the MetricFlow semantic layer (HTML + charts).
+
+``customer360/definitions.py`` merges :func:`consumers_definitions` once.
+"""
+
+import json
+
+import dagster as dg
+
+from customer360.consumers.compliance_export import build_compliance_export_asset
+from customer360.consumers.exposures import exposure_specs
+from customer360.consumers.retention_alerts import build_retention_alerts_asset
+from customer360.consumers.scorecard import build_scorecard_asset
+from customer360.ingestion.partitions import daily_partitions
+from customer360.settings import Settings, get_settings
+from customer360.transform.project import dbt_project, dbt_target
+
+
+def consumers_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or get_settings()
+    manifest = json.loads(dbt_project(dbt_target(settings)).manifest_path.read_text())
+    return dg.Definitions(
+        assets=[
+            *exposure_specs(manifest),
+            build_compliance_export_asset(manifest, settings.exports_url, daily_partitions(settings.partitions_start)),
+            build_retention_alerts_asset(manifest),
+            build_scorecard_asset(manifest, settings),
+        ],
+    )
