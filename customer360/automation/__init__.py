@@ -1,8 +1,9 @@
 """Orchestration: freshness SLAs, alerts, declarative automation, jobs/backfills, one-writer execution.
 
 ``customer360/definitions.py`` calls ``with_automation(defs)`` once, after assembling everything else: it merges
-``definitions()`` (alert sensors, automation sensor, jobs, notifier resource, executor) and applies the
-SLA-derived freshness policies and the lineage-derived automation conditions to every asset.
+``definitions()`` (alert sensors, freshness-check sensor, automation sensor, jobs, notifier resource, executor),
+applies the SLA-derived freshness policies and the lineage-derived automation conditions to every asset, and adds
+the ``freshness_sla`` check of every asset with a policy (``freshness_checks``: freshness in the catalog/lineage).
 
 One writer per DuckDB file: every run uses the in-process executor (one process per run, steps in sequence), and
 every asset that opens the warehouse (raw loads, dbt, ML) is in the pool ``warehouse``, which the instance limits
@@ -17,6 +18,7 @@ import dagster as dg
 from customer360.automation.alerts import ALERT_SENSORS
 from customer360.automation.conditions import apply_automation_conditions, automation_sensor
 from customer360.automation.freshness import apply_freshness_policies
+from customer360.automation.freshness_checks import build_freshness_checks, freshness_check_sensor
 from customer360.automation.jobs import build_jobs
 from customer360.automation.notifier import notifier_from_env
 
@@ -26,7 +28,7 @@ ALERT_NOTIFIER_RESOURCE_KEY = "alert_notifier"
 def definitions() -> dg.Definitions:
     """The orchestration pieces that do not depend on which assets exist."""
     return dg.Definitions(
-        sensors=[*ALERT_SENSORS, automation_sensor],
+        sensors=[*ALERT_SENSORS, freshness_check_sensor, automation_sensor],
         resources={ALERT_NOTIFIER_RESOURCE_KEY: notifier_from_env()},
         executor=dg.in_process_executor,
     )
@@ -38,4 +40,5 @@ def with_automation(base: dg.Definitions) -> dg.Definitions:
     if base.executor is not None:  # an explicit executor elsewhere wins; ours is only the default
         own = dg.Definitions(sensors=own.sensors, resources=own.resources)
     merged = apply_automation_conditions(apply_freshness_policies(dg.Definitions.merge(base, own)))
+    merged = dg.Definitions.merge(merged, dg.Definitions(asset_checks=build_freshness_checks(merged)))
     return dg.Definitions.merge(merged, dg.Definitions(jobs=build_jobs(merged)))

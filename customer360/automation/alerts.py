@@ -14,6 +14,8 @@ check sensor compares the latest execution of every check with its cursor. So:
   execution per check and the set of checks alerted as failing) lives in the sensor cursor, which Dagster stores in the instance database. The cursor only moves past an
   event once its alert was delivered; if the webhook is down the tick stops there and the next tick retries it
   (at-least-once; every alert has a stable ``dedup_key`` so a receiver can drop a duplicate).
+- the ``freshness_sla`` checks (``freshness_checks``) are not alerted by the check sensor: they mirror the freshness
+  state, which the freshness sensor pages on already (one page per transition, not two).
 - a sensor turned on for the first time starts at the newest event (no replay of old history); the freshness
   sensor then alerts once for each asset that is already WARN/FAIL, the check sensor for each check already
   failing, so an existing problem is not silent.
@@ -30,6 +32,7 @@ import dagster as dg
 from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 (no public export in 1.13)
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: PLC2701
 
+from customer360.automation.freshness_checks import is_freshness_check
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
 
 ALERT_SENSOR_INTERVAL_SECONDS = 30
@@ -273,7 +276,9 @@ def freshness_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: 
 def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
     """State-based: compares each check's latest execution with the cursor (works on every instance storage)."""
     repo = context.repository_def
-    check_keys = sorted(repo.asset_graph.asset_check_keys, key=lambda k: k.to_user_string()) if repo else []
+    all_keys = repo.asset_graph.asset_check_keys if repo else []
+    # freshness_sla checks mirror the freshness state, which c360_freshness_alerts already pages on
+    check_keys = sorted((k for k in all_keys if not is_freshness_check(k)), key=lambda k: k.to_user_string())
     cursor = CheckCursor.from_json(context.cursor)
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     done = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}

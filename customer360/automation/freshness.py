@@ -32,6 +32,8 @@ SLA_OVERRIDE_ENV = "C360_TEST_SLA_OVERRIDES"
 # Dagster refuses time windows under one minute.
 _MIN_WINDOW = timedelta(minutes=1)
 
+SlaRow = SourceSla | RebuildSla  # a row of SLAS (raw assets) or of REBUILD_SLAS (everything downstream)
+
 
 def parse_sla_overrides(text: str) -> dict[str, SourceSla]:
     """Parse ``source:warn_seconds:error_seconds`` items (comma separated) into SLA rows."""
@@ -84,21 +86,31 @@ def rebuild_freshness_policy(row: RebuildSla) -> dg.FreshnessPolicy | None:
     return dg.FreshnessPolicy.time_window(fail_window=row.error_after, warn_window=row.warn_after)
 
 
+def sla_rows(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> dict[dg.AssetKey, SlaRow]:
+    """Every asset of ``defs`` → the row of the SLA table its windows come from: raw from its source row
+    (``SLAS``), the others from their rebuild cadence (``REBUILD_SLAS``)."""
+    graph = defs.resolve_asset_graph()
+    slas = effective_slas(environ)
+    rows: dict[dg.AssetKey, SlaRow] = {}
+    for key in graph.get_all_asset_keys():
+        if key.path[0] == RAW_GROUP:
+            if len(key.path) != 2 or key.path[1] not in slas:
+                raise ValueError(f"{key.to_user_string()} has no row in the SLA table (customer360/sla.py)")
+            rows[key] = slas[key.path[1]]
+        else:
+            rows[key] = asset_cadence(graph, key)
+    return rows
+
+
+def policy_for_row(row: SlaRow) -> dg.FreshnessPolicy | None:
+    return policy_for_sla(row) if isinstance(row, SourceSla) else rebuild_freshness_policy(row)
+
+
 def freshness_policies(
     defs: dg.Definitions, environ: Mapping[str, str] | None = None
 ) -> dict[dg.AssetKey, dg.FreshnessPolicy | None]:
-    """Every asset of ``defs`` → its policy: raw from its source row, the others from their rebuild cadence."""
-    graph = defs.resolve_asset_graph()
-    raw = raw_freshness_policies(environ)
-    policies: dict[dg.AssetKey, dg.FreshnessPolicy | None] = {}
-    for key in graph.get_all_asset_keys():
-        if key.path[0] == RAW_GROUP:
-            if key not in raw:
-                raise ValueError(f"{key.to_user_string()} has no row in the SLA table (customer360/sla.py)")
-            policies[key] = raw[key]
-        else:
-            policies[key] = rebuild_freshness_policy(asset_cadence(graph, key))
-    return policies
+    """Every asset of ``defs`` → its policy, from its row of the SLA table (:func:`sla_rows`)."""
+    return {key: policy_for_row(row) for key, row in sla_rows(defs, environ).items()}
 
 
 def apply_freshness_policies(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> dg.Definitions:

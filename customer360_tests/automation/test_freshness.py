@@ -137,3 +137,36 @@ def test_unknown_raw_asset_is_an_error():
 
     with pytest.raises(ValueError, match="no row in the SLA table"):
         apply_freshness_policies(dg.Definitions(assets=[unknown])).resolve_asset_graph()
+
+
+def test_every_asset_with_a_policy_has_one_non_blocking_freshness_check_naming_its_windows(loaded_graph):
+    """What the catalog and lineage show: the ``freshness_sla`` check, described by its windows and SLA row."""
+    from customer360.automation.freshness_checks import FRESHNESS_CHECK_NAME
+
+    with_policy = {k for k in loaded_graph.get_all_asset_keys() if loaded_graph.get(k).freshness_policy is not None}
+    checks = [k for k in loaded_graph.asset_check_keys if k.name == FRESHNESS_CHECK_NAME]
+    assert sorted(k.asset_key for k in checks) == sorted(with_policy)  # one each, none on a seed
+    orders = loaded_graph.get(dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), FRESHNESS_CHECK_NAME))
+    assert not orders.blocking
+    assert "older than 1 d" in orders.description and "older than 2 d" in orders.description
+    assert 'SLAS["orders"]' in orders.description
+    value = loaded_graph.get(dg.AssetCheckKey(dg.AssetKey(["marts", "fct_customer_value"]), FRESHNESS_CHECK_NAME))
+    assert 'REBUILD_SLAS["daily"]' in value.description and "older than 1 d 2 h" in value.description
+    assert "older than 2 d 2 h" in value.description
+
+
+def test_freshness_check_results_mirror_the_daemon_states():
+    from dagster._core.definitions.freshness import FreshnessState
+
+    from customer360.automation.freshness_checks import check_result_fields, state_of_evaluation
+
+    assert check_result_fields(FreshnessState.PASS)[0] is True
+    assert check_result_fields(FreshnessState.WARN) == (False, dg.AssetCheckSeverity.WARN)
+    assert check_result_fields(FreshnessState.FAIL) == (False, dg.AssetCheckSeverity.ERROR)
+    with pytest.raises(ValueError):
+        check_result_fields(FreshnessState.UNKNOWN)
+    for state in (FreshnessState.PASS, FreshnessState.WARN, FreshnessState.FAIL):
+        passed, severity = check_result_fields(state)
+        evaluation = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("a"), check_name="freshness_sla",
+                                             passed=passed, severity=severity)
+        assert state_of_evaluation(evaluation) == state

@@ -14,7 +14,9 @@ Against a real (ephemeral) Dagster instance, with the clock of ``dagster._time``
   every requested asset partition is materialized ``BUILD_TIME`` later;
 - the freshness daemon: ``FreshnessDaemon._evaluate_assets`` (dagster/_daemon/freshness.py: the evaluator of each
   policy type, the state records, the ``FRESHNESS_STATE_CHANGE`` events the alert sensor reads) every hour and,
-  optionally, just before every build completes, when each asset is at its oldest.
+  optionally, just before every build completes, when each asset is at its oldest;
+- right after each daemon evaluation, the ``c360_freshness_checks`` mirror (the ``freshness_sla`` check results,
+  ``check_results``) and any ``after_freshness`` hooks (e.g. the alert sensors, ``SensorTicker``).
 
 No runs are launched (materializations are reported), so ``NoRawLoadPending`` is always true here; the queue for
 the one warehouse writer is covered by the build time and by the tests of conditions.py.
@@ -36,6 +38,8 @@ from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 
 from dagster._core.loader import LoadingContextForTest  # noqa: PLC2701
 from dagster._daemon.freshness import FreshnessDaemon  # noqa: PLC2701
 from dagster._utils.schedules import cron_string_iterator  # noqa: PLC2701
+
+from customer360.automation.freshness_checks import is_freshness_check, mirror_freshness_states, state_of_evaluation
 
 UTC = dt.UTC
 HOUR = dt.timedelta(hours=1)
@@ -198,6 +202,8 @@ class WeekSimulation:
     instance: dg.DagsterInstance
     clock: _Clock
     stalled: Mapping[str, dt.datetime] = field(default_factory=dict)  # source → no more files from then on
+    resumed: Mapping[str, dt.datetime] = field(default_factory=dict)  # stalled source → files again from then on
+    after_freshness: list = field(default_factory=list)  # callables run after every daemon evaluation
     log: RunLog = field(default_factory=RunLog)
     # evaluation time → (what the conditions requested, what the model requested) while the conditions ran
     compared: list[tuple[dt.datetime, list[AssetPartition], list[AssetPartition]]] = field(default_factory=list)
@@ -207,6 +213,9 @@ class WeekSimulation:
         self.model = CadenceModel(self.graph)
         self.daemon = FreshnessDaemon()
         self.cursor = None
+        self.freshness_checks = sorted((k for k in self.graph.asset_check_keys if is_freshness_check(k)),
+                                       key=lambda k: k.to_user_string())
+        self.check_results: list[tuple[dt.datetime, dg.AssetKey, FreshnessState]] = []  # what the mirror reported
 
     # -- the actors -------------------------------------------------------------------------------------------
 
@@ -238,6 +247,10 @@ class WeekSimulation:
         daemon_context = _DaemonContext(self.instance, self.graph)
         process_context = mock.Mock(create_request_context=lambda: daemon_context)
         asyncio.run(self.daemon._evaluate_assets(workspace_process_context=process_context))  # noqa: SLF001
+        for evaluation in mirror_freshness_states(self.instance, self.freshness_checks):
+            self.check_results.append((self.clock.now, evaluation.asset_key, state_of_evaluation(evaluation)))
+        for hook in self.after_freshness:
+            hook(self)
 
     # -- the timeline -------------------------------------------------------------------------------------------
 
@@ -260,7 +273,8 @@ class WeekSimulation:
         for source in raw_sources:
             at(deploy + dt.timedelta(minutes=5), "load", source)  # the files already waiting in the landing zone
         for when, source in normal_arrivals(deploy + dt.timedelta(minutes=10), until):
-            if source not in self.stalled or when < self.stalled[source]:
+            stalled = source in self.stalled and when >= self.stalled[source]
+            if not stalled or (source in self.resumed and when >= self.resumed[source]):
                 at(when, "load", source)
         tick = deploy.replace(minute=0, second=0, microsecond=0) + HOUR
         while tick < until:
@@ -311,10 +325,31 @@ class WeekSimulation:
 
 
 @contextmanager
-def simulation(defs: dg.Definitions, start: dt.datetime, stalled: Mapping[str, dt.datetime] | None = None):
+def simulation(
+    defs: dg.Definitions, start: dt.datetime, stalled: Mapping[str, dt.datetime] | None = None,
+    resumed: Mapping[str, dt.datetime] | None = None,
+):
     clock = _Clock(start)
     with clock.patched(), dg.DagsterInstance.ephemeral() as instance:
-        yield WeekSimulation(defs=defs, instance=instance, clock=clock, stalled=dict(stalled or {}))
+        yield WeekSimulation(defs=defs, instance=instance, clock=clock, stalled=dict(stalled or {}),
+                             resumed=dict(resumed or {}))
+
+
+class SensorTicker:
+    """Ticks sensors of the code location as the daemon would (cursor persisted between ticks)."""
+
+    def __init__(self, defs: dg.Definitions, sensors, resources: Mapping[str, object]):
+        self.defs, self.sensors, self.resources = defs, list(sensors), dict(resources)
+        self.cursors: dict[str, str | None] = {s.name: None for s in self.sensors}
+
+    def __call__(self, sim: "WeekSimulation") -> None:
+        for sensor in self.sensors:
+            context = dg.build_sensor_context(
+                instance=sim.instance, cursor=self.cursors[sensor.name], resources=self.resources,
+                definitions=self.defs,
+            )
+            sensor(context)
+            self.cursors[sensor.name] = context.cursor
 
 
 def by_hour(changes: list[StateChange]) -> dict[str, list[tuple[str, str]]]:
