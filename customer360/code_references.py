@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.metadata.source_code import base_git_url, convert_local_path_to_git_path
 
 from customer360.settings import REPO_ROOT, Settings
 
@@ -61,6 +62,17 @@ def git_link(settings: Settings, repo_root: Path = REPO_ROOT) -> GitLink | None:
     return GitLink(browsable[0], ref, browsable[1]) if ref else None
 
 
+def _link_spec(spec: dg.AssetSpec, base: str, mapping: dg.FilePathMapping) -> dg.AssetSpec:
+    value = spec.metadata.get("dagster/code_references")
+    if value is None:
+        return spec
+    linked = [convert_local_path_to_git_path(base, mapping, r) if isinstance(r, dg.LocalFileCodeReference) else r
+              for r in value.code_references]
+    return spec.replace_attributes(
+        metadata={**spec.metadata, "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=linked)}
+    )
+
+
 def with_code_references(defs: dg.Definitions, settings: Settings, repo_root: Path = REPO_ROOT) -> dg.Definitions:
     """``defs`` with code references on every asset (linked to the repository when :func:`git_link` finds it)."""
     link = git_link(settings, repo_root)
@@ -68,12 +80,15 @@ def with_code_references(defs: dg.Definitions, settings: Settings, repo_root: Pa
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = dg.with_source_code_references(list(defs.assets or []))
         if link is not None:
-            assets = dg.link_code_references_to_git(
-                assets, git_url=link.url, git_branch=link.ref, platform=link.platform,
-                file_path_mapping=dg.AnchorBasedFilePathMapping(
-                    local_file_anchor=repo_root / ANCHOR, file_anchor_path_in_repository=ANCHOR
-                ),
+            mapping = dg.AnchorBasedFilePathMapping(
+                local_file_anchor=repo_root / ANCHOR, file_anchor_path_in_repository=ANCHOR
             )
+            assets = dg.link_code_references_to_git(
+                assets, git_url=link.url, git_branch=link.ref, platform=link.platform, file_path_mapping=mapping
+            )
+            # dagster links the references of assets definitions only; external assets (the dashboards) here
+            base = base_git_url(link.url, link.ref, link.platform)
+            assets = [_link_spec(a, base, mapping) if isinstance(a, dg.AssetSpec) else a for a in assets]
     return dg.Definitions(
         assets=assets, asset_checks=defs.asset_checks, jobs=defs.jobs, schedules=defs.schedules,
         sensors=defs.sensors, resources=defs.resources, executor=defs.executor, loggers=defs.loggers,

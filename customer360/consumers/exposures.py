@@ -20,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 
+from customer360.settings import DBT_PROJECT_DIR
 from customer360.transform.translator import C360DagsterDbtTranslator
 
 CONSUMER_GROUP = "consumers"
@@ -39,6 +40,7 @@ class Exposure:
     url: str | None
     deps: tuple[dg.AssetKey, ...]
     built_by: str | None  # "customer360" when a Python asset of this package implements it
+    source_file: str = ""  # the yml that declares it, relative to the dbt project
 
     @property
     def key(self) -> dg.AssetKey:
@@ -55,6 +57,10 @@ class Exposure:
             out["maturity"] = self.maturity
         if self.url:
             out["url"] = dg.MetadataValue.url(self.url)
+        if self.source_file:  # "View code": the exposure's declaration (linked to the repository like the others)
+            out["dagster/code_references"] = dg.CodeReferencesMetadataValue(
+                code_references=[dg.LocalFileCodeReference(file_path=str(DBT_PROJECT_DIR / self.source_file))]
+            )
         return out
 
 
@@ -92,6 +98,7 @@ def exposures(manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator 
                 url=props.get("url"),
                 deps=deps,
                 built_by=(meta.get("dagster") or {}).get("built_by"),
+                source_file=props.get("original_file_path") or "",
             )
         )
     return out

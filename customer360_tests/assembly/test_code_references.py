@@ -22,7 +22,7 @@ def _references(defs: dg.Definitions) -> dict[dg.AssetKey, list]:
     out = {}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if node.is_materializable:
+        if node.is_materializable or node.is_external:  # every asset the UI lists, dashboards included
             value = node.metadata.get("dagster/code_references")
             out[key] = list(value.code_references) if value is not None else []
     return out
@@ -36,6 +36,8 @@ def test_every_asset_points_at_the_code_that_builds_it(code_location):
     assert str(REPO_ROOT / "dbt_project" / "models" / "marts" / "fct_customer_value.sql") in local("marts/fct_customer_value")
     assert str(REPO_ROOT / "customer360" / "ingestion" / "assets.py") in local("raw/orders")
     assert str(REPO_ROOT / "customer360" / "ml" / "assets.py") in local("ml/churn_predictions")
+    exposures_yml = str(REPO_ROOT / "dbt_project" / "models" / "exposures" / "_exposures.yml")
+    assert exposures_yml in local("consumers/sigma_revenue_by_channel")  # a dashboard: its declaration
     for references in refs.values():
         for r in references:
             if isinstance(r, LocalFileCodeReference):
