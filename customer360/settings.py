@@ -50,6 +50,7 @@ class Settings:
     ml_threads: int = 1  # CPU threads for model fitting/scoring (scikit-learn / OpenMP)
     git_url: str | None = None  # repository the UI's code references link to (customer360/code_references.py)
     git_ref: str | None = None  # commit or branch of those links
+    ml_retrain_days: int = 7  # an ML model at least this many days old is refitted on the next run (retrain policy)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -74,6 +75,7 @@ class Settings:
             ml_threads=_positive_int("C360_ML_THREADS", 1),
             git_url=os.environ.get("C360_GIT_URL", "").strip() or None,
             git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
+            ml_retrain_days=_positive_int("C360_ML_RETRAIN_DAYS", 7),
         )
 
 
