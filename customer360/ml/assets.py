@@ -8,14 +8,15 @@
 
 Each asset validates its input contract, scores every customer with the saved versioned model and refits only
 when the retrain policy says so (config ``refit``, model age, drift, revision; :mod:`customer360.ml.retrain`,
-reported as ``refit_reason`` / ``model_age_days`` / ``drift_psi`` metadata), checks its scores (:mod:`customer360.ml.checks`: the blocking output contract
-and the WARN quality checks, declared as the asset's ``check_specs``), writes its ``ml.<table>`` through the
+reported as ``refit_reason`` / ``model_age_days`` / ``drift_psi`` metadata), checks its scores
+(:mod:`customer360.ml.checks`: the blocking output contract and the WARN quality checks, declared as the asset's
+``check_specs``), writes its ``ml.<table>`` through the
 ``warehouse`` resource only when the contract holds, and reports metrics, class balance, importances, segment
 profiles and plots as materialization metadata, with the table's ``dagster/column_schema`` derived from the contract.
 
 :func:`build_ml_assets` takes the code location's :class:`~customer360.settings.Settings`: the artifact store,
-the default as-of day, the thread count and the retrain interval are fixed when the code location loads, never re-read (or re-resolved
-against a working directory another library changed) inside a run.
+the default as-of day, the thread count and the retrain interval are fixed when the code location loads, never
+re-read (or re-resolved against a working directory another library changed) inside a run.
 """
 
 

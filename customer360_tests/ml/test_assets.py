@@ -294,7 +294,8 @@ def test_daily_scoring_reuses_the_model_and_refits_only_for_a_reason(warehouse_c
     forced = dg.materialize(risk, resources={"warehouse": wh},
                             run_config={"ops": {risk[0].op.name: {"config": {"refit": True}}}})
     md = _metadata(forced)[RISK_KEY]
-    assert md["refit_reason"].value == "refit: requested (refit=true)" and md["model_version"].value != versions[RISK_KEY]
+    assert md["refit_reason"].value == "refit: requested (refit=true)"
+    assert md["model_version"].value != versions[RISK_KEY]
 
 
 def test_score_drift_above_the_threshold_refits(warehouse_copy, tmp_path, monkeypatch):
@@ -310,7 +311,8 @@ def test_score_drift_above_the_threshold_refits(warehouse_copy, tmp_path, monkey
     ))
     md = _metadata(dg.materialize(risk, resources={"warehouse": wh}))[RISK_KEY]
     assert md["drift_psi"].value >= md["drift_threshold"].value
-    assert md["refit_reason"].value.startswith(f"refit: drift, PSI {md['drift_psi'].value:.3f} ≥ 0.2 (model 0.0 days old")
+    psi = md["drift_psi"].value
+    assert md["refit_reason"].value.startswith(f"refit: drift, PSI {psi:.3f} ≥ 0.2 (model 0.0 days old")
     assert md["reused_model"].value is False and md["model_version"].value != first["model_version"].value
 
 
