@@ -86,3 +86,15 @@ def test_no_model_or_no_drift_reference_refits_and_refit_false_never_does(tmp_pa
     # refit=false: an old, drifted model is still reused, and the reason says what was measured
     never = _decide(_store(tmp_path / "n"), refit=False, days_later=30, revision=9).after_scoring(0.9)
     assert not never.refit and never.reason == "reused: refit=false (model 30.0 days old, PSI 0.900)"
+
+
+def test_the_retrain_interval_is_one_setting(monkeypatch):
+    from customer360.settings import Settings
+
+    monkeypatch.delenv("C360_ML_RETRAIN_DAYS", raising=False)
+    assert Settings.from_env().ml_retrain_days == 7
+    monkeypatch.setenv("C360_ML_RETRAIN_DAYS", "30")
+    assert Settings.from_env().ml_retrain_days == 30
+    monkeypatch.setenv("C360_ML_RETRAIN_DAYS", "0")
+    with pytest.raises(ValueError, match="C360_ML_RETRAIN_DAYS must be a positive integer"):
+        Settings.from_env()
