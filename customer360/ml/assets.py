@@ -329,11 +329,11 @@ def _run_churn_impl(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
+    current, as_of = inputs.current(), inputs.as_of
     decision = retrain.before_scoring(
         store, "churn_predictions", refit, revision=churn_model.REVISION, features=CHURN_LTV_FEATURES,
-        retrain_days=retrain_days,
+        retrain_days=retrain_days, as_of=as_of,
     )
-    current, as_of = inputs.current(), inputs.as_of
     if not decision.refit:
         model, version = decision.loaded.model, decision.loaded.version
         scored = churn_model.score_churn(model, current)
@@ -404,11 +404,11 @@ def _run_ltv_impl(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
+    current, as_of = inputs.current(), inputs.as_of
     decision = retrain.before_scoring(
         store, "ltv_predictions", refit, revision=ltv_model.REVISION, features=CHURN_LTV_FEATURES,
-        retrain_days=retrain_days,
+        retrain_days=retrain_days, as_of=as_of,
     )
-    current, as_of = inputs.current(), inputs.as_of
     if not decision.refit:
         model, version = decision.loaded.model, decision.loaded.version
         scored = ltv_model.score_ltv(model, current)

@@ -5,7 +5,7 @@ A run refits a model (asset config ``refit``, :class:`customer360.ml.assets.MLCo
 * ``refit: true`` — on demand;
 * with ``refit: null`` (the default), when no model is saved yet, the saved one cannot be loaded (another
   scikit-learn), its ``revision`` (the model module's ``REVISION``) or its feature set differs from the code's, it
-  has no drift reference, it is at least ``C360_ML_RETRAIN_DAYS`` days old (:attr:`Settings.ml_retrain_days`,
+  has no drift reference, a time-split model was fitted as of a later day than the one scored, it is at least ``C360_ML_RETRAIN_DAYS`` days old (:attr:`Settings.ml_retrain_days`,
   7 = weekly; the next run after the interval refits, no schedule needed), or — measured after scoring with it —
   this run's scores drifted from the scores of its fit: population stability index ≥
   :data:`~customer360.ml.thresholds.MAX_SCORE_PSI`;
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -134,11 +134,13 @@ def before_scoring(
     revision: int,
     features: Sequence[str],
     retrain_days: int,
+    as_of: date | None = None,
     now: datetime | None = None,
 ) -> RetrainDecision:
-    """Everything decidable without this run's data: config, saved model (present, loadable, same revision and
-    features, with a drift reference), age. ``refit: false`` loads the latest model whatever it is (raises
-    :class:`ArtifactNotFound` when none is saved)."""
+    """Everything decidable before scoring: config, saved model (present, loadable, same revision and features,
+    with a drift reference), age, and — for models with a time split (``as_of``: this run's scoring day) — that
+    the model was not fitted as of a later day than the one scored (its labels would be this day's future).
+    ``refit: false`` loads the latest model whatever it is (raises :class:`ArtifactNotFound` when none is saved)."""
     base = RetrainDecision(refit=True, reason="", retrain_days=retrain_days, config=refit)
     if refit is True:
         return replace(base, reason="refit: requested (refit=true)")
@@ -155,7 +157,10 @@ def before_scoring(
     if refit is False:
         return replace(found, reason="reused: refit=false")
     manifest = loaded.manifest
-    if manifest.get("revision") != revision:
+    if "revision" not in manifest:
+        return replace(found, refit=True, loaded=None,
+                       reason="refit: saved model predates the retrain policy (no revision, no drift reference)")
+    if manifest["revision"] != revision:
         return replace(found, refit=True, loaded=None,
                        reason=f"refit: saved model is revision {manifest.get('revision')}, the code's is {revision}")
     change = _feature_change(manifest.get("features", []), features)
@@ -164,6 +169,10 @@ def before_scoring(
     if "drift_reference" not in manifest:
         return replace(found, refit=True, loaded=None,
                        reason="refit: saved model has no drift reference (fitted before the retrain policy)")
+    fitted_as_of = (manifest.get("training_window") or {}).get("as_of")
+    if as_of is not None and fitted_as_of and date.fromisoformat(fitted_as_of) > as_of:
+        return replace(found, refit=True, loaded=None,
+                       reason=f"refit: model fitted as of {fitted_as_of}, after this run's as_of {as_of.isoformat()}")
     if age >= retrain_days:
         return replace(found, refit=True, loaded=None,
                        reason=f"refit: model {age:.1f} days old ≥ retrain interval {retrain_days} days")

@@ -1,6 +1,6 @@
 """The retrain policy on its own: PSI, and every reason to refit or to reuse a saved model."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -18,13 +18,15 @@ def _store(tmp_path, **manifest) -> ArtifactStore:
     store = ArtifactStore.from_url(str(tmp_path / "artifacts"))
     model = LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], [0, 0, 1, 1])
     reference = retrain.drift_reference(np.random.default_rng(1).uniform(size=2_000))
-    store.save("m", model, {"revision": 1, "features": FEATURES, "drift_reference": reference, **manifest}, now=FIT_AT)
+    manifest = {"revision": 1, "features": FEATURES, "drift_reference": reference,
+                "training_window": {"as_of": "2026-03-01"}, **manifest}
+    store.save("m", model, manifest, now=FIT_AT)
     return store
 
 
-def _decide(store, refit=None, *, days_later=2.0, revision=1, features=FEATURES):
+def _decide(store, refit=None, *, days_later=2.0, revision=1, features=FEATURES, as_of=None):
     return retrain.before_scoring(
-        store, "m", refit, revision=revision, features=features, retrain_days=7,
+        store, "m", refit, revision=revision, features=features, retrain_days=7, as_of=as_of,
         now=FIT_AT + timedelta(days=days_later),
     )
 
@@ -48,6 +50,7 @@ def test_a_young_model_without_drift_is_reused_with_the_reason(tmp_path):
     pending = _decide(store)
     assert not pending.refit and pending.loaded.version == store.latest_version("m")
     assert pending.age_days == pytest.approx(2.0)
+    assert not _decide(store, as_of=date(2026, 3, 1)).refit  # scoring the day it was fitted as of, or later
     final = pending.after_scoring(0.031)
     assert not final.refit and final.reason == f"reused: model 2.0 days old < 7, PSI 0.031 < {MAX_SCORE_PSI}"
     md = final.metadata(fitted=False)
@@ -68,6 +71,7 @@ def test_drift_at_the_threshold_refits(tmp_path):
         ({"refit": True}, "refit: requested (refit=true)"),
         ({"revision": 2}, "refit: saved model is revision 1, the code's is 2"),
         ({"features": ["x", "z"]}, "refit: feature set changed (added z; removed y)"),
+        ({"as_of": date(2026, 2, 20)}, "refit: model fitted as of 2026-03-01, after this run's as_of 2026-02-20"),
     ],
 )
 def test_reasons_to_refit_before_scoring(tmp_path, kwargs, reason):
@@ -81,8 +85,10 @@ def test_no_model_or_no_drift_reference_refits_and_refit_false_never_does(tmp_pa
     with pytest.raises(ArtifactNotFound):
         _decide(empty, refit=False)
     legacy = ArtifactStore.from_url(str(tmp_path / "legacy"))
+    legacy.save("m", LogisticRegression().fit([[0.0], [1.0]], [0, 1]), {"features": FEATURES})
+    assert _decide(legacy).reason == "refit: saved model predates the retrain policy (no revision, no drift reference)"
     legacy.save("m", LogisticRegression().fit([[0.0], [1.0]], [0, 1]), {"features": FEATURES, "revision": 1})
-    assert "no drift reference" in _decide(legacy).reason
+    assert _decide(legacy).reason == "refit: saved model has no drift reference (fitted before the retrain policy)"
     # refit=false: an old, drifted model is still reused, and the reason says what was measured
     never = _decide(_store(tmp_path / "n"), refit=False, days_later=30, revision=9).after_scoring(0.9)
     assert not never.refit and never.reason == "reused: refit=false (model 30.0 days old, PSI 0.900)"
