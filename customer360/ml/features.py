@@ -428,7 +428,8 @@ def future_spend(frames: SourceFrames, start: date, days: int = HORIZON_DAYS) ->
 
 # ------------------------------------------------------------------------------------------ fingerprints
 def fingerprint(*frames: pl.DataFrame) -> str:
-    """A content hash of frames (columns, dtypes, values; row order independent) — decides refit vs reuse.
+    """A content hash of frames (columns, dtypes, values; row order independent) — recorded with each fit (the
+    manifest's ``data_fingerprint`` and the version name say which data made a model).
 
     Floats are rounded to 6 decimals first: the warehouse may sum in a different order on each run, and a
     last-bit difference must not count as new data."""
