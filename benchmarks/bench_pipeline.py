@@ -237,25 +237,21 @@ def _ml_direct(warehouse, settings) -> None:
     from customer360.ml import assets as ml
     from customer360.ml.artifacts import ArtifactStore
     from customer360.ml.contracts import FRAUD_FEATURES, SEGMENTATION_FEATURES, validate_feature_table
-    from customer360.ml.features import (
-        FRAUD_TABLE, SEGMENTATION_TABLE, choose_horizon, effective_as_of, load_source_frames, read_feature_table,
-    )
+    from customer360.ml.features import FRAUD_TABLE, SEGMENTATION_TABLE, read_feature_table
+    from customer360.ml.scoring_inputs import PointInTimeInputs
 
     store = ArtifactStore.from_url(settings.artifacts_url)
     as_of = date.fromisoformat(settings.as_of_date) if settings.as_of_date else None
+    days = settings.ml_retrain_days
     seg = validate_feature_table(SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE),
                                  SEGMENTATION_FEATURES)
-    warehouse.write_table("ml", "customer_segments", ml.run_segments(seg, store, None)["scores"])
+    warehouse.write_table("ml", "customer_segments", ml.run_segments(seg, store, None, retrain_days=days)["scores"])
     fraud = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
-    warehouse.write_table("ml", "customer_risk_scores", ml.run_risk(fraud, store, None)["scores"])
-    frames = load_source_frames(warehouse)
-    eff = effective_as_of(frames, as_of)
-    horizon = choose_horizon(frames, eff)
-    features_at = ml._feature_memo(frames)
-    current = features_at(eff)
-    churn = ml.run_churn(frames, current, eff, store, None, features_at, horizon)
+    warehouse.write_table("ml", "customer_risk_scores", ml.run_risk(fraud, store, None, retrain_days=days)["scores"])
+    inputs = PointInTimeInputs(as_of, warehouse=warehouse)
+    churn = ml.run_churn(inputs, store, None, retrain_days=days)
     warehouse.write_table("ml", "churn_predictions", churn["scores"])
-    ltv = ml.run_ltv(frames, current, eff, store, None, features_at, horizon)
+    ltv = ml.run_ltv(inputs, store, None, retrain_days=days)
     warehouse.write_table("ml", "ltv_predictions", ltv["scores"])
 
 

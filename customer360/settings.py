@@ -51,6 +51,7 @@ class Settings:
     git_url: str | None = None  # repository the UI's code references link to (customer360/code_references.py)
     git_ref: str | None = None  # commit or branch of those links
     exports_url: str = "data/exports"  # consumers' exports + scorecard: local folder or s3://bucket/prefix
+    ml_retrain_days: int = 7  # an ML model at least this many days old is refitted on the next run (retrain policy)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -76,6 +77,7 @@ class Settings:
             git_url=os.environ.get("C360_GIT_URL", "").strip() or None,
             git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
             exports_url=_local_or_url(_env("C360_EXPORTS_URL", "data/exports")),
+            ml_retrain_days=_positive_int("C360_ML_RETRAIN_DAYS", 7),
         )
 
 

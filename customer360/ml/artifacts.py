@@ -10,9 +10,8 @@ Layout under the store root::
                                               pointer to a half-written version
 
 ``version`` = ``<UTC time YYYYmmddTHHMMSSZ>-<first 10 hex of the training-data fingerprint>``: sortable, and it
-says which data made it. Refit policy (the assets' ``refit`` config): ``None`` (default) refits when the
-fingerprint of the training data differs from the latest manifest's (or no model exists) and reuses the latest
-model otherwise; ``True`` always refits; ``False`` always reuses (fails clearly if nothing was saved yet).
+says which data made it. When a run refits or reuses the latest model is the retrain policy's decision
+(:mod:`customer360.ml.retrain`: age, drift against the manifest's ``drift_reference``, revision, config).
 """
 
 from __future__ import annotations
@@ -44,7 +43,8 @@ MANIFEST_FORMAT = 1
 
 
 class ArtifactNotFound(LookupError):
-    """No saved model where one was required (``refit=False`` before any fit)."""
+    """No saved model where one was required (``refit=False`` before any fit), or one this scikit-learn cannot
+    load."""
 
 
 @dataclass(frozen=True)
@@ -139,15 +139,3 @@ class ArtifactStore:
         prefix = self._prefix(model_name)
         found = {o.key[len(prefix) + 1 :].split("/", 1)[0] for o in self.store.list(prefix) if o.key.endswith("/manifest.json")}
         return sorted(found)
-
-    def reusable(self, model_name: str, data_fingerprint: str, refit: bool | None) -> LoadedModel | None:
-        """The model to reuse under the refit policy, or None when the caller must fit a new one."""
-        if refit is True:
-            return None
-        if refit is False:
-            return self.load(model_name)
-        try:
-            loaded = self.load(model_name)
-        except ArtifactNotFound:
-            return None
-        return loaded if loaded.manifest.get("data_fingerprint") == data_fingerprint else None

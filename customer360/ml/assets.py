@@ -3,17 +3,20 @@
 * ``ml/customer_segments``     ← ``ml/feat_customer_segmentation``            (k-means, labelled segments)
 * ``ml/customer_risk_scores``  ← ``ml/feat_fraud_behavior``                    (isolation forest)
 * ``ml/churn_predictions`` + ``ml/ltv_predictions`` ← ``staging/stg_*``        (one multi-asset: both models share
-  the same point-in-time features at the same three cutoffs, so the staging views are read once)
+  the same point-in-time features, so the staging views are read once; the training cutoffs and the history they
+  need only when one of them refits, :mod:`customer360.ml.scoring_inputs`)
 
-Each asset validates its input contract, fits or reuses a versioned model (config ``refit``; see
-:mod:`customer360.ml.artifacts`), checks its scores (:mod:`customer360.ml.checks`: the blocking output contract
-and the WARN quality checks, declared as the asset's ``check_specs``), writes its ``ml.<table>`` through the
+Each asset validates its input contract, scores every customer with the saved versioned model and refits only
+when the retrain policy says so (config ``refit``, model age, drift, revision; :mod:`customer360.ml.retrain`,
+reported as ``refit_reason`` / ``model_age_days`` / ``drift_psi`` metadata), checks its scores
+(:mod:`customer360.ml.checks`: the blocking output contract and the WARN quality checks, declared as the asset's
+``check_specs``), writes its ``ml.<table>`` through the
 ``warehouse`` resource only when the contract holds, and reports metrics, class balance, importances, segment
 profiles and plots as materialization metadata, with the table's ``dagster/column_schema`` derived from the contract.
 
 :func:`build_ml_assets` takes the code location's :class:`~customer360.settings.Settings`: the artifact store,
-the default as-of day and the thread count are fixed when the code location loads, never re-read (or re-resolved
-against a working directory another library changed) inside a run.
+the default as-of day, the thread count and the retrain interval are fixed when the code location loads, never
+re-read (or re-resolved against a working directory another library changed) inside a run.
 """
 
 
@@ -28,29 +31,21 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from customer360.ml import checks
+from customer360.ml import checks, retrain
 from customer360.ml._lazy import lazy_module
 from customer360.ml.artifacts import ArtifactStore
 from customer360.ml.catalog import column_schema, table_value
-from customer360.ml.contracts import (
-    FRAUD_FEATURES,
-    SEGMENTATION_FEATURES,
-    churn_ltv_features_schema,
-    validate,
-    validate_feature_table,
-)
+from customer360.ml.contracts import FRAUD_FEATURES, SEGMENTATION_FEATURES, validate_feature_table
 from customer360.ml.features import (
-    HORIZON_DAYS,
-    choose_horizon,
+    CHURN_LTV_FEATURES,
     FRAUD_TABLE,
-    SourceFrames,
+    HORIZON_DAYS,
     SEGMENTATION_TABLE,
-    effective_as_of,
+    feature_columns,
     fingerprint,
-    load_source_frames,
-    point_in_time_features,
     read_feature_table,
 )
+from customer360.ml.scoring_inputs import PointInTimeInputs
 from customer360.resources.warehouse import WarehouseResource
 from customer360.settings import Settings, get_settings
 
@@ -103,8 +98,10 @@ class MLConfig(dg.Config):
     refit: bool | None = Field(
         default=None,
         description=(
-            "None (default): refit when the training data's fingerprint differs from the latest saved model's, "
-            "else reuse it. true: always refit. false: always reuse the latest saved model (fails if none)."
+            "None (default): score with the saved model; refit when none is saved, its revision or feature set "
+            "differs from the code's, it is at least C360_ML_RETRAIN_DAYS old, or this run's scores drifted from "
+            "its fit's (PSI ≥ the threshold). true: always refit. false: always reuse the latest saved model "
+            "(fails if none)."
         ),
     )
     as_of_date: str | None = Field(
@@ -167,6 +164,23 @@ def _measured(reused: bool, version: str, what: str) -> str:
     return f"{what} when model {version} was fitted (reused)" if reused else f"{what} of this fit ({version})"
 
 
+def _policy_md(decision: retrain.RetrainDecision) -> dict[str, Any]:
+    """The retrain policy's figures (model age, drift against its fit, threshold, why it refit or not)."""
+    out = decision.metadata(fitted=decision.refit)
+    if out["drift_psi"] is None:
+        out["drift_psi"] = dg.MetadataValue.null()
+    return out
+
+
+def _training_window(model: Any, as_of: date) -> dict[str, Any]:
+    return {
+        "train_cutoff": model.train_cutoff,
+        "validation_cutoff": model.validation_cutoff,
+        "horizon_days": model.horizon_days,
+        "as_of": as_of.isoformat(),
+    }
+
+
 def _definition_metadata(table: str) -> dict[str, Any]:
     return {"dagster/table_name": f"ml.{table}", "dagster/column_schema": column_schema(table)}
 
@@ -198,11 +212,19 @@ def publish(
 
 
 # ------------------------------------------------------------------------------------------ segmentation
-def _run_segments_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool | None) -> dict[str, Any]:
+def _run_segments_impl(
+    features: pl.DataFrame, store: ArtifactStore, refit: bool | None, retrain_days: int
+) -> dict[str, Any]:
     t0 = time.perf_counter()
-    fp = fingerprint(features)
-    loaded = store.reusable("customer_segments", fp, refit)
-    if loaded is None:
+    decision = retrain.before_scoring(
+        store, "customer_segments", refit, revision=seg_model.REVISION, features=feature_columns(features),
+        retrain_days=retrain_days,
+    )
+    if not decision.refit:
+        model, version = decision.loaded.model, decision.loaded.version
+        assigned = seg_model.assign_segments(model, features)
+        decision = retrain.measure_drift(decision, assigned["segment_id"])
+    if decision.refit:
         model = seg_model.fit_segmentation(features)
         assigned = seg_model.assign_segments(model, features)
         quality = seg_model.segment_quality(features, assigned, model.features)
@@ -210,20 +232,18 @@ def _run_segments_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool
             "customer_segments",
             model,
             {
+                "revision": seg_model.REVISION,
                 "features": model.features,
                 "params": {**model.params, "k": model.k},
                 "training_window": {"table": f"ml.{SEGMENTATION_TABLE}", "rows": features.height},
                 "metrics": {**quality, "k_selection": model.selection},
                 "labels": {str(k): v for k, v in model.cluster_labels.items()},
-                "data_fingerprint": fp,
+                "drift_reference": retrain.drift_reference(assigned["segment_id"], edges=seg_model.DRIFT_EDGES),
+                "data_fingerprint": fingerprint(features),
             },
         )
-        reused = False
     else:
-        model, version = loaded.model, loaded.version
-        assigned = seg_model.assign_segments(model, features)
         quality = seg_model.segment_quality(features, assigned, model.features)
-        reused = True
     profile = seg_model.segment_profile(features, assigned, model.features)
     selection = pl.DataFrame(model.selection) if model.selection else pl.DataFrame()
     return {
@@ -231,7 +251,7 @@ def _run_segments_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool
         "quality_metrics": quality,
         "measured_on": f"this run's assignment of {assigned.height} customers by model {version}",
         "model_version": version,
-        "reused_model": reused,
+        **_policy_md(decision),
         "k": model.k,
         "algorithm": model.params.get("algorithm", ""),
         "silhouette": round(quality["silhouette"], 4),
@@ -246,28 +266,32 @@ def _run_segments_impl(features: pl.DataFrame, store: ArtifactStore, refit: bool
 
 # ---------------------------------------------------------------------------------------------- fraud
 def _run_risk_impl(
-    features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, threads: int = 1
+    features: pl.DataFrame, store: ArtifactStore, refit: bool | None, retrain_days: int, *, threads: int = 1
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    fp = fingerprint(features)
-    loaded = store.reusable("customer_risk_scores", fp, refit)
-    if loaded is None:
+    decision = retrain.before_scoring(
+        store, "customer_risk_scores", refit, revision=fraud_model.REVISION, features=feature_columns(features),
+        retrain_days=retrain_days,
+    )
+    if not decision.refit:
+        model, version = decision.loaded.model, decision.loaded.version
+        scored = fraud_model.score_fraud(model, features)
+        decision = retrain.measure_drift(decision, scored["anomaly_score"])
+    if decision.refit:
         model, scored = fraud_model.fit_and_score_fraud(features, n_jobs=threads)
         version = store.save(
             "customer_risk_scores",
             model,
             {
+                "revision": fraud_model.REVISION,
                 "features": model.features,
                 "params": model.params,
                 "training_window": {"table": f"ml.{FRAUD_TABLE}", "rows": features.height},
                 "metrics": {"high_cut": model.high_cut, "medium_cut": model.medium_cut},
-                "data_fingerprint": fp,
+                "drift_reference": retrain.drift_reference(scored["anomaly_score"]),
+                "data_fingerprint": fingerprint(features),
             },
         )
-        reused = False
-    else:
-        model, version, reused = loaded.model, loaded.version, True
-        scored = fraud_model.score_fraud(model, features)
     tiers = scored["risk_tier"].value_counts().sort("risk_tier")
     importance = fraud_model.signal_importance(model, features, scored)
     scores = scored["anomaly_score"].to_numpy()
@@ -277,7 +301,7 @@ def _run_risk_impl(
         "quality_metrics": {"high_share": high_share},
         "measured_on": f"this run's {scored.height} customers scored by model {version}",
         "model_version": version,
-        "reused_model": reused,
+        **_policy_md(decision),
         "high_cut": round(model.high_cut, 4),
         "medium_cut": round(model.medium_cut, 4),
         "high_share": round(high_share, 4),
@@ -295,19 +319,6 @@ def _run_risk_impl(
 
 
 # ------------------------------------------------------------------------------------------ churn + LTV
-def _feature_memo(frames: SourceFrames):
-    """Point-in-time features per cutoff, computed and contract-checked once (churn and LTV share them)."""
-    cache: dict[date, pl.DataFrame] = {}
-    schema = churn_ltv_features_schema()
-
-    def features_at(cutoff: date) -> pl.DataFrame:
-        if cutoff not in cache:
-            cache[cutoff] = validate(schema, point_in_time_features(frames, cutoff))
-        return cache[cutoff]
-
-    return features_at
-
-
 def _horizon_text(h: int) -> str:
     if h == HORIZON_DAYS:
         return f"{h} days (≥ {3 * HORIZON_DAYS} days of history before as_of)"
@@ -315,20 +326,24 @@ def _horizon_text(h: int) -> str:
 
 
 def _run_churn_impl(
-    frames: SourceFrames,
-    current: pl.DataFrame,
-    as_of: date,
-    store: ArtifactStore,
-    refit: bool | None,
-    features_at=None,
-    horizon: int = HORIZON_DAYS,
+    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    data = churn_model.training_frames(frames, as_of, horizon, features_at=features_at)
-    fp = fingerprint(data.train, data.validation)
-    loaded = store.reusable("churn_predictions", fp, refit)
-    if loaded is None:
+    current, as_of = inputs.current(), inputs.as_of
+    decision = retrain.before_scoring(
+        store, "churn_predictions", refit, revision=churn_model.REVISION, features=CHURN_LTV_FEATURES,
+        retrain_days=retrain_days, as_of=as_of,
+    )
+    if not decision.refit:
+        model, version = decision.loaded.model, decision.loaded.version
+        scored = churn_model.score_churn(model, current)
+        decision = retrain.measure_drift(decision, scored["churn_probability"])
+    if decision.refit:
+        data = churn_model.training_frames(
+            inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
+        )
         model, metrics, hold = churn_model.fit_churn(data)
+        scored = churn_model.score_churn(model, current)
         fit_plots = {}
         if len(np.unique(hold["y"])) == 2:
             fit_plots["roc_pr_curve"] = plots.roc_pr_plot(hold["y"], hold["p"])
@@ -337,25 +352,21 @@ def _run_churn_impl(
             "churn_predictions",
             model,
             {
+                "revision": churn_model.REVISION,
                 "features": model.features,
                 "params": model.params,
-                "training_window": {
-                    "train_cutoff": model.train_cutoff,
-                    "validation_cutoff": model.validation_cutoff,
-                    "horizon_days": model.horizon_days,
-                    "as_of": as_of.isoformat(),
-                },
+                "training_window": _training_window(model, as_of),
                 "metrics": _json_safe(metrics),
-                "data_fingerprint": fp,
+                "drift_reference": retrain.drift_reference(scored["churn_probability"]),
+                "data_fingerprint": fingerprint(data.train, data.validation),
             },
             plots=fit_plots,
         )
-        reused = False
     else:
-        model, version, reused, metrics = loaded.model, loaded.version, True, loaded.manifest.get("metrics", {})
+        metrics = decision.loaded.manifest.get("metrics", {})
         fit_plots = store.plots("churn_predictions", version)
+    reused = not decision.refit
     extra = {name: _plot(name, png) for name, png in fit_plots.items()}
-    scored = churn_model.score_churn(model, current)
     p = scored["churn_probability"].to_numpy()
     h = model.horizon_days
     return {
@@ -363,7 +374,7 @@ def _run_churn_impl(
         "quality_metrics": metrics,
         "measured_on": _measured(reused, version, "holdout half of the validation fold"),
         "model_version": version,
-        "reused_model": reused,
+        **_policy_md(decision),
         "as_of": as_of.isoformat(),
         "train_cutoff": model.train_cutoff,
         "validation_cutoff": model.validation_cutoff,
@@ -390,20 +401,24 @@ def _run_churn_impl(
 
 
 def _run_ltv_impl(
-    frames: SourceFrames,
-    current: pl.DataFrame,
-    as_of: date,
-    store: ArtifactStore,
-    refit: bool | None,
-    features_at=None,
-    horizon: int = HORIZON_DAYS,
+    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    data = ltv_model.training_frames(frames, as_of, horizon, features_at=features_at)
-    fp = fingerprint(data.train, data.validation)
-    loaded = store.reusable("ltv_predictions", fp, refit)
-    if loaded is None:
+    current, as_of = inputs.current(), inputs.as_of
+    decision = retrain.before_scoring(
+        store, "ltv_predictions", refit, revision=ltv_model.REVISION, features=CHURN_LTV_FEATURES,
+        retrain_days=retrain_days, as_of=as_of,
+    )
+    if not decision.refit:
+        model, version = decision.loaded.model, decision.loaded.version
+        scored = ltv_model.score_ltv(model, current)
+        decision = retrain.measure_drift(decision, scored["predicted_ltv"])
+    if decision.refit:
+        data = ltv_model.training_frames(
+            inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
+        )
         model, metrics, val = ltv_model.fit_ltv(data)
+        scored = ltv_model.score_ltv(model, current)
         fit_plots = {
             "predicted_vs_actual": plots.scatter_plot(
                 val["actual"], val["predicted"], f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
@@ -414,25 +429,21 @@ def _run_ltv_impl(
             "ltv_predictions",
             model,
             {
+                "revision": ltv_model.REVISION,
                 "features": model.features,
                 "params": model.params,
-                "training_window": {
-                    "train_cutoff": model.train_cutoff,
-                    "validation_cutoff": model.validation_cutoff,
-                    "horizon_days": model.horizon_days,
-                    "as_of": as_of.isoformat(),
-                },
+                "training_window": _training_window(model, as_of),
                 "metrics": _json_safe(metrics),
-                "data_fingerprint": fp,
+                "drift_reference": retrain.drift_reference(scored["predicted_ltv"]),
+                "data_fingerprint": fingerprint(data.train, data.validation),
             },
             plots=fit_plots,
         )
-        reused = False
     else:
-        model, version, reused, metrics = loaded.model, loaded.version, True, loaded.manifest.get("metrics", {})
+        metrics = decision.loaded.manifest.get("metrics", {})
         fit_plots = store.plots("ltv_predictions", version)
+    reused = not decision.refit
     extra = {name: _plot(name, png) for name, png in fit_plots.items()}
-    scored = ltv_model.score_ltv(model, current)
     v = scored["predicted_ltv"]
     h = model.horizon_days
     return {
@@ -440,7 +451,7 @@ def _run_ltv_impl(
         "quality_metrics": metrics,
         "measured_on": _measured(reused, version, "holdout half of the validation fold"),
         "model_version": version,
-        "reused_model": reused,
+        **_policy_md(decision),
         "as_of": as_of.isoformat(),
         "train_cutoff": model.train_cutoff,
         "validation_cutoff": model.validation_cutoff,
@@ -459,7 +470,7 @@ def _run_ltv_impl(
 
 def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """The ML assets, bound to ``settings`` (artifact store URL, default as-of day, threads) once, at load."""
-    artifacts_url, threads = settings.artifacts_url, settings.ml_threads
+    artifacts_url, threads, retrain_days = settings.artifacts_url, settings.ml_threads, settings.ml_retrain_days
 
     def store() -> ArtifactStore:
         return ArtifactStore.from_url(artifacts_url)
@@ -481,7 +492,8 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         features = validate_feature_table(
             SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
         )
-        yield from publish(context, warehouse, SEGMENTS_KEY, run_segments(features, store(), config.refit, threads=threads))
+        result = run_segments(features, store(), config.refit, threads=threads, retrain_days=retrain_days)
+        yield from publish(context, warehouse, SEGMENTS_KEY, result)
 
     @dg.asset(
         key=RISK_KEY,
@@ -498,7 +510,8 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
     def customer_risk_scores(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
         features = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
-        yield from publish(context, warehouse, RISK_KEY, run_risk(features, store(), config.refit, threads=threads))
+        result = run_risk(features, store(), config.refit, threads=threads, retrain_days=retrain_days)
+        yield from publish(context, warehouse, RISK_KEY, result)
 
     def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
         return dg.AssetSpec(
@@ -520,22 +533,25 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         pool="warehouse",
     )
     def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
-        frames = load_source_frames(warehouse)
-        as_of = effective_as_of(frames, _as_of(config, settings))
-        context.log.info(f"churn/LTV reference day (effective as_of): {as_of}")
-        horizon = choose_horizon(frames, as_of)
-        if horizon != HORIZON_DAYS:
-            context.log.warning(f"short history: churn/LTV window is {horizon} days instead of {HORIZON_DAYS}")
-        features_at = _feature_memo(frames)
-        current = features_at(as_of)
+        inputs = PointInTimeInputs(_as_of(config, settings), warehouse=warehouse)
+        context.log.info(f"churn/LTV reference day (effective as_of): {inputs.as_of}")
         models = store()
         selected = context.selected_asset_keys
-        if CHURN_KEY in selected:
-            result = run_churn(frames, current, as_of, models, config.refit, features_at, horizon, threads=threads)
-            yield from publish(context, warehouse, CHURN_KEY, result)
-        if LTV_KEY in selected:
-            result = run_ltv(frames, current, as_of, models, config.refit, features_at, horizon, threads=threads)
-            yield from publish(context, warehouse, LTV_KEY, result)
+        for key, run in ((CHURN_KEY, run_churn), (LTV_KEY, run_ltv)):
+            if key not in selected:
+                continue
+            result = run(inputs, models, config.refit, threads=threads, retrain_days=retrain_days)
+            context.log.info(f"{key.to_user_string()}: {result['refit_reason']}")
+            if result["horizon_days"] != HORIZON_DAYS:
+                context.log.warning(
+                    f"short history: churn/LTV window is {result['horizon_days']} days instead of {HORIZON_DAYS}"
+                )
+            yield from publish(context, warehouse, key, result)
+        context.log.info(
+            "point-in-time features computed at "
+            + ", ".join(c.isoformat() for c in inputs.cutoffs_computed)
+            + ("" if inputs.history_loaded else " (scoring only: the training history was not read)")
+        )
 
     return [customer_segments, customer_risk_scores, churn_and_ltv_predictions]
 
@@ -550,21 +566,29 @@ def ml_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(assets=build_ml_assets(settings))
 
 
-def run_segments(features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, threads: int = 1) -> dict[str, Any]:
+def run_segments(
+    features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, retrain_days: int, threads: int = 1
+) -> dict[str, Any]:
     with threadpool_limits(limits=threads):
-        return _run_segments_impl(features, store, refit)
+        return _run_segments_impl(features, store, refit, retrain_days)
 
 
-def run_risk(features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, threads: int = 1) -> dict[str, Any]:
+def run_risk(
+    features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, retrain_days: int, threads: int = 1
+) -> dict[str, Any]:
     with threadpool_limits(limits=threads):
-        return _run_risk_impl(features, store, refit, threads=threads)
+        return _run_risk_impl(features, store, refit, retrain_days, threads=threads)
 
 
-def run_churn(*args, threads: int = 1, **kwargs) -> dict[str, Any]:
+def run_churn(
+    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, *, retrain_days: int, threads: int = 1
+) -> dict[str, Any]:
     with threadpool_limits(limits=threads):
-        return _run_churn_impl(*args, **kwargs)
+        return _run_churn_impl(inputs, store, refit, retrain_days)
 
 
-def run_ltv(*args, threads: int = 1, **kwargs) -> dict[str, Any]:
+def run_ltv(
+    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, *, retrain_days: int, threads: int = 1
+) -> dict[str, Any]:
     with threadpool_limits(limits=threads):
-        return _run_ltv_impl(*args, **kwargs)
+        return _run_ltv_impl(inputs, store, refit, retrain_days)

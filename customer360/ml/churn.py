@@ -49,6 +49,7 @@ from customer360.ml.features import (
 )
 
 SEED = 42
+REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
 HIGH_RISK_THRESHOLD = 0.7
 CALIBRATION_BINS = 10  # equal-count bins of the holdout probabilities for the calibration error and plot
 MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold: fit time is linear in rows, quality flat above this

@@ -428,7 +428,8 @@ def future_spend(frames: SourceFrames, start: date, days: int = HORIZON_DAYS) ->
 
 # ------------------------------------------------------------------------------------------ fingerprints
 def fingerprint(*frames: pl.DataFrame) -> str:
-    """A content hash of frames (columns, dtypes, values; row order independent) — decides refit vs reuse.
+    """A content hash of frames (columns, dtypes, values; row order independent) — recorded with each fit (the
+    manifest's ``data_fingerprint`` and the version name say which data made a model).
 
     Floats are rounded to 6 decimals first: the warehouse may sum in a different order on each run, and a
     last-bit difference must not count as new data."""
@@ -469,37 +470,82 @@ _TXN_DAILY_SQL = """
 select customer_id, cast(transaction_date as date) as day, count(*) as n_txn,
        sum(case when status = 'failed' then 1 else 0 end) as n_failed,
        sum(case when transaction_type = 'purchase' and status = 'success' then amount_usd else 0 end) as purchase_usd
-from staging.stg_transactions group by customer_id, cast(transaction_date as date)
+from staging.stg_transactions{where} group by customer_id, cast(transaction_date as date)
 """
 
 
 def load_source_frames(warehouse: Any) -> SourceFrames:
-    """Read the staging views (only the columns the features use). Sessions and per-day transaction totals
-    are aggregated in SQL — same result as :func:`sessions_from_events` / :func:`transactions_daily`."""
+    """Read the staging views (only the columns the features use), the whole history: what a refit needs
+    (features at the training cutoffs, labels, the horizon). Sessions and per-day transaction totals are
+    aggregated in SQL — same result as :func:`sessions_from_events` / :func:`transactions_daily`."""
+    return _read_source_frames(warehouse.query)
+
+
+# campaigns and transaction days older than these windows before a cutoff never change its features (the
+# campaign rates look 180 days back, the transaction totals 90); one more day covers a session time zone
+SCORING_CAMPAIGN_DAYS = 180 + 1
+SCORING_TXN_DAYS = 90 + 1
+
+
+def load_scoring_frames(warehouse: Any, as_of: date | None) -> SourceFrames:
+    """What the features as of the effective scoring day need, and not the history only training needs.
+
+    Customers, orders, sessions and tickets are read whole (lifetime totals, first feed day, open tickets);
+    campaigns and daily transaction totals only from :data:`SCORING_CAMPAIGN_DAYS` / :data:`SCORING_TXN_DAYS`
+    before the earliest day the effective as_of can be (computed from orders and sessions, which the newest
+    transaction day can only move later). ``point_in_time_features(frames, effective_as_of(frames, as_of))`` is
+    then exactly what the full frames give; with no orders and no sessions at all it reads everything."""
     q = warehouse.query
+    partial = _read_source_frames(q, history_only=True)
+    if partial.max_event_date() is None:
+        return load_source_frames(warehouse)
+    lower = effective_as_of(partial, as_of)
+    campaigns_since = lower - timedelta(days=SCORING_CAMPAIGN_DAYS)
+    txn_since = lower - timedelta(days=SCORING_TXN_DAYS)
+    return SourceFrames(
+        customers=partial.customers,
+        orders=partial.orders,
+        sessions=partial.sessions,
+        campaigns=_campaigns(q, f" where sent_at >= cast('{campaigns_since.isoformat()} 00:00:00' as timestamp)"),
+        tickets=partial.tickets,
+        txn_daily=_txn_daily(q, f" where cast(transaction_date as date) >= cast('{txn_since.isoformat()}' as date)"),
+    )
+
+
+def _campaigns(q: Any, where: str = "") -> pl.DataFrame:
+    df = q(f"select customer_id, sent_at, opened_at, clicked_at from staging.stg_campaigns{where}")
+    return _naive_utc(df, ["sent_at", "opened_at", "clicked_at"])
+
+
+def _txn_daily(q: Any, where: str = "") -> pl.DataFrame:
+    df = q(_TXN_DAILY_SQL.format(where=where))
+    return df.select(
+        ID,
+        pl.col("day").cast(pl.Date),
+        pl.col("n_txn").cast(pl.Int64),
+        pl.col("n_failed").cast(pl.Int64),
+        pl.col("purchase_usd").cast(pl.Float64).fill_null(0.0).round(6),
+    )
+
+
+def _read_source_frames(q: Any, *, history_only: bool = False) -> SourceFrames:
+    """All six frames; ``history_only``: campaigns and transactions left empty (read windowed by the caller)."""
     customers = q("select customer_id, signup_date from staging.stg_customers")
     orders = q("select customer_id, order_date, order_status, total_amount from staging.stg_orders")
     sessions = q(_SESSIONS_SQL)
-    campaigns = q("select customer_id, sent_at, opened_at, clicked_at from staging.stg_campaigns")
     tickets = q(
         "select customer_id, created_at, resolved_at, priority, satisfaction_score from staging.stg_support_tickets"
     )
-    txn_daily = q(_TXN_DAILY_SQL)
+    empty = pl.DataFrame()
     return SourceFrames(
         customers=customers.select(ID, pl.col("signup_date").cast(pl.Date)),
         orders=orders.select(
             ID, pl.col("order_date").cast(pl.Date), "order_status", pl.col("total_amount").cast(pl.Float64)
         ),
         sessions=_naive_utc(sessions, ["session_start", "session_end"]).with_columns(pl.col("n_events").cast(pl.Int64)),
-        campaigns=_naive_utc(campaigns, ["sent_at", "opened_at", "clicked_at"]),
+        campaigns=empty if history_only else _campaigns(q),
         tickets=_naive_utc(tickets, ["created_at", "resolved_at"]).with_columns(
             pl.col("satisfaction_score").cast(pl.Float64)
         ),
-        txn_daily=txn_daily.select(
-            ID,
-            pl.col("day").cast(pl.Date),
-            pl.col("n_txn").cast(pl.Int64),
-            pl.col("n_failed").cast(pl.Int64),
-            pl.col("purchase_usd").cast(pl.Float64).fill_null(0.0).round(6),
-        ),
+        txn_daily=empty if history_only else _txn_daily(q),
     )

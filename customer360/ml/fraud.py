@@ -25,6 +25,7 @@ from customer360.ml.features import ID, feature_columns, to_matrix
 from customer360.ml.thresholds import HIGH_TIER_QUANTILE, MEDIUM_TIER_QUANTILE
 
 SEED = 42
+REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
 N_ESTIMATORS = 100
 HIGH_QUANTILE = HIGH_TIER_QUANTILE
 MEDIUM_QUANTILE = MEDIUM_TIER_QUANTILE

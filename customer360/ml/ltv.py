@@ -45,6 +45,7 @@ from customer360.ml.features import (
 )
 
 SEED = 42
+REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
 MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold (fit time is linear in rows)
 IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
 PARAMS = {

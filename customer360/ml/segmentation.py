@@ -33,6 +33,7 @@ from customer360.ml.features import ID, feature_columns, to_matrix
 from customer360.ml.thresholds import MIN_SEGMENT_SHARE
 
 SEED = 42
+REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
 K_RANGE = tuple(range(4, 9))
 SELECTION_SAMPLE = 10_000
 SILHOUETTE_SAMPLE = 4_000
@@ -48,6 +49,7 @@ SEGMENT_LABELS: dict[str, dict[str, float]] = {
     "Engaged Browser": {"session_frequency_norm": 1.0, "avg_session_dur_norm": 0.6, "monetary_norm": -0.5},
     "Occasional": {"category_diversity_norm": -0.5, "session_frequency_norm": -0.2, "recency_norm": 0.2},
 }
+DRIFT_EDGES = tuple(i + 0.5 for i in range(1, len(SEGMENT_LABELS)))  # one drift (PSI) bin per segment_id
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Model artifacts round-trip (local folder and S3 API), with a manifest and the refit/reuse policy."""
+"""Model artifacts round-trip (local folder and S3 API), with a manifest and versions."""
 
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -12,19 +12,16 @@ def _model():
 
 def _roundtrip(store: ArtifactStore):
     with pytest.raises(ArtifactNotFound):
-        store.reusable("churn_predictions", "fp1", refit=False)
-    assert store.reusable("churn_predictions", "fp1", refit=None) is None  # nothing saved: fit
+        store.load("churn_predictions")
+    assert store.latest_version("churn_predictions") is None
     v1 = store.save("churn_predictions", _model(), {"features": ["x"], "metrics": {"auc": 0.9}, "data_fingerprint": "fp1"})
     loaded = store.load("churn_predictions")
     assert loaded.version == v1 and loaded.manifest["features"] == ["x"] and loaded.manifest["metrics"]["auc"] == 0.9
     assert loaded.manifest["sklearn_version"] and loaded.manifest["data_fingerprint"] == "fp1"
     assert loaded.model.predict([[3.0]])[0] == 1
-    assert store.reusable("churn_predictions", "fp1", refit=None).version == v1  # same data: reuse
-    assert store.reusable("churn_predictions", "fp2", refit=None) is None  # data changed: refit
-    assert store.reusable("churn_predictions", "fp1", refit=True) is None  # forced refit
     v2 = store.save("churn_predictions", _model(), {"features": ["x"], "data_fingerprint": "fp2"})
     assert store.latest_version("churn_predictions") == v2 and store.versions("churn_predictions") == sorted([v1, v2])
-    assert store.reusable("churn_predictions", "fp1", refit=False).version == v2  # reuse = latest, whatever data
+    assert store.load("churn_predictions").version == v2  # latest
     assert store.load("churn_predictions", v1).manifest["data_fingerprint"] == "fp1"  # old versions stay readable
 
 

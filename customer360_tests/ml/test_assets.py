@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from customer360.ml import features as F
 from customer360.ml.assets import CHURN_KEY, LTV_KEY, RISK_KEY, SEGMENTS_KEY, TABLES, ml_assets
@@ -207,3 +208,127 @@ def test_settings_are_fixed_when_the_definitions_are_built(warehouse_copy, tmp_p
     assert dg.materialize(risk, resources={"warehouse": wh}).success
     assert list((home / "data" / "artifacts" / "models" / "customer_risk_scores").glob("*/model.joblib"))
     assert not (elsewhere / "data").exists() and not (tmp_path / "other").exists()
+
+
+NEW_CUSTOMER = "CUST-NEW-0000001"
+
+
+def _add_customer(wh: WarehouseResource) -> None:
+    """Changed data since the fit: one more customer (signed up early, so also in the training cutoffs' features),
+    in raw (→ the staging views churn/LTV read) and in both feature tables."""
+    wh.execute(
+        f"insert into raw.customers select * replace ('{NEW_CUSTOMER}' as customer_id) from raw.customers "
+        "order by signup_date, customer_id limit 1"
+    )
+    for table in ("feat_customer_segmentation", "feat_fraud_behavior"):
+        df = wh.read_table("ml", table)
+        wh.write_table("ml", table, pl.concat([df, df.head(1).with_columns(pl.lit(NEW_CUSTOMER).alias(F.ID))]))
+
+
+def _spy_point_in_time(monkeypatch) -> dict[str, list]:
+    """Records every point-in-time feature computation (its cutoff) and every read of the full history."""
+    from customer360.ml import scoring_inputs
+
+    seen: dict[str, list] = {"cutoffs": [], "history_reads": []}
+    real_features, real_history = scoring_inputs.point_in_time_features, scoring_inputs.load_source_frames
+
+    def features(frames, cutoff):
+        seen["cutoffs"].append(cutoff)
+        return real_features(frames, cutoff)
+
+    def history(warehouse):
+        seen["history_reads"].append(True)
+        return real_history(warehouse)
+
+    monkeypatch.setattr(scoring_inputs, "point_in_time_features", features)
+    monkeypatch.setattr(scoring_inputs, "load_source_frames", history)
+    return seen
+
+
+def test_daily_scoring_reuses_the_model_and_refits_only_for_a_reason(warehouse_copy, tmp_path, monkeypatch):
+    from customer360.ml import retrain
+
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    artifacts = tmp_path / "artifacts"
+    seen = _spy_point_in_time(monkeypatch)
+    first = _metadata(_run(warehouse_copy, artifacts, monkeypatch))
+    versions = {k: first[k]["model_version"].value for k in TABLES}
+    assert all(first[k]["refit_reason"].value == "refit: no saved model yet" for k in TABLES)
+    assert len(set(seen["cutoffs"])) == 3 and seen["history_reads"]  # a fit computes the training cutoffs
+    scored_at = wh.read_table("ml", "churn_predictions")["scored_at"].max()
+
+    # the next day: new data, same week → every model is reused and scores every customer, incl. the new one
+    _add_customer(wh)
+    seen["cutoffs"].clear(), seen["history_reads"].clear()
+    second = _metadata(_run(warehouse_copy, artifacts, monkeypatch))
+    as_of = F.effective_as_of(F.load_source_frames(wh), None)
+    assert seen["cutoffs"] == [as_of] and not seen["history_reads"]  # scoring only: no training cutoff, no history
+    customers = set(wh.query("select customer_id from staging.stg_customers")["customer_id"].to_list())
+    assert NEW_CUSTOMER in customers
+    for key, table in TABLES.items():
+        md = second[key]
+        assert md["reused_model"].value is True and md["model_version"].value == versions[key]
+        reason = md["refit_reason"].value
+        assert reason.startswith("reused: model 0.0 days old < 7, PSI ") and reason.endswith(" < 0.2"), reason
+        assert 0.0 <= md["drift_psi"].value < md["drift_threshold"].value == 0.2
+        assert md["model_age_days"].value < 1 and md["retrain_days"].value == 7
+        scores = wh.read_table("ml", table)
+        assert NEW_CUSTOMER in scores[F.ID].to_list()
+        assert set(scores["model_version"].to_list()) == {versions[key]}
+        if table in ("customer_segments", "customer_risk_scores"):
+            assert set(scores[F.ID].to_list()) == customers  # every customer, scored again
+    assert wh.read_table("ml", "churn_predictions")["scored_at"].min() > scored_at  # fresh scores, not last run's
+
+    # eight days after the fit: every model is older than the retrain interval and refits on this daily run
+    later = retrain.utcnow() + timedelta(days=8)
+    monkeypatch.setattr(retrain, "utcnow", lambda: later)
+    third = _metadata(_run(warehouse_copy, artifacts, monkeypatch))
+    for key in TABLES:
+        assert third[key]["reused_model"].value is False and third[key]["model_version"].value != versions[key]
+        assert third[key]["refit_reason"].value.startswith("refit: model 8.0 days old ≥ retrain interval 7 days")
+        assert third[key]["model_age_days"].value == 0.0
+    versions = {k: third[k]["model_version"].value for k in TABLES}
+
+    # on demand: refit=true refits a model fitted moments ago
+    risk = [a for a in ml_assets() if RISK_KEY in a.keys]
+    forced = dg.materialize(risk, resources={"warehouse": wh},
+                            run_config={"ops": {risk[0].op.name: {"config": {"refit": True}}}})
+    md = _metadata(forced)[RISK_KEY]
+    assert md["refit_reason"].value == "refit: requested (refit=true)"
+    assert md["model_version"].value != versions[RISK_KEY]
+
+
+def test_score_drift_above_the_threshold_refits(warehouse_copy, tmp_path, monkeypatch):
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    monkeypatch.setenv("C360_ARTIFACTS_URL", str(tmp_path / "artifacts"))
+    risk = [a for a in ml_assets() if RISK_KEY in a.keys]
+    first = _metadata(dg.materialize(risk, resources={"warehouse": wh}))[RISK_KEY]
+    # injected drift: every other customer's behaviour jumps to the extreme of every fraud feature
+    df = wh.read_table("ml", "feat_fraud_behavior").sort(F.ID)
+    extreme = pl.int_range(pl.len()) % 2 == 0
+    wh.write_table("ml", "feat_fraud_behavior", df.with_columns(
+        pl.when(extreme).then(1.0).otherwise(pl.col(c)).alias(c) for c in F.feature_columns(df)
+    ))
+    md = _metadata(dg.materialize(risk, resources={"warehouse": wh}))[RISK_KEY]
+    assert md["drift_psi"].value >= md["drift_threshold"].value
+    psi = md["drift_psi"].value
+    assert md["refit_reason"].value.startswith(f"refit: drift, PSI {psi:.3f} ≥ 0.2 (model 0.0 days old")
+    assert md["reused_model"].value is False and md["model_version"].value != first["model_version"].value
+
+
+def test_scoring_frames_give_the_as_of_features_of_the_full_history_from_less_data(ml_warehouse):
+    wh = WarehouseResource(duckdb_path=str(ml_warehouse))
+    full = F.load_source_frames(wh)
+    scoring = F.load_scoring_frames(wh, None)
+    as_of = F.effective_as_of(full, None)
+    assert F.effective_as_of(scoring, None) == as_of
+    # equal up to float summation order (polars' parallel group sums differ in the last bit between calls)
+    assert_frame_equal(F.point_in_time_features(scoring, as_of), F.point_in_time_features(full, as_of))
+    # what only training needs is not read: older campaigns and transaction days
+    assert scoring.campaigns.height < full.campaigns.height and scoring.txn_daily.height < full.txn_daily.height
+    assert scoring.txn_daily["day"].min() >= as_of - timedelta(days=F.SCORING_TXN_DAYS)
+    # a requested day inside the data moves the window with it, still exactly
+    earlier = as_of - timedelta(days=60)
+    assert_frame_equal(
+        F.point_in_time_features(F.load_scoring_frames(wh, earlier), earlier), F.point_in_time_features(full, earlier)
+    )
