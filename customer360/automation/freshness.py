@@ -88,11 +88,14 @@ def rebuild_freshness_policy(row: RebuildSla) -> dg.FreshnessPolicy | None:
 
 def sla_rows(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> dict[dg.AssetKey, SlaRow]:
     """Every asset of ``defs`` → the row of the SLA table its windows come from: raw from its source row
-    (``SLAS``), the others from their rebuild cadence (``REBUILD_SLAS``)."""
+    (``SLAS``), the others from their rebuild cadence (``REBUILD_SLAS``). External assets (the dashboards of
+    ``consumers/``) are built elsewhere: no row, so no policy and no freshness check."""
     graph = defs.resolve_asset_graph()
     slas = effective_slas(environ)
     rows: dict[dg.AssetKey, SlaRow] = {}
     for key in graph.get_all_asset_keys():
+        if not graph.get(key).is_materializable:
+            continue
         if key.path[0] == RAW_GROUP:
             if len(key.path) != 2 or key.path[1] not in slas:
                 raise ValueError(f"{key.to_user_string()} has no row in the SLA table (customer360/sla.py)")
@@ -118,7 +121,7 @@ def apply_freshness_policies(defs: dg.Definitions, environ: Mapping[str, str] | 
     policies = freshness_policies(defs, environ)
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:
-        return spec.replace_attributes(freshness_policy=policies[spec.key])
+        return spec.replace_attributes(freshness_policy=policies.get(spec.key))
 
     with warnings.catch_warnings():  # preview API in 1.13; dagster is pinned and the spec snapshot test guards it
         warnings.simplefilter("ignore", dg.PreviewWarning)

@@ -47,8 +47,10 @@ def _alerts(changes):
 
 
 def _fed_only_by(graph, sources) -> set[dg.AssetKey]:
+    """The assets we build (not the external dashboards) whose raw inputs are all among ``sources``."""
     return {k for k in graph.get_all_asset_keys()
-            if k.path[0] != "raw" and _raw_sources(graph, k) and _raw_sources(graph, k) <= set(sources)}
+            if k.path[0] != "raw" and graph.get(k).is_materializable
+            and _raw_sources(graph, k) and _raw_sources(graph, k) <= set(sources)}
 
 
 def _check_sequence(sim, key, after=WEEK):
