@@ -14,6 +14,7 @@ scorecard) are not external: their Python assets (this package) take key, deps, 
 same exposure (:func:`built_exposure`), so the yml stays the one list of consumers.
 """
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,9 +59,11 @@ class Exposure:
         if self.url:
             out["url"] = dg.MetadataValue.url(self.url)
         if self.source_file:  # "View code": the exposure's declaration (linked to the repository like the others)
-            out["dagster/code_references"] = dg.CodeReferencesMetadataValue(
-                code_references=[dg.LocalFileCodeReference(file_path=str(DBT_PROJECT_DIR / self.source_file))]
-            )
+            with warnings.catch_warnings():  # beta in 1.13 (pinned); customer360/code_references.py reads them back
+                warnings.simplefilter("ignore", dg.BetaWarning)
+                out["dagster/code_references"] = dg.CodeReferencesMetadataValue(
+                    code_references=[dg.LocalFileCodeReference(file_path=str(DBT_PROJECT_DIR / self.source_file))]
+                )
         return out
 
 

@@ -168,10 +168,10 @@ PAGES = [
 ]
 
 
-def test_pages_render_in_a_browser(demo):
+def test_pages_render_in_a_browser(demo, tmp_path):
     stack, _, _ = demo
     # the catalog renders only the rows inside the viewport: a tall window shows every group at once
-    browser = st.Browser(ARTIFACTS / "chromium-profile-demo", width=1920, height=3600)
+    browser = st.Browser(tmp_path / "chromium-profile", width=1920, height=3600)  # a new profile: no stale port file
     try:
         for name, path, texts in PAGES:
             browser.navigate(stack.base_url + path)
