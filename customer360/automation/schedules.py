@@ -211,15 +211,24 @@ def _delivery(graph) -> Built:
     return Built([job], [daily_consumer_delivery])
 
 
+def sensor_targets(sensor: dg.SensorDefinition, graph) -> set[dg.AssetKey]:
+    """The assets a sensor can request: its asset selection, or the selection of the asset job it targets
+    (``target=[key]`` makes an anonymous asset job, as the arrival sensors do)."""
+    keys: set[dg.AssetKey] = set()
+    if sensor.asset_selection is not None:
+        keys |= sensor.asset_selection.resolve(graph)
+    for target in sensor.targets:
+        selection = getattr(target.resolvable_to_job, "selection", None)  # an (unresolved) asset job
+        if isinstance(selection, dg.AssetSelection):
+            keys |= selection.resolve(graph)
+    return keys
+
+
 def requesting_sensors(defs: dg.Definitions, keys: Iterable[dg.AssetKey]) -> list[dg.SensorDefinition]:
-    """The sensors of ``defs`` whose asset selection includes any of ``keys`` (every sensor of the project that
-    requests assets targets them by selection: the automation sensor, the arrival sensors)."""
+    """The sensors of ``defs`` that can request any of ``keys`` (the automation sensor, the arrival sensors)."""
     graph = defs.resolve_asset_graph()
     wanted = set(keys)
-    return sorted(
-        (s for s in defs.sensors or [] if s.asset_selection is not None and s.asset_selection.resolve(graph) & wanted),
-        key=lambda s: s.name,
-    )
+    return sorted((s for s in defs.sensors or [] if sensor_targets(s, graph) & wanted), key=lambda s: s.name)
 
 
 def _partition_schedule(job, schedule_name: str, cron: str, newest: int, keys, partitions_def,
