@@ -98,8 +98,14 @@ class Built:
     schedules: list[dg.ScheduleDefinition]
 
 
+def _executable(graph, keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
+    """The ``keys`` this code location can materialize (not external specs, not missing)."""
+    present = graph.get_all_asset_keys()
+    return [k for k in keys if k in present and graph.get(k).is_materializable and graph.get(k).assets_def.is_executable]
+
+
 def _refit(graph) -> Built:
-    keys = [k for k in ML_ASSETS if k in graph.get_all_asset_keys()]
+    keys = _executable(graph, ML_ASSETS)
     if not keys:
         return Built([], [])
     run_config = _ops_config((graph.get(k).assets_def.node_def.name for k in keys), {"refit": True})
@@ -178,7 +184,7 @@ def not_rebuilt_since(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey],
 
 
 def _delivery(graph) -> Built:
-    keys = [k for k in DELIVERED_ASSETS if k in graph.get_all_asset_keys()]
+    keys = _executable(graph, DELIVERED_ASSETS)
     if not keys:
         return Built([], [])
     inputs = delivery_inputs(graph)

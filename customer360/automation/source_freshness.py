@@ -98,7 +98,8 @@ def build_source_freshness_check(sources: Iterable[str]) -> dg.AssetChecksDefini
     ) -> Iterator[dg.AssetCheckResult]:
         selected = {k.asset_key.path[-1] for k in context.selected_asset_check_keys}
         wanted = [s for s in names if s in selected]
-        args = ["source", "freshness", "--select", *[f"source:{RAW}.{s}" for s in wanted]]
+        # one --select value, space-separated (dagster-dbt moves loose arguments after its own)
+        args = ["source", "freshness", "--select", " ".join(f"source:{RAW}.{s}" for s in wanted)]
         invocation = dbt.cli(args, raise_on_error=False).wait()
         try:
             sources_json = invocation.get_artifact("sources.json")
