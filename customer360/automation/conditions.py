@@ -31,6 +31,8 @@
     * no raw source upstream (dbt seeds, the time spine) → on deploy (roots are built when missing);
     * anything else (the daily sources, marts, ML) → daily, ``DAILY_CRON`` (02:00 UTC).
 - Older partitions of partitioned assets (``fct_transactions``) are filled by backfills (``jobs.py``, README).
+- Assets whose one trigger is a schedule get no condition (``schedules.SCHEDULED_ONLY``: the executive scorecard,
+  delivered daily at a fixed hour by ``daily_consumer_delivery``).
 
 The automation sensor ``c360_automation`` evaluates these conditions every 30 s; it is RUNNING by default. It runs
 on the code server (``use_user_code_server``): ``NoRawLoadPending`` is a condition in Python (one run-storage
@@ -160,11 +162,13 @@ def build_root_when_missing() -> dg.AutomationCondition:
     ).with_label("build_root_when_missing")
 
 
-def apply_automation_conditions(defs: dg.Definitions) -> dg.Definitions:
+def apply_automation_conditions(defs: dg.Definitions, exclude: frozenset[dg.AssetKey] = frozenset()) -> dg.Definitions:
+    """Every asset of the plan gets its condition, except ``exclude`` (assets whose one trigger is a schedule)."""
     graph = defs.resolve_asset_graph()
     conditions: Mapping[dg.AssetKey, dg.AutomationCondition] = {
         key: rebuild_on(row.rebuild_cron) if graph.get(key).parent_keys else build_root_when_missing()
         for key, row in automation_plan(defs).items()
+        if key not in exclude
     }
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -8,7 +8,10 @@ annotations of the decorated function and fails on postponed ones).
   ``lookback_days`` before ``min_date`` for late rows, and a backfill of any range is ONE dbt run
   (``BackfillPolicy.single_run()``).
 
-Both pass ``as_of_date`` when ``C360_AS_OF_DATE`` is set, and attach row counts + column schemas to each
+Both take the run config ``DbtRunConfig``: ``full_tests: true`` passes the dbt var ``full_tests`` so every data test
+reads the whole history instead of the newest arrivals (README "Incremental design"; the weekly full test suite,
+``customer360/automation/schedules.py``). A run that selects only the checks of ``fct_transactions`` (no partition)
+runs its tests without a window. Both pass ``as_of_date`` when ``C360_AS_OF_DATE`` is set, and attach row counts + column schemas to each
 materialization when the ``dbt`` resource has ``fetch_metadata`` on (``C360_DBT_FETCH_METADATA``).
 """
 
@@ -19,6 +22,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
 
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings
@@ -27,11 +31,23 @@ from customer360.transform.translator import C360DagsterDbtTranslator, Partition
 PARTITIONED_MODEL = "fct_transactions"
 
 
-def dbt_vars(settings: Settings, time_window: dg.TimeWindow | None = None) -> dict[str, str]:
-    """The ``--vars`` of a run: ``as_of_date`` when configured, the partition window for partitioned runs."""
+class DbtRunConfig(dg.Config):
+    full_tests: bool = Field(
+        default=False,
+        description="true: every data test reads the whole history (dbt var full_tests), not only the newest arrivals.",
+    )
+
+
+def dbt_vars(
+    settings: Settings, time_window: dg.TimeWindow | None = None, full_tests: bool = False
+) -> dict[str, str]:
+    """The ``--vars`` of a run: ``as_of_date`` when configured, the partition window for partitioned runs,
+    ``full_tests`` when the run asks for the full test suite."""
     out: dict[str, str] = {}
     if settings.as_of_date:
         out["as_of_date"] = settings.as_of_date
+    if full_tests:
+        out["full_tests"] = "true"
     if time_window is not None:
         out["min_date"] = time_window.start.strftime("%Y-%m-%d")
         out["max_date"] = time_window.end.strftime("%Y-%m-%d")
@@ -116,8 +132,8 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
         name="c360_dbt_assets",
         pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)
     )
-    def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        invocation = dbt.cli(build_args("build", dbt_vars(settings)), context=context)
+    def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
+        invocation = dbt.cli(build_args("build", dbt_vars(settings, full_tests=config.full_tests)), context=context)
         yield from _stream(invocation, dbt)
 
     @dbt_assets(
@@ -131,9 +147,10 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
         partitions_def=daily_partitions(settings.partitions_start),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        window = context.partition_time_window
-        invocation = dbt.cli(build_args("build", dbt_vars(settings, window)), context=context)
+    def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
+        window = context.partition_time_window if context.has_partition_key else None  # None: checks-only run
+        variables = dbt_vars(settings, window, full_tests=config.full_tests)
+        invocation = dbt.cli(build_args("build", variables), context=context)
         yield from _stream(invocation, dbt)
 
     return [c360_dbt_assets, c360_fct_transactions_assets]
