@@ -133,14 +133,27 @@ def _code_location(instance: dg.DagsterInstance) -> Iterator[tuple[object, objec
         yield location, repository
 
 
+def own_checks(defs: dg.Definitions, keys: list[dg.AssetKey]) -> set[dg.AssetCheckKey]:
+    """The checks the assets ``keys`` evaluate when they are built (dbt tests, contracts, quarantine): the checks of
+    the assets definitions that materialize them. Checks with a runner of their own (the hourly ``dbt source
+    freshness``, the freshness mirror) are left to it: a load run does not also start a dbt process for them."""
+    wanted = set(keys)
+    checks: set[dg.AssetCheckKey] = set()
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        if wanted & set(assets_def.keys):
+            checks |= {c for c in assets_def.check_keys if c.asset_key in wanted}
+    return checks
+
+
 def launch_job_run(
     instance: dg.DagsterInstance, location, repository, job_name: str, keys: list[dg.AssetKey],
-    tags: dict[str, str], run_config: dict,
+    tags: dict[str, str], run_config: dict, checks: set[dg.AssetCheckKey] | None = None,
 ) -> dg.DagsterRun:
-    """Create a run of ``job_name`` limited to ``keys`` as the UI's Launchpad does (job snapshot, plan, origins),
-    execute it in this process, and return the finished run (raises if it failed)."""
+    """Create a run of ``job_name`` limited to ``keys`` (and ``checks``; None: every check of those assets) as the
+    UI's Launchpad does (job snapshot, plan, origins), execute it in this process, and return the finished run
+    (raises if it failed)."""
     selector = JobSubsetSelector(location_name=location.name, repository_name=repository.name, job_name=job_name,
-                                 op_selection=None, asset_selection=keys)
+                                 op_selection=None, asset_selection=keys, asset_check_selection=checks)
     remote_job = location.get_job(selector)
     plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None, known_state=None,
                                        instance=instance)
@@ -150,7 +163,8 @@ def launch_job_run(
         step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute,
         execution_plan_snapshot=plan.execution_plan_snapshot, job_snapshot=remote_job.job_snapshot,
         parent_job_snapshot=remote_job.parent_job_snapshot, asset_selection=frozenset(keys),
-        asset_check_selection=None, resolved_op_selection=None, op_selection=None,
+        asset_check_selection=frozenset(checks) if checks is not None else None, resolved_op_selection=None,
+        op_selection=None,
         remote_job_origin=remote_job.get_remote_origin(), job_code_origin=remote_job.get_python_origin(),
         asset_graph=repository.asset_graph,
     )
@@ -179,7 +193,8 @@ STEP_NAMES = {"raw_daily": "ingest (daily sources)", "raw_weekly": "ingest (prod
 
 
 def run_steps(
-    instance: dg.DagsterInstance, steps: list[Step], log: Callable[[str], None] = print, log_level: str = "WARNING"
+    defs: dg.Definitions, instance: dg.DagsterInstance, steps: list[Step], log: Callable[[str], None] = print,
+    log_level: str = "WARNING",
 ) -> PipelineResult:
     """Run ``steps`` in order, each as a run of the code location's job (see :func:`launch_job_run`)."""
     result = PipelineResult()
@@ -192,7 +207,7 @@ def run_steps(
             log(f"→ {step.name}: {step.job_name}, {len(step.keys)} assets{span}")
             t0 = time.perf_counter()
             run = launch_job_run(instance, location, repository, step.job_name, step.keys, tags,
-                                 _quiet_console(log_level))
+                                 _quiet_console(log_level), own_checks(defs, step.keys))
             seconds = time.perf_counter() - t0
             result.steps.append(StepResult(step.name, seconds, len(step.keys), run.run_id, step.job_name))
             log(f"  done in {seconds:.1f} s (run {run.run_id[:8]})")
@@ -214,7 +229,7 @@ def run_pipeline(
         for step, keys in plan_assets(defs).items()
         if keys
     ]
-    return run_steps(instance, steps, log, log_level)
+    return run_steps(defs, instance, steps, log, log_level)
 
 
 def _quiet_console(level: str) -> dict:

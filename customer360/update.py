@@ -156,7 +156,7 @@ def run_update(
         report.skipped.append("daily-partitioned marts: no new day")
     if plan["consumers"] and len(steps) > loads:  # something was built: the consumers of the partitioned marts follow
         steps.append(Step(STEP_NAMES["consumers"], JOB_OF_STEP["consumers"], plan["consumers"]))
-    report.runs = run_steps(instance, steps, log, log_level)
+    report.runs = run_steps(defs, instance, steps, log, log_level)
     _collect_rows(instance, report)
     report.seconds = time.perf_counter() - started
     return report

@@ -35,6 +35,7 @@ from customer360.settings import Settings, get_settings
 OWNERS = ["team:data-platform"]
 QUARANTINE_CHECK = "no_quarantined_files"
 UNRECOGNISED_CHECK = "no_unrecognised_landing_objects"
+RAW_ASSET_CHECKS = (QUARANTINE_CHECK, UNRECOGNISED_CHECK)  # evaluated by every load of a raw asset
 MAX_LISTED_FILES = 20  # files listed in a partition's metadata (a day has a handful)
 RUN_SUMMARY_PREFIX = "load summary "  # the run-log line with a range run's totals, see run_summary_message
 _TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "bigint", "bool": "boolean"}

@@ -44,7 +44,7 @@ from collections import defaultdict
 import dagster as dg
 
 from customer360.catalog import SOURCES
-from customer360.ingestion.assets import UNRECOGNISED_CHECK, raw_asset_key
+from customer360.ingestion.assets import RAW_ASSET_CHECKS, UNRECOGNISED_CHECK, raw_asset_key
 from customer360.ingestion.ledger import read_ledger
 from customer360.ingestion.partitions import partition_key_for_day
 from customer360.resources.landing import LandingResource, UnrecognisedObject, fingerprint, listing_fingerprint
@@ -176,7 +176,9 @@ def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.Se
         name=sensor_name(source),
         description=f"Requests a raw/{source} partition load when files land in {source}/load_date=*/ "
         f"(new or changed files of a day; identical re-deliveries are ignored).",
-        target=[raw_asset_key(source)],
+        # the load and its own checks; the hourly dbt source freshness check has its own schedule
+        target=dg.AssetSelection.assets(raw_asset_key(source)).without_checks()
+        | dg.AssetSelection.checks(*(dg.AssetCheckKey(raw_asset_key(source), c) for c in RAW_ASSET_CHECKS)),
         minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )

@@ -98,3 +98,17 @@ def test_downstream_runs_only_when_raw_data_is_newer_than_the_last_build(code_lo
         assert downstream_reason(instance, code_location, loaded_now=True) == "new raw partitions"
         instance.report_runless_asset_event(dg.AssetMaterialization(plan["raw_daily"][0], partition=DAYS[1]))
         assert downstream_reason(instance, code_location, loaded_now=False) == "raw data loaded since the last build"
+
+
+def test_load_runs_evaluate_the_assets_own_checks_not_the_scheduled_ones(code_location):
+    from customer360.pipeline import own_checks
+
+    orders = dg.AssetKey(["raw", "orders"])
+    graph = code_location.resolve_asset_graph()
+    every = {c.name for c in graph.asset_check_keys if c.asset_key == orders}
+    assert {"dbt_source_freshness", "no_quarantined_files"} <= every  # the hourly check exists on the asset
+    assert {c.name for c in own_checks(code_location, [orders])} == {"no_quarantined_files",
+                                                                     "no_unrecognised_landing_objects"}
+    sensor = code_location.resolve_sensor_def("raw_orders_arrivals")  # its loads: the asset and its own checks
+    targeted = code_location.resolve_job_def(sensor.job_name).asset_layer.asset_graph.asset_check_keys
+    assert {c.name for c in targeted} == {"no_quarantined_files", "no_unrecognised_landing_objects"}
