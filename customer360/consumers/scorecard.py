@@ -8,7 +8,7 @@ the semantic layer says:
   order value, predicted LTV) and the other "Is KPI" measures an executive reads — revenue, active customers, churn
   rate, flagged amount, campaign conversion, CSAT;
 - the trend by month (``metric_time__month``) of the flow KPIs, and the Customer 360 KPIs by KMeans segment
-  (``customer_value__customer_segment``).
+  (``customer__customer_segment``).
 
 Output: ``scorecard/executive_kpi_scorecard.html`` (charts embedded) + the PNG charts under ``C360_EXPORTS_URL``,
 beside the compliance exports, and the same table and charts in the asset's metadata (markdown + images). A metric
@@ -59,7 +59,7 @@ SCORECARD_KPIS: tuple[Kpi, ...] = (
 MONTHLY_METRICS = ("revenue", "aov", "flagged_amount", "campaign_conversion_rate", "csat")
 SEGMENT_METRICS = ("total_spend", "predicted_ltv", "churn_rate")
 MONTH = "metric_time__month"
-SEGMENT = "customer_value__customer_segment"
+SEGMENT = "customer__customer_segment"
 
 
 class SemanticLayerError(RuntimeError):

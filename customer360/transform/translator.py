@@ -11,7 +11,11 @@
   with a partition range (the UI's "Materialize" dialog) silently drops ``fct_transactions`` — the range is mapped
   from the raw roots through partitioned assets only — and a job run of both would not order the dbt step after
   the load;
-- owners from ``meta.owner`` (``team:<owner>``), kinds ``dbt`` + engine + materialization, descriptions from the yml.
+- owners from ``meta.owner`` (``team:<owner>``), kinds ``dbt`` + engine + materialization, descriptions from the yml;
+- column schema (``dagster/column_schema``): dagster-dbt's names, ``data_type`` and descriptions, plus the column's
+  ``meta.is_kpi`` (the design documents' "Is KPI", set on every mart column) as the column tag ``is_kpi``
+  (``true`` / ``false``) — dagster-dbt itself carries only the column's dbt ``tags``; a model with an enforced
+  contract also gets ``dbt/contract_enforced: true``.
 """
 
 from collections.abc import Mapping, Sequence
@@ -22,6 +26,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 LAYERS = ("staging", "intermediate", "marts", "ml", "snapshots")
 DEFAULT_OWNER = "team:analytics-engineering"
+COLUMN_SCHEMA_KEY = "dagster/column_schema"
 
 
 class C360DagsterDbtTranslator(DagsterDbtTranslator):
@@ -50,6 +55,20 @@ class C360DagsterDbtTranslator(DagsterDbtTranslator):
             tags["layer"] = str(dbt_resource_props["schema"]).lower()
         return tags
 
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        schema = metadata.get(COLUMN_SCHEMA_KEY)
+        schema = schema.value if isinstance(schema, dg.TableSchemaMetadataValue) else schema
+        if isinstance(schema, dg.TableSchema):
+            columns = dbt_resource_props.get("columns", {})
+            metadata[COLUMN_SCHEMA_KEY] = dg.TableSchema(
+                columns=[_with_kpi_tag(column, columns.get(column.name, {})) for column in schema.columns],
+                constraints=schema.constraints,
+            )
+        if (dbt_resource_props.get("config", {}).get("contract") or {}).get("enforced"):
+            metadata["dbt/contract_enforced"] = True
+        return metadata
+
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
@@ -58,6 +77,21 @@ class C360DagsterDbtTranslator(DagsterDbtTranslator):
             props.get("config", {}).get("materialized") or "model"
         )
         return spec.replace_attributes(kinds={"dbt", adapter, kind})
+
+
+def column_is_kpi(column_props: Mapping[str, Any]) -> bool | None:
+    """The column's ``is_kpi`` flag (``config.meta``, or the older top-level ``meta``); None when it has none."""
+    meta = {**(column_props.get("meta") or {}), **((column_props.get("config") or {}).get("meta") or {})}
+    return None if "is_kpi" not in meta else bool(meta["is_kpi"])
+
+
+def _with_kpi_tag(column: dg.TableColumn, column_props: Mapping[str, Any]) -> dg.TableColumn:
+    is_kpi = column_is_kpi(column_props)
+    if is_kpi is None:
+        return column
+    return dg.TableColumn(name=column.name, type=column.type, description=column.description,
+                          constraints=column.constraints,
+                          tags={**column.tags, "is_kpi": "true" if is_kpi else "false"})
 
 
 def raw_sources_through_views(manifest: Mapping[str, Any], unique_id: str) -> list[str]:

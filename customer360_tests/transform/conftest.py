@@ -51,6 +51,7 @@ class DbtEnv:
     target_path: Path
     landing: Path
     log: list[list[str]] = field(default_factory=list)
+    project_dir: Path = DBT_PROJECT_DIR  # a test may build a modified copy of the project
 
     def env(self) -> dict[str, str]:
         return {"C360_DUCKDB_PATH": str(self.db_path), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), "C360_DBT_THREADS": "2"}
@@ -58,7 +59,7 @@ class DbtEnv:
     def dbt(self, *args: str, vars: dict | None = None, check: bool = True):
         from dbt.cli.main import dbtRunner
 
-        cli = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(self.target_path),
+        cli = [*args, "--project-dir", str(self.project_dir), "--target-path", str(self.target_path),
                "--log-path", str(self.target_path), "--quiet"]
         cli += ["--vars", json.dumps({"as_of_date": AS_OF, **(vars or {})})]
         saved = {k: os.environ.get(k) for k in self.env()}

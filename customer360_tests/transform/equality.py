@@ -10,6 +10,7 @@ COMPARED = [
     "intermediate.int_customer_fraud_signals", "intermediate.int_session_features", "intermediate.int_product_affinity",
     "marts.dim_customers", "marts.fct_orders", "marts.fct_campaigns", "marts.fct_transactions",
     "marts.fct_customer_value", "ml.feat_customer_segmentation", "ml.feat_fraud_behavior",
+    "snapshots.snap_customer_profile",
 ]
 EXCLUDED_COLUMNS = {
     "marts.dim_customers": {"dbt_updated_at"},  # the build time
