@@ -8,10 +8,29 @@
     after it are new to the model. An empty model has seen nothing (1900-01-01). -#}
 {% macro loaded_at_watermark(relation=none) -%}
     {%- set relation = relation if relation is not none else this -%}
+    {%- set lookback = loaded_at_lookback_hours() -%}
     (select coalesce(
-        {{ dbt.dateadd('hour', -1 * (var('loaded_at_lookback_hours') | int), 'max(_loaded_at)') }},
+        {%- if lookback > 0 %}
+        {{ dbt.dateadd('hour', -1 * lookback, 'max(_loaded_at)') }},
+        {%- else %}
+        {#- nothing re-read: the first row after the newest one merged (a millisecond later; loads are seconds apart) #}
+        {{ dbt.dateadd('millisecond', 1, 'max(_loaded_at)') }},
+        {%- endif %}
         cast('1900-01-01 00:00:00' as {{ type_ts() }}))
      from {{ relation }})
+{%- endmacro %}
+
+{#- Hours of arrivals re-read before the newest one merged, for loads that commit out of the order of their
+    `_loaded_at` stamps. DuckDB (default 0): one writer — every load and every dbt run holds the `warehouse` pool's
+    single slot, so a load stamped earlier has committed before the next dbt run starts, and nothing is re-read.
+    Snowflake (default 3): the pool may allow parallel loads, so a load stamped before the newest merged row may
+    commit after the run that merged it. The var `loaded_at_lookback_hours` overrides both. -#}
+{% macro loaded_at_lookback_hours() -%}
+    {%- set configured = var('loaded_at_lookback_hours', none) -%}
+    {%- if configured is none -%}
+        {{ return(0 if target.type == 'duckdb' else 3) }}
+    {%- endif -%}
+    {{ return(configured | int) }}
 {%- endmacro %}
 
 {#- Row version `a` is newer than `b` by the dedup order of dedup_latest: (_load_date, _loaded_at, _source_file). -#}
