@@ -33,6 +33,7 @@ from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: PLC2701
 
 from customer360.automation.freshness_checks import is_freshness_check
+from customer360.automation.source_freshness import DBT_SOURCE_FRESHNESS_CHECK
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
 
 ALERT_SENSOR_INTERVAL_SECONDS = 30
@@ -277,8 +278,10 @@ def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier
     """State-based: compares each check's latest execution with the cursor (works on every instance storage)."""
     repo = context.repository_def
     all_keys = repo.asset_graph.asset_check_keys if repo else []
-    # freshness_sla checks mirror the freshness state, which c360_freshness_alerts already pages on
-    check_keys = sorted((k for k in all_keys if not is_freshness_check(k)), key=lambda k: k.to_user_string())
+    # freshness_sla checks mirror the freshness state, and dbt_source_freshness measures the same SLA rows, which
+    # c360_freshness_alerts already pages on: one page per stale source, not two or three
+    check_keys = sorted((k for k in all_keys if not is_freshness_check(k) and k.name != DBT_SOURCE_FRESHNESS_CHECK),
+                        key=lambda k: k.to_user_string())
     cursor = CheckCursor.from_json(context.cursor)
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     done = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}

@@ -208,3 +208,23 @@ def test_failed_run_alerts_once(instance, receiver):
     [alert] = receiver.alerts()
     assert alert["kind"] == "run_failure" and alert["run_id"] == result.run_id
     assert alert["details"]["job"] == "__ephemeral_asset_job__"
+
+
+def test_a_failing_dbt_source_freshness_check_does_not_page_twice(tmp_path, receiver):
+    """A stale source pages once, through c360_freshness_alerts (the SLA row); its dbt source freshness check
+    failing with ERROR is visible on the asset but not paged again by the check sensor."""
+    from customer360.automation.source_freshness import DBT_SOURCE_FRESHNESS_CHECK
+
+    @dg.asset(key=["raw", "events"], check_specs=[dg.AssetCheckSpec(DBT_SOURCE_FRESHNESS_CHECK, asset=["raw", "events"])])
+    def events():
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(check_name=DBT_SOURCE_FRESHNESS_CHECK, passed=False,
+                                  severity=dg.AssetCheckSeverity.ERROR, description="error after 6 h")
+
+    with dg.DagsterInstance.ephemeral() as own:
+        defs = dg.Definitions(assets=[events])
+        cursor = tick(asset_check_alert_sensor, own, receiver, None, definitions=defs)
+        result = dg.materialize([events], instance=own, raise_on_error=False)
+        assert [e.passed for e in result.get_asset_check_evaluations()] == [False]  # the check did fail
+        tick(asset_check_alert_sensor, own, receiver, cursor, definitions=defs)
+    assert receiver.alerts() == []
