@@ -16,7 +16,8 @@ DEPLOY = REPO / "deploy"
 ENV_DIR = DEPLOY / "env"
 # Read by code but deliberately not in the env templates: the optional parts of the standard AWS credential
 # chain (containers use keys or an IAM role) and test-only switches.
-NOT_DEPLOYMENT_SETTINGS = {"AWS_PROFILE", "AWS_SESSION_TOKEN"}
+# DBT_PROFILES_DIR: set by the code itself for its mf/dbt subprocesses (the project folder), never read from the env
+NOT_DEPLOYMENT_SETTINGS = {"AWS_PROFILE", "AWS_SESSION_TOKEN", "DBT_PROFILES_DIR"}
 SETTING_NAME = re.compile(r"^(C360|SNOWFLAKE|AWS|DAGSTER|DBT)_[A-Z0-9_]+$")
 
 
