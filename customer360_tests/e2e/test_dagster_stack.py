@@ -237,17 +237,21 @@ def _scenario(e2e, instance):
 
     st.wait_for(freshness_alerts, 180, 2, f"freshness alert for raw/{STALE_SOURCE}")
     time.sleep(35)  # another alert-sensor interval and several freshness evaluations: no second alert (no storm)
-    alerts = receiver.alerts()
+    # the platform's pages (freshness, checks, runs); the customers' churn-risk alerts share the webhook
+    alerts = [a for a in receiver.alerts() if a["kind"] != "retention"]
     assert [(a["kind"], a["asset_key"], a["details"].get("new_state")) for a in alerts] == [
         ("freshness", f"raw/{STALE_SOURCE}", "WARN")
     ], json.dumps(alerts, indent=1)
+    retention = [a for a in receiver.alerts() if a["kind"] == "retention"]
+    assert all(a["asset_key"] == "consumers/retention_alerts" for a in retention)
+    assert len({a["dedup_key"] for a in retention}) == len(retention)  # one per customer crossing
 
     # ---- 4. the lineage page of every group in a real headless browser ---------------------------------------------
     # The lineage graph only renders the nodes inside the viewport: a tall window shows a whole group at once.
     groups: dict[str, list[str]] = {}
     for n in nodes:
         groups.setdefault(n["groupName"], []).append(n["assetKey"]["path"][-1])
-    assert set(groups) == {"raw", "staging", "intermediate", "marts", "ml", "snapshots"}, sorted(groups)
+    assert set(groups) == {"raw", "staging", "intermediate", "marts", "ml", "snapshots", "consumers"}, sorted(groups)
     browser = st.Browser(e2e.artifacts / "chromium-profile", width=2400, height=3600)
     try:
         for group, assets in sorted(groups.items()):
