@@ -220,6 +220,13 @@ def _add_customer(wh: WarehouseResource) -> None:
         f"insert into raw.customers select * replace ('{NEW_CUSTOMER}' as customer_id) from raw.customers "
         "order by signup_date, customer_id limit 1"
     )
+    # staging is an incremental table (not a view of raw): the dbt run that would merge the new row, by hand
+    if wh.query("select count(*) as n from information_schema.tables where table_schema = 'staging' "
+                "and table_name = 'stg_customers' and table_type = 'BASE TABLE'")["n"][0]:
+        wh.execute(
+            f"insert into staging.stg_customers select * replace ('{NEW_CUSTOMER}' as customer_id) "
+            "from staging.stg_customers order by signup_date, customer_id limit 1"
+        )
     for table in ("feat_customer_segmentation", "feat_fraud_behavior"):
         df = wh.read_table("ml", table)
         wh.write_table("ml", table, pl.concat([df, df.head(1).with_columns(pl.lit(NEW_CUSTOMER).alias(F.ID))]))
