@@ -189,8 +189,9 @@ def _delivery(graph) -> Built:
         return Built([], [])
     inputs = delivery_inputs(graph)
     partitions_def = graph.get(COMPLIANCE_EXPORT_KEY).partitions_def if COMPLIANCE_EXPORT_KEY in keys else None
+    # the job's partitions are inferred from the selected export (define_asset_job's partitions_def is deprecated)
     job = dg.define_asset_job(DELIVERY_JOB, selection=dg.AssetSelection.assets(*keys),
-                              partitions_def=partitions_def, op_retry_policy=TRANSIENT_RETRY_POLICY,
+                              op_retry_policy=TRANSIENT_RETRY_POLICY,
                               description="The consumers delivered daily: the compliance export of the closed day "
                                           "and the executive KPI scorecard.")
 
