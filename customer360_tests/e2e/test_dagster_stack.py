@@ -260,7 +260,8 @@ def _scenario(e2e, instance):
             def rendered(group=group, assets=assets):
                 browser.evaluate(SKIP_WELCOME_DIALOG)
                 text = browser.evaluate("document.body ? document.body.innerText : ''") or ""
-                missing = [a for a in assets if a not in text]
+                # the graph elides the middle of long names ("compliance_hi…transaction_exports")
+                missing = [a for a in assets if a not in text and not (a[:10] in text and a[-8:] in text)]
                 timings[f"ui_missing_{group}"] = missing
                 return group in text and not missing
 
