@@ -248,10 +248,11 @@ class Browser:
             f"--user-data-dir={profile_dir}", f"--window-size={width},{height}",
             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank",
         ]
+        port_file = profile_dir / "DevToolsActivePort"
+        port_file.unlink(missing_ok=True)  # a profile reused from an earlier run names that run's (dead) port
         self.proc = subprocess.Popen(  # noqa: S603
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_restore_default_signals  # noqa: PLW1509
         )
-        port_file = profile_dir / "DevToolsActivePort"
         wait_for(lambda: port_file.exists() and len(port_file.read_text().splitlines()) >= 2, 30, 0.2, "chromium")
         self.port = int(port_file.read_text().splitlines()[0])
         targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=5).read())  # noqa: S310
