@@ -27,7 +27,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from customer360.consumers.dbt_vars import project_var
+from customer360.transform.project_vars import project_var
 from customer360.resources.warehouse import WarehouseResource
 from customer360.storage import ObjectStore, open_store
 

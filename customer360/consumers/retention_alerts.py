@@ -2,7 +2,7 @@
 
 The asset ``consumers/retention_alerts`` runs after each rebuild of ``marts.fct_customer_value`` (the daily build's
 automation condition) and compares every scored customer's ``churn_probability`` with the threshold — the dbt var
-``churn_probability_threshold`` (customer360/consumers/dbt_vars.py), the same setting the ``churn_rate`` metric uses:
+``churn_probability_threshold`` (customer360/transform/project_vars.py), the same setting the ``churn_rate`` metric uses:
 
 - a customer above the threshold who was not above it at the previous evaluation has *crossed*: one alert
   (``kind: retention``) with ``dedup_key = retention:<customer_id>:<as_of_date of the crossing>``. A customer who
@@ -32,7 +32,7 @@ import dagster as dg
 import polars as pl
 
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
-from customer360.consumers.dbt_vars import churn_probability_threshold
+from customer360.transform.project_vars import churn_probability_threshold
 from customer360.resources.warehouse import WarehouseResource
 
 EXPOSURE_NAME = "retention_alerts"

@@ -31,7 +31,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from customer360.consumers.dbt_vars import churn_probability_threshold
+from customer360.transform.project_vars import churn_probability_threshold
 from customer360.settings import DBT_PROJECT_DIR, Settings
 
 EXPOSURE_NAME = "executive_kpi_scorecard"

@@ -48,6 +48,7 @@ from customer360.ml.features import (
 from customer360.ml.scoring_inputs import PointInTimeInputs
 from customer360.resources.warehouse import WarehouseResource
 from customer360.settings import Settings, get_settings
+from customer360.transform.project_vars import churn_probability_threshold
 
 # The model modules pull in scikit-learn, SciPy and matplotlib (≈ 8 s of imports on this machine): imported on
 # first use inside a run, not when the code location loads (BENCHMARKS.md, code-location load).
@@ -85,7 +86,7 @@ CHURN_DESCRIPTION = (
     "Calibrated churn probability: no completed order and no session in the H days after the scoring day, from "
     f"point-in-time features ({_HORIZON_RULE}). Trained on features as of as_of − 2H; the as_of − H fold is split "
     "by customer into an isotonic-calibration half and a holdout half (every reported metric); scored as of as_of. "
-    "> 0.7 = high risk. Writes ml.churn_predictions."
+    f"> {churn_probability_threshold()} = high risk (dbt var churn_probability_threshold). Writes ml.churn_predictions."
 )
 LTV_DESCRIPTION = (
     "Predicted 12-month spend (USD, ≥ 0): gradient boosting on log1p of the next H days' completed-order spend "
@@ -393,7 +394,7 @@ def _run_churn_impl(
             )
         ),
         "feature_importance": _importance_table(metrics.get("feature_importance", {})),
-        "scored_high_risk_share": round(float((p > churn_model.HIGH_RISK_THRESHOLD).mean()), 4) if len(p) else 0.0,
+        "scored_high_risk_share": round(float(churn_model.high_risk(p).mean()), 4) if len(p) else 0.0,
         "scored_mean_probability": round(float(p.mean()), 4) if len(p) else 0.0,
         **extra,
         "seconds": round(time.perf_counter() - t0, 2),

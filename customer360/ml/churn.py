@@ -11,8 +11,10 @@ Time split (``A`` = effective as-of day, see :func:`customer360.ml.features.effe
 
 Label: ``churned = 1`` when the customer has **no completed order and no session** in the 90 days after the
 cutoff; population = customers who signed up before the cutoff and had a completed order or a session before it.
-Features only ever see rows before their cutoff (module :mod:`customer360.ml.features`). A probability > 0.7 is
-"high risk" (the design documents' threshold).
+Features only ever see rows before their cutoff (module :mod:`customer360.ml.features`). A probability above the
+dbt var ``churn_probability_threshold`` (0.7, the design documents' threshold; read by
+:func:`customer360.transform.project_vars.churn_probability_threshold`, the one setting shared with the
+``churn_rate`` metric and the retention alerts) is "high risk".
 
 ``90d`` stands for the horizon ``H`` of :func:`customer360.ml.features.choose_horizon` (90 days with ≥ 270 days of
 history, else a third of the history); the model records the horizon it was trained with.
@@ -37,6 +39,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, average_precision_score, brier_score_loss, roc_auc_score
 
+from customer360.transform.project_vars import churn_probability_threshold
 from customer360.ml.features import (
     CHURN_LTV_FEATURES,
     HORIZON_DAYS,
@@ -50,7 +53,6 @@ from customer360.ml.features import (
 
 SEED = 42
 REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
-HIGH_RISK_THRESHOLD = 0.7
 CALIBRATION_BINS = 10  # equal-count bins of the holdout probabilities for the calibration error and plot
 MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold: fit time is linear in rows, quality flat above this
 IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
@@ -94,6 +96,11 @@ def training_frames(
         return features_at(cut).join(churn_labels(frames, cut, horizon), on=ID, how="inner")
 
     return ChurnTraining(at(train_cut), at(val_cut), train_cut, val_cut)
+
+
+def high_risk(p: np.ndarray) -> np.ndarray:
+    """The high-risk tier: ``churn_probability`` above the shared threshold (dbt var ``churn_probability_threshold``)."""
+    return np.asarray(p) > churn_probability_threshold()
 
 
 def calibration_error(y_true: np.ndarray, y_prob: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
@@ -145,7 +152,7 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
             holdout_calibration_error=calibration_error(y_hold, p_hold),
             holdout_mean_probability=float(p_hold.mean()),
             holdout_uncalibrated_roc_auc=float(roc_auc_score(y_hold, base.predict_proba(x_hold)[:, 1])),
-            holdout_high_risk_share=float((p_hold > HIGH_RISK_THRESHOLD).mean()),
+            holdout_high_risk_share=float(high_risk(p_hold).mean()),
         )
     rng = np.random.default_rng(SEED)
     idx = rng.choice(len(y_hold), size=min(IMPORTANCE_ROWS, len(y_hold)), replace=False)

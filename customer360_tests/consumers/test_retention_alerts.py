@@ -11,11 +11,12 @@ import pytest
 import yaml
 
 from customer360.automation.notifier import AlertNotifier
-from customer360.consumers.dbt_vars import churn_probability_threshold
 from customer360.consumers.retention_alerts import build_retention_alerts_asset
 from customer360.resources.warehouse import WarehouseResource
 from customer360.settings import DBT_PROJECT_DIR
+from customer360.transform import project_vars
 from customer360.transform.project import dbt_project
+from customer360.transform.project_vars import churn_probability_threshold
 from customer360_tests.automation.webhook_receiver import WebhookReceiver
 
 
@@ -105,3 +106,19 @@ def test_threshold_is_the_dbt_var_shared_with_the_churn_rate_metric():
     measures = {m["name"]: m for sm in manifest["semantic_models"] for m in sm["measures"]}
     assert measures["high_churn_risk_customers"]["expr"] == (
         f"case when churn_probability > {dbt_vars['churn_probability_threshold']} then 1 else 0 end")
+
+
+def test_the_churn_models_high_risk_tier_follows_the_dbt_var(monkeypatch):
+    """Change the dbt var (and only it): the churn model's high-risk tier moves with it (the alerts and the metric
+    read the same var, test above), so the three cannot diverge."""
+    import numpy as np
+
+    from customer360.ml import churn
+
+    probabilities = np.array([0.55, 0.65, 0.75, 0.9])
+    assert churn.high_risk(probabilities).tolist() == [False, False, True, True]  # the var as shipped: 0.7
+    variables = {**project_vars.project_vars(), "churn_probability_threshold": 0.6}
+    monkeypatch.setattr(project_vars, "project_vars", lambda *_a, **_k: variables)
+    assert churn_probability_threshold() == 0.6
+    assert churn.high_risk(probabilities).tolist() == [False, True, True, True]
+    assert not hasattr(churn, "HIGH_RISK_THRESHOLD")  # no second copy of the setting in the ML code

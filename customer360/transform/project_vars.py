@@ -1,6 +1,7 @@
 """The dbt project's vars (``dbt_project.yml``) as the one home of the thresholds the consumers share with dbt.
 
-``churn_probability_threshold`` (0.7) drives the ``churn_rate`` metric (semantic layer) and the retention alerts;
+``churn_probability_threshold`` (0.7) drives the ``churn_rate`` metric (semantic layer), the retention alerts and the
+churn model's high-risk tier (``customer360.ml.churn.high_risk``: its metadata and the benchmark's precision);
 the fraud vars name the signals the compliance export reports. Override one for dbt and Python alike by editing
 ``dbt_project.yml`` (re-run ``scripts/prepare_dbt.py`` so the semantic manifest renders the new value).
 """
