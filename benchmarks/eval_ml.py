@@ -7,8 +7,10 @@
    and builds the staging views + ML feature tables with dbt;
 2. materializes all ML assets in one Dagster run with ``as_of = end − 89 days`` (the last 90 days of data are the
    held-out "future"; refit forced) and times it — this is the "all ML assets together" wall figure;
-3. compares: churn (holdout accuracy / ROC-AUC, against the behavioural label observed in the held-out window
-   and against the truth's churn_date), fraud (customer-level average precision and precision@1 % vs
+3. compares: churn (holdout accuracy / ROC-AUC / balanced accuracy and the majority-class baseline, against the
+   behavioural label observed in the held-out window — no interaction in it — and against the truth's churn_date
+   before the window's end; the precision of the high-risk tier, churn_probability above the dbt var
+   churn_probability_threshold, against both), fraud (customer-level average precision and precision@1 % vs
    is_fraudster), segments (silhouette, smallest segment share, adjusted Rand index vs archetype), LTV
    (Spearman vs realised spend in the held-out window);
 4. measures KMeans vs MiniBatchKMeans on the same feature table.
@@ -60,9 +62,11 @@ def _auc(y, p) -> float:
 
 def evaluate(duckdb_path: Path, truth_dir: Path, as_of: date) -> dict:
     from scipy.stats import spearmanr
-    from sklearn.metrics import accuracy_score, adjusted_rand_score, average_precision_score
+    from sklearn.metrics import accuracy_score, adjusted_rand_score, average_precision_score, balanced_accuracy_score
 
     from customer360.ml import features as F
+    from customer360.ml.churn import high_risk
+    from customer360.transform.project_vars import churn_probability_threshold
     from customer360.ml.contracts import SEGMENTATION_FEATURES
     from customer360.ml.segmentation import segment_quality
     from customer360.resources import WarehouseResource
@@ -118,6 +122,7 @@ def evaluate(duckdb_path: Path, truth_dir: Path, as_of: date) -> dict:
     y_truth = ev.select((pl.col("churn_date").is_not_null() & (pl.col("churn_date") < horizon_end)).cast(pl.Int8))[
         :, 0
     ].to_numpy()
+    tier = high_risk(p)  # churn_probability > the dbt var churn_probability_threshold
     out["churn"] = {
         "customers": len(p),
         "observed_churn_rate": float(y_obs.mean()),
@@ -127,7 +132,15 @@ def evaluate(duckdb_path: Path, truth_dir: Path, as_of: date) -> dict:
         "accuracy_vs_truth": float(accuracy_score(y_truth, p >= 0.5)),
         "roc_auc_vs_truth": _auc(y_truth, p),
         "majority_baseline_accuracy_vs_observed": float(max(y_obs.mean(), 1 - y_obs.mean())),
+        "balanced_accuracy_vs_observed": float(balanced_accuracy_score(y_obs, p >= 0.5)),
+        "balanced_accuracy_vs_truth": float(balanced_accuracy_score(y_truth, p >= 0.5)),
         "observed_label_agreement_with_truth": float((y_obs == y_truth).mean()),
+        "high_risk_threshold": churn_probability_threshold(),
+        "high_risk_share": float(tier.mean()),
+        "high_risk_customers": int(tier.sum()),
+        # of the customers above the threshold, the share the truth churns within the horizon (or had churned)
+        "high_risk_precision_vs_truth": float(y_truth[tier].mean()) if tier.any() else None,
+        "high_risk_precision_vs_observed": float(y_obs[tier].mean()) if tier.any() else None,
     }
 
     # ---- LTV: predicted 12-month value vs realised spend in the held-out 90 days

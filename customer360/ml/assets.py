@@ -83,9 +83,11 @@ RISK_DESCRIPTION = (
     "next 4 %, cut points fixed at fit time), top_signals. Writes ml.customer_risk_scores."
 )
 CHURN_DESCRIPTION = (
-    "Calibrated churn probability: no completed order and no session in the H days after the scoring day, from "
-    f"point-in-time features ({_HORIZON_RULE}). Trained on features as of as_of − 2H; the as_of − H fold is split "
-    "by customer into an isotonic-calibration half and a holdout half (every reported metric); scored as of as_of. "
+    "Calibrated churn probability: no interaction (completed order, session, payment attempt, message opened, "
+    f"support ticket) in the H days after the scoring day, from point-in-time features ({_HORIZON_RULE}). The "
+    "as_of − H fold is split by customer into a calibration half and a holdout half; fitted on the as_of − 2H fold "
+    "+ the calibration half (3-fold cross-validated isotonic calibration), every reported metric (accuracy vs the "
+    "majority baseline, balanced accuracy, high-risk precision) on the holdout half; scored as of as_of. "
     f"> {churn_probability_threshold()} = high risk (dbt var churn_probability_threshold). Writes ml.churn_predictions."
 )
 LTV_DESCRIPTION = (
@@ -381,12 +383,12 @@ def _run_churn_impl(
         "validation_cutoff": model.validation_cutoff,
         "horizon_days": h,
         "horizon": _horizon_text(h),
-        "label": f"churned = no completed order and no session in the {h} days after the cutoff",
+        "label": f"churned = no interaction (completed order, session, payment attempt, message opened, ticket) in the {h} days after the cutoff",
         **_float_md(metrics),
         "class_balance": table_value(
             pl.DataFrame(
                 {
-                    "fold": ["train", "calibration", "holdout"],
+                    "fold": ["fit (train fold + calibration half)", "calibration half", "holdout"],
                     "rows": [metrics.get("train_rows", 0), metrics.get("calibration_rows", 0), metrics.get("holdout_rows", 0)],
                     "churn_rate": [metrics.get("train_churn_rate"), None, metrics.get("holdout_churn_rate")],
                 },

@@ -227,6 +227,11 @@ CHURN_LTV_FEATURES = (
     "overdue_ratio",
     "recent_vs_longrun_sessions",
     "low_csat_tickets_90d",
+    # recency of every kind of interaction the churn label counts (see ``churn_labels``)
+    "days_since_last_payment",
+    "days_since_last_open",
+    "days_since_last_ticket",
+    "days_since_last_interaction",
 )
 NO_ACTIVITY_DAYS = 9999.0  # days_since_* for a customer who never had that activity before the cutoff
 
@@ -285,6 +290,8 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         (clicked & in90).sum().alias("_clicks_90d"),
         prev90.sum().alias("_sends_prev"),
         (opened & prev90).sum().alias("_opens_prev"),
+        # opens of the campaigns sent in the last 180 days (what the scoring frames hold)
+        pl.col("opened_at").filter(opened & (pl.col("sent_at") >= d180)).max().alias("_last_open"),
     )
 
     tk = frames.tickets.filter(pl.col("created_at") < c)
@@ -296,6 +303,7 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         (~resolved).sum().alias("open_tickets"),
         pl.col("satisfaction_score").filter(t90 & resolved).mean().alias("avg_csat_90d"),
         (t90 & resolved & (pl.col("satisfaction_score") <= 2)).sum().alias("low_csat_tickets_90d"),
+        pl.col("created_at").max().alias("_last_ticket"),
     )
 
     tx = frames.txn_daily.filter((pl.col("day") < cutoff) & (pl.col("day") >= d90.date()))
@@ -303,8 +311,10 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         pl.col("n_txn").sum().alias("txn_90d"),
         pl.col("n_failed").sum().alias("_failed_90d"),
         pl.col("purchase_usd").sum().alias("purchase_usd_90d"),
+        pl.col("day").filter(pl.col("n_txn") > 0).max().alias("_last_payment_day"),
     )
 
+    txns = txns.with_columns(_day_start("_last_payment_day").alias("_last_payment")).drop("_last_payment_day")
     out = (
         cust.join(orders, on=ID, how="left")
         .join(sessions, on=ID, how="left")
@@ -320,6 +330,10 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
     out = out.with_columns(
         days_since("_last_order").alias("days_since_last_order"),
         days_since("_last_session").alias("days_since_last_session"),
+        # payments: in the last 90 days only, opens: of campaigns sent in the last 180 (the scoring frames' windows)
+        days_since("_last_payment").alias("days_since_last_payment"),
+        days_since("_last_open").alias("days_since_last_open"),
+        days_since("_last_ticket").alias("days_since_last_ticket"),
         _ratio("_opens_90d", "campaigns_90d").alias("open_rate_90d"),
         _ratio("_clicks_90d", "campaigns_90d").alias("click_rate_90d"),
         _ratio("_opens_prev", "_sends_prev").alias("open_rate_prev_90d"),
@@ -336,6 +350,10 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
     out = out.with_columns(
         pl.min_horizontal(pl.col("tenure_days"), pl.lit(feed_days)).clip(lower_bound=1.0).alias("observed_days"),
         pl.min_horizontal("days_since_last_order", "days_since_last_session").alias("days_since_last_activity"),
+        pl.min_horizontal(
+            "days_since_last_order", "days_since_last_session", "days_since_last_payment", "days_since_last_open",
+            "days_since_last_ticket",
+        ).alias("days_since_last_interaction"),
     )
     per30 = lambda col: pl.col(col).fill_null(0).cast(pl.Float64) * 30.0 / pl.col("observed_days")  # noqa: E731
     out = out.with_columns(
@@ -379,33 +397,44 @@ def _ratio(num: str, den: str) -> pl.Expr:
 
 
 # -------------------------------------------------------------------------------------- labels / targets
+def interactions(frames: SourceFrames, start: datetime | None, end: datetime) -> pl.DataFrame:
+    """Customers with at least one **interaction** in ``[start, end)`` (``start`` None: since the beginning).
+
+    An interaction is anything the customer does that the feeds record: a completed order, a session, a payment
+    attempt (any status), a campaign message opened, a support ticket created. A customer who still pays, reads
+    the newsletter or asks for help has not churned, even without an order or a session."""
+    def between(col: str) -> pl.Expr:
+        return (pl.col(col) < end) if start is None else ((pl.col(col) >= start) & (pl.col(col) < end))
+
+    o = frames.orders.with_columns(_day_start("order_date")).filter(between("_t") & (pl.col("order_status") == "completed"))
+    s = frames.sessions.filter((pl.col("session_end") < end) if start is None else
+                               ((pl.col("session_end") >= start) & (pl.col("session_start") < end)))
+    t = frames.txn_daily.with_columns(_day_start("day")).filter(between("_t") & (pl.col("n_txn") > 0))
+    c = frames.campaigns.filter(pl.col("opened_at").is_not_null()).filter(between("opened_at"))
+    k = frames.tickets.filter(between("created_at"))
+    return pl.concat([df.select(ID) for df in (o, s, t, c, k)]).unique()
+
+
 def active_before(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
-    """Customers with at least one completed order or one finished session before ``cutoff``."""
-    c = _start(cutoff)
-    a = frames.orders.filter((pl.col("order_date") < cutoff) & (pl.col("order_status") == "completed")).select(ID)
-    b = frames.sessions.filter(pl.col("session_end") < c).select(ID)
-    return pl.concat([a, b]).unique()
+    """Customers with at least one interaction (:func:`interactions`) before ``cutoff``."""
+    return interactions(frames, None, _start(cutoff))
 
 
 def churn_labels(frames: SourceFrames, cutoff: date, horizon_days: int = HORIZON_DAYS) -> pl.DataFrame:
-    """``churned`` = 1 when the customer has **no completed order and no session** in ``[cutoff, cutoff + H)``.
+    """``churned`` = 1 when the customer has **no interaction** (no completed order, no session, no payment
+    attempt, no message opened, no ticket: :func:`interactions`) in ``[cutoff, cutoff + H)``.
 
-    Population: customers who signed up before the cutoff and were active before it (an order or a session);
-    a customer who never did anything cannot churn.
+    Population: customers who signed up before the cutoff and had an interaction before it; a customer who never
+    did anything cannot churn.
     """
     c, end = _start(cutoff), _start(cutoff + timedelta(days=horizon_days))
-    end_day = cutoff + timedelta(days=horizon_days)
     pop = (
         frames.customers.filter(pl.col("signup_date") < cutoff)
         .select(ID)
         .unique()
         .join(active_before(frames, cutoff), on=ID, how="semi")
     )
-    o = frames.orders.filter(
-        (pl.col("order_date") >= cutoff) & (pl.col("order_date") < end_day) & (pl.col("order_status") == "completed")
-    ).select(ID)
-    s = frames.sessions.filter((pl.col("session_end") >= c) & (pl.col("session_start") < end)).select(ID)
-    active = pl.concat([o, s]).unique().with_columns(pl.lit(0).alias("churned"))
+    active = interactions(frames, c, end).with_columns(pl.lit(0).alias("churned"))
     return (
         pop.join(active, on=ID, how="left")
         .with_columns(pl.col("churned").fill_null(1).cast(pl.Int8))

@@ -106,7 +106,8 @@ def test_rows_after_the_cutoff_never_change_features():
     assert c1["open_tickets"].item() == 1 and c1["avg_csat_90d"].item() is None
     assert after.filter(pl.col(F.ID) == "c2")["open_rate_90d"].item() == 0.0
     cols = [c for c in F.CHURN_LTV_FEATURES if c not in ("open_tickets", "tickets_90d", "high_priority_tickets_90d",
-                                                         "campaigns_90d", "open_rate_90d", "click_rate_90d")]
+                                                         "campaigns_90d", "open_rate_90d", "click_rate_90d",
+                                                         "days_since_last_ticket", "days_since_last_interaction")]
     assert after.select(F.ID, *cols).equals(before.select(F.ID, *cols))
 
 
@@ -121,6 +122,27 @@ def test_churn_label_and_population():
                           {"customer_id": "c2", "order_date": date(2024, 8, 30), "order_status": "completed",
                            "total_amount": 1.0}]})
     assert dict(F.churn_labels(sf2, CUTOFF).iter_rows())["c2"] == 1
+    # any interaction in the window keeps a customer: a payment attempt (even failed), an open, a ticket
+    kept_by = {
+        "transactions": {"customer_id": "c2", "transaction_date": datetime(2024, 8, 29, 23), "amount": 5.0,
+                         "currency": "USD", "transaction_type": "purchase", "status": "failed"},
+        "campaigns": {"customer_id": "c2", "sent_at": datetime(2024, 5, 30), "opened_at": datetime(2024, 6, 3),
+                      "clicked_at": None},
+        "support_tickets": {"customer_id": "c2", "created_at": datetime(2024, 7, 1), "resolved_at": None,
+                            "priority": "low", "satisfaction_score": None},
+    }
+    for source, row in kept_by.items():
+        assert dict(F.churn_labels(_sf({source: [row]}), CUTOFF).iter_rows())["c2"] == 0, source
+    # an open received before the cutoff or after the window, a ticket after the window: not in the window
+    late = {"campaigns": [{"customer_id": "c2", "sent_at": datetime(2024, 5, 1), "opened_at": datetime(2024, 5, 31),
+                           "clicked_at": None}],
+            "support_tickets": [{"customer_id": "c2", "created_at": datetime(2024, 8, 30), "resolved_at": None,
+                                 "priority": "low", "satisfaction_score": None}]}
+    assert dict(F.churn_labels(_sf(late), CUTOFF).iter_rows())["c2"] == 1
+    # a customer whose only interaction before the cutoff is a payment is in the population
+    c4_paid = {"transactions": [{"customer_id": "c4", "transaction_date": datetime(2024, 4, 1), "amount": 5.0,
+                                 "currency": "USD", "transaction_type": "purchase", "status": "success"}]}
+    assert dict(F.churn_labels(_sf(c4_paid), CUTOFF).iter_rows()).get("c4") == 1
     spend = F.future_spend(sf, CUTOFF)
     assert spend.to_dicts() == [{"customer_id": "c1", "future_spend": 1.0}]
 
