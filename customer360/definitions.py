@@ -4,7 +4,7 @@ import dagster as dg
 
 from customer360.automation import with_automation
 from customer360.code_references import with_code_references
-from customer360.consumers import consumers_definitions
+from customer360.consumers import consumers_definitions, with_consumer_checks
 from customer360.ingestion import ingestion_definitions
 from customer360.ml.assets import ml_definitions
 from customer360.resources import build_resources
@@ -21,4 +21,5 @@ defs = dg.Definitions.merge(
     consumers_definitions(settings),
 )
 defs = with_code_references(defs, settings)  # "View code" on every asset, linked to the repository when known
-defs = with_automation(defs)  # last: orchestration + SLA freshness policies and automation conditions on every asset
+defs = with_automation(defs)  # orchestration + SLA freshness policies and automation conditions on every asset
+defs = with_consumer_checks(defs, settings)  # each consumer's node shows the failing checks of the marts it reads

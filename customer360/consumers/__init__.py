@@ -5,9 +5,12 @@ builds itself.
   downstream of the marts it reads — Sigma and Power BI dashboards as external assets;
 - ``compliance_export``: the compliance team's daily high-risk transaction exports (parquet + CSV + manifest);
 - ``retention_alerts``: one alert per customer per crossing of the churn threshold, and a daily digest;
-- ``scorecard``: the executive KPI scorecard through the MetricFlow semantic layer (HTML + charts).
+- ``scorecard``: the executive KPI scorecard through the MetricFlow semantic layer (HTML + charts);
+- ``upstream_checks``: on every consumer's node, the latest results of the blocking/ERROR checks of the marts it
+  reads (an asset check per exposure, kept current by a sensor).
 
-``customer360/definitions.py`` merges :func:`consumers_definitions` once.
+``customer360/definitions.py`` merges :func:`consumers_definitions` once and applies :func:`with_consumer_checks` to
+the assembled code location.
 """
 
 import json
@@ -15,9 +18,10 @@ import json
 import dagster as dg
 
 from customer360.consumers.compliance_export import build_compliance_export_asset
-from customer360.consumers.exposures import exposure_specs
+from customer360.consumers.exposures import exposure_specs, exposures
 from customer360.consumers.retention_alerts import build_retention_alerts_asset
 from customer360.consumers.scorecard import build_scorecard_asset
+from customer360.consumers.upstream_checks import with_upstream_checks
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings, get_settings
 from customer360.transform.project import dbt_project, dbt_target
@@ -34,3 +38,11 @@ def consumers_definitions(settings: Settings | None = None) -> dg.Definitions:
             build_scorecard_asset(manifest, settings),
         ],
     )
+
+
+def with_consumer_checks(defs: dg.Definitions, settings: Settings | None = None) -> dg.Definitions:
+    """``defs`` (the code location with the consumers) + the ``upstream_checks`` check of every consumer, which
+    follows the checks of the marts it reads (so it is built once every other check exists)."""
+    settings = settings or get_settings()
+    manifest = json.loads(dbt_project(dbt_target(settings)).manifest_path.read_text())
+    return with_upstream_checks(defs, exposures(manifest))
