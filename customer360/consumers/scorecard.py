@@ -1,8 +1,8 @@
 """The executive KPI scorecard, through the MetricFlow semantic layer (dbt_project/models/semantic/).
 
-Every number comes from ``mf query`` against the dbt project (the prepared ``target/semantic_manifest.json``, the
+Every number comes from MetricFlow against the dbt project (the prepared ``target/semantic_manifest.json``, the
 profile's target and warehouse of the running environment), never from SQL of its own, so the scorecard says what
-the semantic layer says:
+the semantic layer says; its three queries run in one MetricFlow process (:mod:`customer360.consumers.semantic_layer`):
 
 - the KPIs (:data:`SCORECARD_KPIS`): the columns the design marks for the executive scorecard (total spend, average
   order value, predicted LTV) and the other "Is KPI" measures an executive reads — revenue, active customers, churn
@@ -18,19 +18,15 @@ the semantic layer cannot resolve fails the asset with MetricFlow's own message 
 import base64
 import html
 import io
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
+from customer360.consumers.semantic_layer import MetricQuery, SemanticLayerError, query_all
 from customer360.transform.project_vars import churn_probability_threshold
 from customer360.settings import DBT_PROJECT_DIR, Settings
 
@@ -62,34 +58,6 @@ MONTH = "metric_time__month"
 SEGMENT = "customer__customer_segment"
 
 
-class SemanticLayerError(RuntimeError):
-    """``mf query`` could not answer (unknown metric or dimension, warehouse not reachable …)."""
-
-
-def _mf_executable() -> str:
-    beside = Path(sys.executable).parent / "mf"
-    return str(beside) if beside.exists() else "mf"
-
-
-def mf_query(metrics: Sequence[str], group_by: Sequence[str], env: dict[str, str], timeout: float = 600) -> pl.DataFrame:
-    """Run ``mf query`` in the dbt project and return its CSV as a frame."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "result.csv"
-        args = [_mf_executable(), "query", "--metrics", ",".join(metrics), "--csv", str(out)]
-        if group_by:
-            args += ["--group-by", ",".join(group_by)]
-        proc = subprocess.run(args, cwd=DBT_PROJECT_DIR, env={**os.environ, **env}, capture_output=True, text=True,
-                              timeout=timeout)
-        if proc.returncode != 0 or not out.exists():
-            message = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines()
-                                if line.strip() and "Initiating query" not in line)
-            raise SemanticLayerError(
-                f"the semantic layer could not answer `mf query --metrics {','.join(metrics)}"
-                f"{' --group-by ' + ','.join(group_by) if group_by else ''}`:\n{message[-3000:]}"
-            )
-        return pl.read_csv(out, infer_schema_length=None)
-
-
 def mf_env(settings: Settings) -> dict[str, str]:
     from customer360.transform.project import dbt_target
 
@@ -110,11 +78,16 @@ def _numeric(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
 
 
 def compute(env: dict[str, str], kpis: Sequence[Kpi] = SCORECARD_KPIS) -> Scorecard:
+    """The three queries (totals, by month, by segment) in one MetricFlow process."""
     names = [k.metric for k in kpis]
-    totals = mf_query(names, [], env)
+    totals, monthly, by_segment = query_all([
+        MetricQuery(tuple(names)),
+        MetricQuery(tuple(m for m in MONTHLY_METRICS if m in names), (MONTH,)),
+        MetricQuery(tuple(m for m in SEGMENT_METRICS if m in names), (SEGMENT,)),
+    ], env)
     values = {name: (None if totals[name][0] is None else float(totals[name][0])) for name in names}
-    monthly = _numeric(mf_query([m for m in MONTHLY_METRICS if m in names], [MONTH], env), MONTH).sort(MONTH)
-    by_segment = _numeric(mf_query([m for m in SEGMENT_METRICS if m in names], [SEGMENT], env), SEGMENT)
+    monthly = _numeric(monthly, MONTH).sort(MONTH)
+    by_segment = _numeric(by_segment, SEGMENT)
     by_segment = by_segment.sort(SEGMENT, nulls_last=True)
     return Scorecard(values, monthly, by_segment, {k.metric: k for k in kpis})
 
