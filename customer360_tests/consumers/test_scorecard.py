@@ -25,13 +25,19 @@ def _one(db: Path, sql: str) -> float | None:
         return con.execute(sql).fetchone()[0]
 
 
-def test_scorecard_numbers_equal_direct_sql(warehouse_file, tmp_path):
+def test_scorecard_numbers_equal_direct_sql(warehouse_file, tmp_path, monkeypatch):
+    import subprocess
+
+    started = []
+    real_run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: started.append(args) or real_run(args, **kw))
     with duckdb.connect(str(warehouse_file)) as con:  # scored customers, as after the ML assets ran
         con.execute("update marts.fct_customer_value set churn_probability = case when hash(customer_id) % 5 = 0 "
                     "then 0.9 else 0.2 end, predicted_ltv = total_spend * 1.5, customer_segment = case when "
                     "total_orders > 1 then 'Loyal' else 'New' end")
     result = dg.materialize([_asset(warehouse_file, tmp_path / "exports")])
     assert result.success
+    assert len(started) == 1  # the three queries (totals, by month, by segment) in ONE MetricFlow process
     md = result.get_asset_materialization_events()[0].materialization.metadata
     sql = {
         "total_spend": "select sum(total_spend) from marts.fct_customer_value",
@@ -66,3 +72,6 @@ def test_unknown_metric_is_a_clear_error_on_the_asset(warehouse_file, tmp_path):
                                          r"does not exactly match any known metrics"):
         dg.materialize([_asset(warehouse_file, tmp_path / "exports", bogus)])
     assert not (tmp_path / "exports" / "scorecard").exists()
+    # once the metric list is fixed, a retry completes
+    assert dg.materialize([_asset(warehouse_file, tmp_path / "exports")]).success
+    assert (tmp_path / "exports" / "scorecard" / "executive_kpi_scorecard.html").exists()
