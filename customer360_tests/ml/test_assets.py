@@ -54,6 +54,12 @@ def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
     assert "data:image/png;base64," in md[SEGMENTS_KEY]["segment_profile_plot"].value
     assert [c.name for c in md[CHURN_KEY]["class_balance"].schema.columns] == ["fold", "rows", "churn_rate"]
     assert 0.0 <= md[CHURN_KEY]["holdout_roc_auc"].value <= 1.0
+    # accuracy next to what always answering the majority class scores, balanced accuracy, the high-risk tier
+    for name in ("holdout_accuracy", "holdout_majority_baseline_accuracy", "holdout_balanced_accuracy",
+                 "holdout_high_risk_share"):
+        assert 0.0 <= md[CHURN_KEY][name].value <= 1.0, name
+    assert md[CHURN_KEY]["holdout_majority_baseline_accuracy"].value >= 0.5
+    assert "holdout_high_risk_precision" in md[CHURN_KEY]  # a number, or "nan" when nobody is above the threshold
     assert md[CHURN_KEY]["feature_importance"].records[0].data["feature"] in F.CHURN_LTV_FEATURES
     assert {r.data["customer_segment"] for r in md[SEGMENTS_KEY]["segment_profiles"].records} == set(
         wh.read_table("ml", "customer_segments")["customer_segment"].to_list()
