@@ -151,10 +151,11 @@ def sync_upstream_checks(instance: dg.DagsterInstance, asset_graph) -> list[dg.A
                 for k in own_keys}
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         sorted({*own_keys, *(k for keys in followed.values() for k in keys)}, key=lambda k: k.to_user_string()))
+    in_progress = _in_progress(instance, latest.values())
     reported = []
     for own in own_keys:
         keys = followed[own]
-        if any(latest.get(k) is not None and latest[k].status not in _DONE for k in keys):
+        if any(k in in_progress for k in keys):
             continue  # a mart's checks are running right now: wait for all of them
         found = verdict(latest, keys)
         if found.evaluated == 0:
@@ -174,6 +175,14 @@ def sync_upstream_checks(instance: dg.DagsterInstance, asset_graph) -> list[dg.A
         instance.report_runless_asset_event(evaluation)
         reported.append(evaluation)
     return reported
+
+
+def _in_progress(instance: dg.DagsterInstance, executions) -> set[dg.AssetCheckKey]:
+    """Checks planned by a run that has not finished. A planned check of a finished run (the run failed or was
+    canceled before evaluating it) has no result and blocks nothing."""
+    planned = [e for e in executions if e is not None and e.status not in _DONE]
+    runs = {run_id: instance.get_run_by_id(run_id) for run_id in {e.run_id for e in planned}}
+    return {e.key for e in planned if runs[e.run_id] is not None and not runs[e.run_id].is_finished}
 
 
 def _failing_of(evaluation) -> list[str]:
