@@ -49,18 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The demo's instance (SQLite under DAGSTER_HOME). Runs wait in the queue and are dequeued by their
+# dagster/priority tag (customer360/run_priorities.py: a user's runs before arrival loads before rebuilds); the
+# embedded DuckDB file takes one writer process: one warehouse step at a time across all runs, and one more run
+# may start (load its code) while another holds the slot.
+DEMO_INSTANCE_YAML = (
+    "# written by `customer360 demo`; see deploy/dagster.yaml for the production instance\n"
+    "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator\n"
+    "concurrency:\n  pools:\n    default_limit: 1\n    granularity: op\n    op_granularity_run_buffer: 1\n"
+    "telemetry:\n  enabled: false\n"
+)
+
+
 def _dagster_home() -> Path:
     """The demo's Dagster instance: ``$DAGSTER_HOME`` if set, else ``data/dagster_home`` (kept between runs)."""
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "data" / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        # the embedded DuckDB file takes one writer process: one warehouse step at a time across all runs
-        config.write_text(
-            "# written by `customer360 demo`; see deploy/dagster.yaml for the production instance\n"
-            "concurrency:\n  pools:\n    default_limit: 1\n"
-            "telemetry:\n  enabled: false\n"
-        )
+        config.write_text(DEMO_INSTANCE_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
