@@ -12,7 +12,7 @@ from dagster._core.workspace.load_target import EmptyWorkspaceTarget
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 
 from customer360.automation.conditions import automation_sensor
-from customer360.cli import DEMO_INSTANCE_YAML
+from customer360.cli import demo_instance_yaml
 from customer360.ingestion.sensors import build_arrival_sensor
 from customer360.resources import LandingResource
 from customer360.settings import Settings
@@ -21,10 +21,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _instance_overrides(config: dict) -> dict:
-    """The run queue and concurrency of an instance config, with at most one run in flight (so the order shows)."""
+    """The run queue, concurrency (and SQLite event log) of an instance config, with at most one run in flight (so
+    the order shows); PostgreSQL storage is replaced by the test instance's own."""
     concurrency = dict(config.get("concurrency", {}))
     concurrency["runs"] = {**concurrency.get("runs", {}), "max_concurrent_runs": 1}
+    storage = {k: config[k] for k in ("event_log_storage",) if k in config}  # the demo's (SQLite, file paths)
     return {
+        **storage,
         "run_coordinator": config.get("run_coordinator",
                                       {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}),
         "run_launcher": {"module": "dagster._core.test_utils", "class": "MockedRunLauncher"},
@@ -45,10 +48,13 @@ def _arrival_tags(tmp_path) -> dict[str, str]:
 
 @pytest.mark.parametrize("instance_yaml", ["deploy", "demo"])
 def test_a_users_run_is_dequeued_before_queued_loads_and_loads_before_rebuilds(tmp_path, instance_yaml):
-    text = (REPO / "deploy" / "dagster.yaml").read_text() if instance_yaml == "deploy" else DEMO_INSTANCE_YAML
+    deploy = (REPO / "deploy" / "dagster.yaml").read_text()
+    text = deploy if instance_yaml == "deploy" else demo_instance_yaml(tmp_path)
     overrides = _instance_overrides(yaml.safe_load(text))
     arrival = _arrival_tags(tmp_path)
     with instance_for_test(overrides=overrides) as instance:
+        if instance_yaml == "demo":
+            assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
         queued = {}
         # a burst of arrival loads and a rebuild are queued first; then the user materializes (no tags)
         for name, tags in [("load-1", arrival), ("rebuild", dict(automation_sensor.run_tags)), ("load-2", arrival),
