@@ -5,8 +5,9 @@
 A single-run backfill of ``--days`` daily partitions of ``--sources`` assets shaped like ``raw/<source>`` (daily
 partitions, ``BackfillPolicy.single_run()``, the warehouse pool, one materialization per partition with that
 partition's own metadata, two asset checks) — but with a body that loads nothing, so what is measured is Dagster's
-bookkeeping (after a one-partition warm-up run that creates the schema): the ``ASSET_MATERIALIZATION_PLANNED`` + ``ASSET_MATERIALIZATION`` events of every partition and their
-index rows, written by the instance's event-log storage. Each storage runs in a fresh child process:
+bookkeeping (after a one-partition warm-up run that creates the schema): the ``ASSET_MATERIALIZATION_PLANNED`` +
+``ASSET_MATERIALIZATION`` events of every partition and their index rows, written by the instance's event-log
+storage. Each storage runs in a fresh child process:
 
 * ``memory``  — ``DagsterInstance.ephemeral()`` (nothing persisted): the floor, Dagster's own per-event work;
 * ``sqlite``  — the default instance of a ``DAGSTER_HOME`` without storage config (what ``customer360 demo`` uses):
