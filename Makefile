@@ -14,8 +14,12 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode is compiled once here: with PYTHONDONTWRITEBYTECODE set (as on these machines and in the image) every
+# process would otherwise re-compile dagster, dbt-core & co. from source — 7.0 s instead of 3.8 s for each run's
+# code-location load (BENCHMARKS.md, "Orchestration overhead").
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
+	$(VENV)/bin/python -m compileall -q customer360 data_generation
 	$(VENV)/bin/python scripts/prepare_dbt.py
 	touch $@
 

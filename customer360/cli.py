@@ -9,6 +9,7 @@ same instance, so the runs just made are visible there. The daily partitions sta
 """
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -49,18 +50,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def demo_instance_yaml(home: Path) -> str:
+    """The demo's instance (SQLite under ``home``).
+
+    * Event log: ONE SQLite file for every run (``ConsolidatedSqliteEventLogStorage``) instead of a file per run plus
+      an index shard with a new connection per event: a long backfill's per-partition materializations cost
+      ≈ 4× less to record (BENCHMARKS.md, "Orchestration overhead"); every one is still recorded.
+    * Runs wait in the queue and are dequeued by their ``dagster/priority`` tag (``customer360/run_priorities.py``: a
+      user's runs before arrival loads before rebuilds).
+    * The embedded DuckDB file takes one writer process: one warehouse step at a time across all runs, and one more
+      run may start (load its code) while another holds the slot.
+    """
+    return (
+        "# written by `customer360 demo`; see deploy/dagster.yaml for the production instance\n"
+        "event_log_storage:\n  module: dagster._core.storage.event_log\n  class: ConsolidatedSqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {json.dumps(str(home / 'history'))}\n"
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator\n"
+        "concurrency:\n  pools:\n    default_limit: 1\n    granularity: op\n    op_granularity_run_buffer: 1\n"
+        "telemetry:\n  enabled: false\n"
+    )
+
+
 def _dagster_home() -> Path:
     """The demo's Dagster instance: ``$DAGSTER_HOME`` if set, else ``data/dagster_home`` (kept between runs)."""
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "data" / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        # the embedded DuckDB file takes one writer process: one warehouse step at a time across all runs
-        config.write_text(
-            "# written by `customer360 demo`; see deploy/dagster.yaml for the production instance\n"
-            "concurrency:\n  pools:\n    default_limit: 1\n"
-            "telemetry:\n  enabled: false\n"
-        )
+        config.write_text(demo_instance_yaml(home))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

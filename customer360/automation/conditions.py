@@ -46,6 +46,7 @@ from functools import lru_cache
 import dagster as dg
 
 from customer360.ingestion.sensors import ARRIVAL_TRIGGER, TRIGGER_TAG
+from customer360.run_priorities import PRIORITY_TAG, REBUILD_RUN_PRIORITY
 from customer360.sla import DAILY, HOURLY, ON_DEPLOY, REBUILD_SLAS, SLAS, WEEKLY, RebuildSla
 
 HOURLY_CRON = REBUILD_SLAS[HOURLY].rebuild_cron
@@ -189,5 +190,7 @@ with warnings.catch_warnings():
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
         use_user_code_server=True,  # NoRawLoadPending is Python: evaluated where the code is
+        # rebuilds queue behind a user's runs and the arrival loads (customer360/run_priorities.py)
+        run_tags={PRIORITY_TAG: str(REBUILD_RUN_PRIORITY)},
         description="Evaluates the on_cron conditions of every non-raw asset (see customer360/automation/conditions.py).",
     )

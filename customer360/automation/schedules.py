@@ -36,6 +36,7 @@ from customer360.automation.source_freshness import check_keys as freshness_chec
 from customer360.consumers.compliance_export import EXPOSURE_NAME as COMPLIANCE_EXPORT
 from customer360.consumers.scorecard import EXPOSURE_NAME as SCORECARD
 from customer360.ml.assets import CHURN_KEY, LTV_KEY, RISK_KEY, SEGMENTS_KEY
+from customer360.run_priorities import PRIORITY_TAG, REBUILD_RUN_PRIORITY
 from customer360.sla import DAILY_REBUILD_CRON, SLAS
 
 ML_ASSETS = (SEGMENTS_KEY, RISK_KEY, CHURN_KEY, LTV_KEY)
@@ -84,6 +85,11 @@ def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
     return (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
 
 
+def _tags(schedule: str) -> dict[str, str]:
+    """Scheduled runs rank below a user's runs and the arrival loads (``customer360.run_priorities``)."""
+    return {"customer360/trigger": schedule, PRIORITY_TAG: str(REBUILD_RUN_PRIORITY)}
+
+
 def _run_key(schedule: str, at: datetime, suffix: str = "") -> str:
     return f"{schedule}:{at.isoformat()}{':' + suffix if suffix else ''}"
 
@@ -118,7 +124,7 @@ def _refit(graph) -> Built:
                              "the current features, whatever the reuse policy would decide (refit: true).")
     def weekly_model_refit(context: dg.ScheduleEvaluationContext):
         return dg.RunRequest(run_key=_run_key(REFIT_SCHEDULE, _tick_time(context)), run_config=run_config,
-                             tags={"customer360/trigger": REFIT_SCHEDULE})
+                             tags=_tags(REFIT_SCHEDULE))
 
     return Built([job], [weekly_model_refit])
 
@@ -142,7 +148,7 @@ def _full_tests(graph) -> Built:
                              "the daily builds test only the newest arrivals (full_tests: true).")
     def weekly_dbt_full_tests(context: dg.ScheduleEvaluationContext):
         return dg.RunRequest(run_key=_run_key(FULL_TESTS_SCHEDULE, _tick_time(context)), run_config=run_config,
-                             tags={"customer360/trigger": FULL_TESTS_SCHEDULE})
+                             tags=_tags(FULL_TESTS_SCHEDULE))
 
     return Built([job], [weekly_dbt_full_tests])
 
@@ -160,7 +166,7 @@ def _source_freshness(graph) -> Built:
                              "customer360/sla.py; results are the dbt_source_freshness checks on raw/*.")
     def hourly_dbt_source_freshness(context: dg.ScheduleEvaluationContext):
         return dg.RunRequest(run_key=_run_key(FRESHNESS_SCHEDULE, _tick_time(context)),
-                             tags={"customer360/trigger": FRESHNESS_SCHEDULE})
+                             tags=_tags(FRESHNESS_SCHEDULE))
 
     return Built([job], [hourly_dbt_source_freshness])
 
@@ -213,7 +219,7 @@ def _delivery(graph) -> Built:
         if partitions_def is not None and day not in partitions_def.get_partition_keys(current_time=at):
             return dg.SkipReason(f"no partition {day} of {COMPLIANCE_EXPORT_KEY.to_user_string()} (before its start)")
         return dg.RunRequest(run_key=_run_key(DELIVERY_SCHEDULE, at), partition_key=day if partitions_def else None,
-                             tags={"customer360/trigger": DELIVERY_SCHEDULE})
+                             tags=_tags(DELIVERY_SCHEDULE))
 
     return Built([job], [daily_consumer_delivery])
 
@@ -261,7 +267,7 @@ def _partition_schedule(job, schedule_name: str, cron: str, newest: int, keys, p
             return dg.SkipReason(f"no partition of {job.name} exists yet at {at:%Y-%m-%d %H:%M} UTC")
         return [
             dg.RunRequest(run_key=_run_key(schedule_name, at, key), partition_key=key,
-                          tags={"customer360/trigger": schedule_name})
+                          tags=_tags(schedule_name))
             for key in partition_keys
         ]
 

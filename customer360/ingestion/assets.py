@@ -20,17 +20,19 @@ source/day layout and so is not loaded (see :class:`~customer360.resources.landi
 import json
 import warnings
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from customer360.catalog import LOADER_COLUMNS, SOURCES
-from customer360.ingestion.loader import DayLoad, LoadReport, load_days
 from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.quarantine import open_records
 from customer360.resources.landing import LandingResource
 from customer360.resources.warehouse import WarehouseResource
 from customer360.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the loader imports polars, pandera and numpy: paid by the load step, not the code location
+    from customer360.ingestion.loader import DayLoad, LoadReport
 
 OWNERS = ["team:data-platform"]
 QUARANTINE_CHECK = "no_quarantined_files"
@@ -64,7 +66,7 @@ def column_schema(source: str) -> dg.TableSchema:
     return dg.TableSchema(columns=cols)
 
 
-def _preview_markdown(load: DayLoad) -> str:
+def _preview_markdown(load: "DayLoad") -> str:
     df = load.preview
     if df is None or df.height == 0:
         return "_no rows loaded_"
@@ -90,7 +92,7 @@ def _span(keys: list[str]) -> str:
     return f"{keys[0]} .. {keys[-1]}" if len(keys) > 1 else keys[0]
 
 
-def partition_metadata(load: DayLoad, run_partitions: str) -> dict[str, Any]:
+def partition_metadata(load: "DayLoad", run_partitions: str) -> dict[str, Any]:
     """The materialization metadata of one partition: what its own day(s) loaded."""
     return {
         "dagster/row_count": load.rows,
@@ -105,7 +107,7 @@ def partition_metadata(load: DayLoad, run_partitions: str) -> dict[str, Any]:
     }
 
 
-def run_summary(report: LoadReport, partition_keys: list[str]) -> dict[str, Any]:
+def run_summary(report: "LoadReport", partition_keys: list[str]) -> dict[str, Any]:
     """A range run's totals over all its partitions."""
     return {
         "source": report.source,
@@ -184,6 +186,8 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
         pool="warehouse",
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
+        from customer360.ingestion.loader import DayLoad, load_days
+
         days = _window_days(context, source)
         report = load_days(
             source, days, warehouse, landing, logger=context.log, partitions_start=settings.partitions_start

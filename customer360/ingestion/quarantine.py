@@ -16,11 +16,13 @@ file was fixed and re-delivered, or removed), the record is closed: ``.error.jso
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from customer360.ingestion.contracts import Violation
 from customer360.resources.landing import LandingResource, parse_landing_key
 from customer360.storage import validate_key
+
+if TYPE_CHECKING:  # the contracts import pandera: paid by a load, not by the code location
+    from customer360.ingestion.contracts import Violation
 
 ERROR_SUFFIX = ".error.json"
 RESOLVED_SUFFIX = ".resolved.json"
@@ -44,7 +46,7 @@ def quarantine_file(
     landing: LandingResource,
     key: str,
     data: bytes | None,
-    violations: list[Violation],
+    violations: "list[Violation]",
     now: datetime | None = None,
 ) -> QuarantineRecord:
     """Copy the rejected file (when its bytes could be read) and write its ``.error.json``."""

@@ -10,19 +10,26 @@ folder: the same-shaped listing through the landing resource), groups the parque
 * same listing as before → nothing to do (no file read);
 * changed listing but the same content (a re-delivered identical file; on a local folder the mtime changes)
   → cursor updated, no run;
-* new content → ``RunRequest(partition_key=..., run_key="<source>:<partition>:<content fingerprint>")``.
-  The run key is derived from the files, so even with a lost cursor Dagster launches at most one run per
-  distinct set of files of a day; a genuinely new file for a day that is already loaded changes the
-  fingerprint and reloads the day;
+* new content → the partition is pending: :func:`evaluate_arrivals` returns one request per pending partition
+  (``run_key="<source>:<partition>:<content fingerprint>"``, what ``customer360 update`` plans from), and the sensor
+  batches them with :func:`batch_arrival_requests`: every run of consecutive pending partitions is ONE range run
+  (``dagster/asset_partition_range_start``/``_end`` tags; the raw assets have ``BackfillPolicy.single_run()`` and
+  still record one materialization per partition), so a burst or a backlog of days costs one run per source, not
+  one per day. Its run key is ``"<source>:<first>..<last>:<fingerprint of the days' run keys>"`` (a single day
+  keeps the day's own key), so Dagster launches at most one run per distinct set of files even with a lost
+  cursor; a genuinely new file for a day that is already loaded changes the fingerprint and reloads the day.
+  Pending days with a loaded day between them are two ranges: an unchanged day is never reloaded;
 * a partition not yet in the cursor that the load ledger (:mod:`~customer360.ingestion.ledger`) shows as
   loaded from the same content (by a backfill or by ``customer360 demo`` before the sensor ran) → recorded,
   no run.
 
-Load runs carry ``dagster/priority`` :data:`ARRIVAL_RUN_PRIORITY`: with one warehouse writer, queued loads go
-before queued rebuilds, so a rebuild that waited in the queue sees every day that landed meanwhile.
+Load runs carry ``dagster/priority`` :data:`ARRIVAL_RUN_PRIORITY` (:mod:`customer360.run_priorities`):
+below a user's run (a manual materialization or a backfill, priority 0), above the automation's rebuilds, so
+with one warehouse writer a user's run is never starved by queued loads, and a rebuild that waited in the queue
+sees every day that landed meanwhile.
 
-A tick requests at most :data:`MAX_RUNS_PER_TICK` partitions (oldest first); the rest follow on the next
-ticks — load a large backlog with a single-run backfill instead. Files outside the partition range (before
+A tick takes at most :data:`MAX_PARTITIONS_PER_TICK` pending partitions (oldest first: a year of days, one range
+run); the rest follow on the next ticks. Files outside the partition range (before
 ``C360_PARTITIONS_START`` or after today) are logged and left alone. A partition whose files all disappear
 is dropped from the cursor without a run (deletion is not an arrival).
 
@@ -38,23 +45,27 @@ Snowpipe behaviour, and nothing runs unless files arrive. They only run under ``
 (``dagster dev`` starts one).
 """
 
+import hashlib
 import json
 from collections import defaultdict
+from datetime import date, timedelta
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from customer360.catalog import SOURCES
+from customer360.run_priorities import ARRIVAL_RUN_PRIORITY, PRIORITY_TAG
 from customer360.ingestion.assets import RAW_ASSET_CHECKS, UNRECOGNISED_CHECK, raw_asset_key
 from customer360.ingestion.ledger import read_ledger
-from customer360.ingestion.partitions import partition_key_for_day
+from customer360.ingestion.partitions import days_of_partition, partition_key_for_day
 from customer360.resources.landing import LandingResource, UnrecognisedObject, fingerprint, listing_fingerprint
 from customer360.settings import Settings, get_settings
 from customer360.storage import ObjectInfo
 
 MINIMUM_INTERVAL_SECONDS = 30
-MAX_RUNS_PER_TICK = 50
+MAX_PARTITIONS_PER_TICK = 370  # pending partitions taken per tick (a year of days: one range run per source)
 TRIGGER_TAG, ARRIVAL_TRIGGER = "customer360/trigger", "arrival"  # on every load run (automation waits for them)
-ARRIVAL_RUN_PRIORITY = 10  # tag dagster/priority of the load runs (rebuilds run at 0)
+FILES_TAG, PARTITIONS_TAG = "customer360/files", "customer360/partitions"
 CURSOR_VERSION = 1
 MAX_LOGGED_OBJECTS = 50  # unrecognised landing objects named in one tick's warning
 
@@ -108,12 +119,13 @@ def evaluate_arrivals(
     cursor: str | None,
     partitions_start: str | None = None,
     log=None,
-    max_requests: int | None = MAX_RUNS_PER_TICK,
+    max_requests: int | None = MAX_PARTITIONS_PER_TICK,
 ) -> tuple[list[dg.RunRequest], str]:
-    """One sensor evaluation: (run requests, new cursor). Pure apart from the listing, reads and the warning about
-    unrecognised landing objects (logged when their set changes).
+    """The pending partitions of one sensor evaluation: (one request per pending partition, new cursor). Pure
+    apart from the listing, reads and the warning about unrecognised landing objects (logged when their set
+    changes). The sensor launches them batched (:func:`batch_arrival_requests`).
 
-    ``max_requests=None``: every pending partition (``customer360 update`` catches up in one go)."""
+    ``max_requests``: pending partitions taken (``None``: every one; ``customer360 update`` catches up in one go)."""
     seen = load_cursor(cursor)
     by_partition: dict[str, list[ObjectInfo]] = defaultdict(list)
     outside: set[str] = set()
@@ -155,17 +167,49 @@ def evaluate_arrivals(
             dg.RunRequest(
                 run_key=f"{source}:{pkey}:{content}",
                 partition_key=pkey,
-                tags={
-                    TRIGGER_TAG: ARRIVAL_TRIGGER,
-                    "customer360/files": str(len(infos)),
-                    # loads go before queued rebuilds: one warehouse writer, and a rebuild waiting behind a
-                    # load then sees the new day (QueuedRunCoordinator dequeues higher priority first)
-                    "dagster/priority": str(ARRIVAL_RUN_PRIORITY),
-                },
+                tags=_load_tags(len(infos), 1),
             )
         )
         new_seen[pkey] = {"l": listing, "c": content}
     return requests, dump_cursor(new_seen, marker)
+
+
+def _load_tags(files: int, partitions: int) -> dict[str, str]:
+    return {
+        TRIGGER_TAG: ARRIVAL_TRIGGER,
+        FILES_TAG: str(files),
+        PARTITIONS_TAG: str(partitions),
+        # below a user's run, above the rebuilds (QueuedRunCoordinator dequeues higher priority first)
+        PRIORITY_TAG: str(ARRIVAL_RUN_PRIORITY),
+    }
+
+
+def _next_partition(source: str, key: str) -> str:
+    return (date.fromisoformat(key) + timedelta(days=len(days_of_partition(source, key)))).isoformat()
+
+
+def batch_arrival_requests(source: str, requests: list[dg.RunRequest]) -> list[dg.RunRequest]:
+    """The per-partition requests of :func:`evaluate_arrivals` as few runs as the partitions allow: one range run
+    per stretch of consecutive partitions (a single partition stays a plain partition run with its own key)."""
+    by_key = {r.partition_key: r for r in requests if r.partition_key}
+    stretches: list[list[dg.RunRequest]] = []
+    for key in sorted(by_key):
+        if stretches and _next_partition(source, stretches[-1][-1].partition_key) == key:
+            stretches[-1].append(by_key[key])
+        else:
+            stretches.append([by_key[key]])
+    return [stretch[0] if len(stretch) == 1 else _range_request(source, stretch) for stretch in stretches]
+
+
+def _range_request(source: str, days: list[dg.RunRequest]) -> dg.RunRequest:
+    first, last = days[0].partition_key, days[-1].partition_key
+    digest = hashlib.sha256("\n".join(r.run_key or "" for r in days).encode()).hexdigest()[:24]
+    files = sum(int(r.tags.get(FILES_TAG, "0")) for r in days)
+    return dg.RunRequest(
+        run_key=f"{source}:{first}..{last}:{digest}",
+        tags={**_load_tags(files, len(days)), ASSET_PARTITION_RANGE_START_TAG: first,
+              ASSET_PARTITION_RANGE_END_TAG: last},
+    )
 
 
 def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.SensorDefinition:
@@ -174,8 +218,8 @@ def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.Se
 
     @dg.sensor(
         name=sensor_name(source),
-        description=f"Requests a raw/{source} partition load when files land in {source}/load_date=*/ "
-        f"(new or changed files of a day; identical re-deliveries are ignored).",
+        description=f"Requests a raw/{source} load when files land in {source}/load_date=*/ (new or changed files "
+        "of a day; identical re-deliveries are ignored): the pending days of a tick in one range run.",
         # the load and its own checks; the hourly dbt source freshness check has its own schedule
         target=dg.AssetSelection.assets(raw_asset_key(source)).without_checks()
         | dg.AssetSelection.checks(*(dg.AssetCheckKey(raw_asset_key(source), c) for c in RAW_ASSET_CHECKS)),
@@ -183,7 +227,8 @@ def build_arrival_sensor(source: str, settings: Settings | None = None) -> dg.Se
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
-        requests, cursor = evaluate_arrivals(source, landing, context.cursor, start, context.log)
+        pending, cursor = evaluate_arrivals(source, landing, context.cursor, start, context.log)
+        requests = batch_arrival_requests(source, pending)
         if not requests:
             reason = f"no new {source} files"
             marker = _unrecognised_marker(cursor)

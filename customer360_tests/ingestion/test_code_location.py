@@ -93,3 +93,14 @@ def test_webserver_lists_raw_assets_and_sensors(tmp_path):
             proc.wait(timeout=10)
         log.close()
     assert proc.returncode is not None
+
+
+# Imported only by the step that needs them, never by the code location every run process loads first.
+STEP_ONLY_MODULES = ["customer360.ingestion.loader", "customer360.ingestion.contracts", "duckdb", "sklearn"]
+
+
+def test_loading_the_code_location_does_not_import_what_only_a_step_needs():
+    probe = ("import sys, customer360.definitions; "
+             f"print(sorted(m for m in {STEP_ONLY_MODULES!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -6,7 +6,10 @@ import logging
 import dagster as dg
 import pytest
 
-from customer360.ingestion.sensors import MAX_RUNS_PER_TICK, build_arrival_sensor, load_cursor
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from customer360.ingestion.sensors import build_arrival_sensor, load_cursor
+from customer360.run_priorities import ARRIVAL_RUN_PRIORITY, USER_RUN_PRIORITY
 from customer360.resources import LandingResource
 from customer360.settings import Settings
 
@@ -36,6 +39,13 @@ def put(landing, key, data=b"parquet bytes"):
     landing.store.write(key, data)
 
 
+def span(req: dg.RunRequest) -> tuple[str, str]:
+    """The partitions a request covers: its range tags, or its one partition."""
+    if req.partition_key is not None:
+        return req.partition_key, req.partition_key
+    return req.tags[ASSET_PARTITION_RANGE_START_TAG], req.tags[ASSET_PARTITION_RANGE_END_TAG]
+
+
 def test_new_files_several_per_tick_and_days(landing):
     sensor = build_arrival_sensor("transactions", _settings(landing.landing_url))
     assert sensor.minimum_interval_seconds == 30
@@ -46,10 +56,13 @@ def test_new_files_several_per_tick_and_days(landing):
         put(landing, f"transactions/load_date=2024-01-02/batch_{i}.parquet", f"day2-{i}".encode())
     put(landing, "transactions/load_date=2024-01-03/batch_0.parquet", b"day3")
     reqs, cursor = tick(sensor, landing, cursor)
-    assert sorted(r.partition_key for r in reqs) == ["2024-01-02", "2024-01-03"]
-    assert all(r.run_key and r.run_key.startswith(f"transactions:{r.partition_key}:") for r in reqs)
-    # loads are dequeued before rebuilds (which carry no priority tag: 0)
-    assert all(int(r.tags["dagster/priority"]) > 0 for r in reqs)
+    # both days in ONE range run (not one run per day)
+    [req] = reqs
+    assert req.partition_key is None and span(req) == ("2024-01-02", "2024-01-03")
+    assert req.run_key.startswith("transactions:2024-01-02..2024-01-03:")
+    assert req.tags["customer360/files"] == "4" and req.tags["customer360/partitions"] == "2"
+    # loads rank below a user's runs (untagged: 0), so queued loads never starve a backfill
+    assert int(req.tags["dagster/priority"]) == ARRIVAL_RUN_PRIORITY < USER_RUN_PRIORITY
     assert set(load_cursor(cursor)) == {"2024-01-02", "2024-01-03"}
     # nothing new: no request, and the listing is compared without reading any file
     reqs, cursor2 = tick(sensor, landing, cursor)
@@ -101,17 +114,35 @@ def test_products_map_to_monday_weeks_and_out_of_range_days_are_ignored(landing)
     assert [r.partition_key for r in reqs] == ["2024-01-08"]
 
 
-def test_backlog_is_spread_over_ticks(tmp_path):
+def test_backlog_is_one_range_run_per_stretch_of_pending_days(tmp_path):
+    """Two months of files found in one tick: one range run per stretch of consecutive days (a day without files
+    between them splits the stretch: an unchanged day is never reloaded); a lost cursor gives the same run keys."""
     landing = LandingResource(landing_url=str(tmp_path / "l"), quarantine_url=str(tmp_path / "q"))
     sensor = build_arrival_sensor("campaigns", _settings(landing.landing_url))
-    days = [f"2024-03-{d:02d}" for d in range(1, 31)] + [f"2024-04-{d:02d}" for d in range(1, 31)]
+    days = [f"2024-03-{d:02d}" for d in range(1, 31)] + [f"2024-04-{d:02d}" for d in range(1, 31)]  # no 03-31
     for day in days:
         put(landing, f"campaigns/load_date={day}/c.parquet", day.encode())
     first, cursor = tick(sensor, landing)
-    second, cursor = tick(sensor, landing, cursor)
-    third, _ = tick(sensor, landing, cursor)
-    assert len(first) == MAX_RUNS_PER_TICK
-    assert sorted(r.partition_key for r in first + second) == days and third == []
+    assert [span(r) for r in first] == [("2024-03-01", "2024-03-30"), ("2024-04-01", "2024-04-30")]
+    assert [r.tags["customer360/partitions"] for r in first] == ["30", "30"]
+    assert set(load_cursor(cursor)) == set(days)
+    again, _ = tick(sensor, landing, None)
+    assert [r.run_key for r in again] == [r.run_key for r in first]
+    assert tick(sensor, landing, cursor)[0] == []
+    # one day of the loaded stretch changes, its neighbours do not: only that day is requested
+    put(landing, "campaigns/load_date=2024-03-15/c.parquet", b"corrected")
+    put(landing, "campaigns/load_date=2024-03-16/c.parquet", b"2024-03-16")  # re-delivered, identical
+    [changed], _ = tick(sensor, landing, cursor)
+    assert span(changed) == ("2024-03-15", "2024-03-15") and changed.partition_key == "2024-03-15"
+
+
+def test_weekly_partitions_are_consecutive_a_week_apart(tmp_path):
+    landing = LandingResource(landing_url=str(tmp_path / "l"), quarantine_url=str(tmp_path / "q"))
+    sensor = build_arrival_sensor("products", _settings(landing.landing_url))
+    for monday in ("2024-01-08", "2024-01-15", "2024-01-22", "2024-02-05"):
+        put(landing, f"products/load_date={monday}/catalog.parquet", monday.encode())
+    reqs, _ = tick(sensor, landing)
+    assert [span(r) for r in reqs] == [("2024-01-08", "2024-01-22"), ("2024-02-05", "2024-02-05")]
 
 
 def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
@@ -141,6 +172,32 @@ def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
     put(landing, f"customers/load_date={GEN_END.isoformat()}/extra.parquet", b"new file")
     [req], _ = tick(sensor, landing, None)  # even without a cursor, the changed day is requested
     assert req.partition_key == GEN_END.isoformat()
+
+
+def test_a_tick_of_landed_days_loads_in_one_run_with_one_materialization_per_day(tmp_path):
+    """The range run the sensor requests loads every pending day in ONE run, records each day's own
+    materialization, and after it a sensor without a cursor requests nothing (exactly once)."""
+    from customer360.ingestion import ingestion_definitions
+    from customer360.resources import build_resources
+    from customer360_tests.ingestion.conftest import generate_landing
+
+    generate_landing(tmp_path)
+    settings = Settings(str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START,
+                        "unused", None)
+    resources = build_resources(settings)
+    orders = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "orders"]
+    days = sorted(p.name.split("=")[1] for p in (tmp_path / "landing" / "orders").iterdir())
+    assert len(days) > 2
+    sensor = build_arrival_sensor("orders", settings)
+    [req], _ = tick(sensor, resources["landing"])
+    assert span(req) == (days[0], days[-1])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(orders, resources=resources, instance=instance, tags=req.tags)
+        assert result.success
+        assert len(instance.get_runs()) == 1
+        materialized = [m.partition for m in result.asset_materializations_for_node(orders[0].op.name)]
+        assert sorted(materialized) == days
+    assert tick(build_arrival_sensor("orders", settings), resources["landing"], None)[0] == []
 
 
 class _TickLog(logging.Handler):
