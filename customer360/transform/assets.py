@@ -4,10 +4,11 @@ annotations of the decorated function and fails on postponed ones).
 - ``c360_dbt_assets``: every model, seed and snapshot except ``fct_transactions`` (unpartitioned; ``dbt build``
   of the selected subset, so the dbt tests run as asset checks right after their model).
 - ``c360_fct_transactions_assets``: ``fct_transactions``, daily-partitioned with the raw partitions' definition;
-  a run passes ``--vars {min_date, max_date}`` = the partition (range) time window, the model re-reads
+  a run passes ``min_date``, ``max_date`` = the partition (range) time window, the model re-reads
   ``lookback_days`` before ``min_date`` for late rows, and a backfill of any range is ONE dbt run
   (``BackfillPolicy.single_run()``).
 
+Run values reach dbt in ``C360_DBT_RUN_VARS``, not ``--vars`` (:func:`run_build`: partial parsing survives).
 Both take the run config ``DbtRunConfig``: ``full_tests: true`` passes the dbt var ``full_tests`` so every data test
 reads the whole history instead of the newest arrivals (README "Incremental design"; the weekly full test suite,
 ``customer360/automation/schedules.py``). A run that selects only the checks of ``fct_transactions`` (no partition)
@@ -26,6 +27,7 @@ from pydantic import Field
 
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings
+from customer360.transform.resource import env_overrides
 from customer360.transform.translator import C360DagsterDbtTranslator, PartitionedModelTranslator
 
 PARTITIONED_MODEL = "fct_transactions"
@@ -41,7 +43,7 @@ class DbtRunConfig(dg.Config):
 def dbt_vars(
     settings: Settings, time_window: dg.TimeWindow | None = None, full_tests: bool = False
 ) -> dict[str, str]:
-    """The ``--vars`` of a run: ``as_of_date`` when configured, the partition window for partitioned runs,
+    """The run values of a dbt run (:func:`run_build`): ``as_of_date`` when configured, the partition window for partitioned runs,
     ``full_tests`` when the run asks for the full test suite."""
     out: dict[str, str] = {}
     if settings.as_of_date:
@@ -54,11 +56,16 @@ def dbt_vars(
     return out
 
 
-def build_args(command: str, variables: Mapping[str, str]) -> list[str]:
-    args = [command]
-    if variables:
-        args += ["--vars", json.dumps(dict(variables), sort_keys=True)]
-    return args
+RUN_VARS_ENV = "C360_DBT_RUN_VARS"  # read by macros/run_vars.sql
+
+
+def run_build(dbt: DbtCliResource, variables: Mapping[str, str], context: dg.AssetExecutionContext):
+    """``dbt build`` of the step's selection with the run's values in ``C360_DBT_RUN_VARS``, not ``--vars``:
+    dbt re-parses the whole project when ``--vars`` differ from the parse it has saved, and the values change every
+    day (as_of_date) and every partition (min_date / max_date). ``macros/run_vars.sql`` reads the variable only while
+    executing, so no value ever invalidates partial parsing."""
+    with env_overrides({RUN_VARS_ENV: json.dumps(dict(variables), sort_keys=True)}):
+        return dbt.cli(["build"], context=context)
 
 
 def _settled(events, invocation) -> tuple[Any, BaseException | None]:
@@ -101,6 +108,8 @@ def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
             raise error
     finally:
         _release_adapter(invocation)
+        if hasattr(dbt, "keep_parse_state"):
+            dbt.keep_parse_state(invocation)
 
 
 def _release_adapter(invocation) -> None:
@@ -133,7 +142,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
         pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)
     )
     def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-        invocation = dbt.cli(build_args("build", dbt_vars(settings, full_tests=config.full_tests)), context=context)
+        invocation = run_build(dbt, dbt_vars(settings, full_tests=config.full_tests), context)
         yield from _stream(invocation, dbt)
 
     @dbt_assets(
@@ -150,7 +159,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
     def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
         window = context.partition_time_window if context.has_partition_key else None  # None: checks-only run
         variables = dbt_vars(settings, window, full_tests=config.full_tests)
-        invocation = dbt.cli(build_args("build", variables), context=context)
+        invocation = run_build(dbt, variables, context)
         yield from _stream(invocation, dbt)
 
     return [c360_dbt_assets, c360_fct_transactions_assets]

@@ -11,6 +11,10 @@ The DuckDB file path is passed to the dbt subprocess as an absolute ``C360_DUCKD
 folder as its working directory, so a relative path would point elsewhere than the warehouse resource's). The
 profile attaches that file under the fixed catalog name ``warehouse``; the in-process metadata adapter attaches it
 read-only (:func:`_attach_warehouse_read_only`).
+
+Partial parsing survives across runs: each invocation starts from the newest parse state dbt wrote for the same
+profile (same target and warehouse file) and keeps the one it writes (:mod:`customer360.transform.parse_cache`,
+:meth:`C360DbtCliResource.keep_parse_state`).
 """
 
 import os
@@ -22,11 +26,12 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from customer360.transform import parse_cache
 from customer360.transform.project import DBT_EXECUTABLE, DBT_TARGETS, dbt_project
 from customer360.settings import Settings
 
 @contextmanager
-def _env(overrides: dict[str, str]) -> Iterator[None]:
+def env_overrides(overrides: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in overrides}
     os.environ.update(overrides)
     try:
@@ -65,9 +70,28 @@ class C360DbtCliResource(DbtCliResource):
         # are selected or upstream of the selection. An explicit DBT_INDIRECT_SELECTION wins.
         overrides = {} if os.environ.get("DBT_INDIRECT_SELECTION") else {"DBT_INDIRECT_SELECTION": "buildable"}
         if self.duckdb_path:
-            overrides["C360_DUCKDB_PATH"] = str(Path(self.duckdb_path).expanduser().resolve())
-        with _env(overrides):
+            overrides["C360_DUCKDB_PATH"] = self._resolved_duckdb_path()
+        if kwargs.get("target_path") is None:  # dagster-dbt's own unique folder, seeded with this profile's state
+            kwargs["target_path"] = self._get_unique_target_path(context=kwargs.get("context"))
+            parse_cache.seed(self._absolute(kwargs["target_path"]), self._parse_state_file())
+        with env_overrides(overrides):
             return super().cli(args, **kwargs)
+
+    def keep_parse_state(self, invocation) -> bool:
+        """After a dbt invocation: keep the partial-parse state it wrote for the next invocation (same profile)."""
+        return parse_cache.keep(self._absolute(invocation.target_path), self._parse_state_file())
+
+    def _resolved_duckdb_path(self) -> str:
+        return str(Path(self.duckdb_path).expanduser().resolve())
+
+    def _absolute(self, target_path) -> Path:
+        return target_path if Path(target_path).is_absolute() else Path(self.project_dir) / target_path
+
+    def _parse_state_file(self) -> Path:
+        from dagster_dbt.core.dbt_cli_invocation import _get_dbt_target_path  # dagster-dbt 0.29: $DBT_TARGET_PATH or target
+
+        key = parse_cache.cache_key(self.target, self._resolved_duckdb_path() if self.duckdb_path else None)
+        return parse_cache.cache_file(self._absolute(_get_dbt_target_path()), key)
 
 
 def _attach_warehouse_read_only(credentials) -> None:
