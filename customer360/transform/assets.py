@@ -28,6 +28,7 @@ from pydantic import Field
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings
 from customer360.transform.resource import env_overrides
+from customer360.transform.warehouse_metadata import with_warehouse_metadata
 from customer360.transform.translator import C360DagsterDbtTranslator, PartitionedModelTranslator
 
 PARTITIONED_MODEL = "fct_transactions"
@@ -95,11 +96,9 @@ def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
         # attaches the DuckDB file under the fixed catalog name `warehouse` (dbt_project/profiles.yml).
         # Column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
         # on some of the project's SQL (window functions over CTEs).
-        if getattr(dbt, "duckdb_path", None):
+        if getattr(dbt, "duckdb_path", None):  # after the process exited: one read-only query pass, no adapter
             events, error = _settled(events, invocation)
-            events, error2 = _settled(events.fetch_row_counts(), invocation)
-            error = error or error2
-            events, _ = _settled(events.fetch_column_metadata(with_column_lineage=False), invocation)
+            events = with_warehouse_metadata(list(events), invocation.manifest, dbt.resolved_duckdb_path())
         else:
             events = events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
     try:
