@@ -64,9 +64,13 @@ def run_build(dbt: DbtCliResource, variables: Mapping[str, str], context: dg.Ass
     """``dbt build`` of the step's selection with the run's values in ``C360_DBT_RUN_VARS``, not ``--vars``:
     dbt re-parses the whole project when ``--vars`` differ from the parse it has saved, and the values change every
     day (as_of_date) and every partition (min_date / max_date). ``macros/run_vars.sql`` reads the variable only while
-    executing, so no value ever invalidates partial parsing."""
+    executing, so no value ever invalidates partial parsing.
+
+    The yml unit tests (fixed inputs: they test the SQL, not the day's data) run with the full test suite
+    (``full_tests``: on demand, the weekly schedule) and in ``make test``, not in every daily or partition run."""
+    args = ["build"] if variables.get("full_tests") else ["build", "--exclude-resource-type", "unit_test"]
     with env_overrides({RUN_VARS_ENV: json.dumps(dict(variables), sort_keys=True)}):
-        return dbt.cli(["build"], context=context)
+        return dbt.cli(args, context=context)
 
 
 def _settled(events, invocation) -> tuple[Any, BaseException | None]:

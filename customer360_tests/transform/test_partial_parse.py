@@ -28,7 +28,7 @@ def test_a_new_day_is_not_reparsed(built_copy, test_project, tmp_path, monkeypat
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     resource = C360DbtCliResource(project_dir=test_project, target="local", dbt_executable=DBT_EXECUTABLE,
                                   duckdb_path=str(built_copy.db_path), fetch_metadata=False)
-    selection = dg.AssetSelection.assets(dg.AssetKey(["marts", "dim_customers"]))
+    selection = dg.AssetSelection.assets(dg.AssetKey(["intermediate", "int_product_affinity"]))
     parses = []
     for day in (GEN_END, GEN_END + timedelta(days=1)):  # two daily runs: as_of_date moves
         settings = dataclasses.replace(Settings.from_env(), duckdb_path=str(built_copy.db_path),
@@ -39,10 +39,21 @@ def test_a_new_day_is_not_reparsed(built_copy, test_project, tmp_path, monkeypat
         assert result.success
         folder, log = _dbt_log(target, result.run_id)
         parses.append([e["info"]["msg"] for e in log if e["info"]["name"] == "UnableToPartialParse"])
-        compiled = next(folder.glob("compiled/**/dim_customers.sql")).read_text()
+        compiled = next(folder.glob("compiled/**/int_product_affinity.sql")).read_text()
         assert f"cast('{day.isoformat()}' as date)" in compiled  # the run value reached the SQL
+        kinds = {r["unique_id"].split(".")[0] for r in json.loads((folder / "run_results.json").read_text())["results"]}
+        assert "model" in kinds and "test" in kinds
+        assert "unit_test" not in kinds, "a daily run re-ran the yml unit tests (fixed inputs)"
     assert parses[0], "the first run has no state for this warehouse yet: a full parse"
     assert parses[1] == [], f"the next day re-parsed the project: {parses[1]}"
+    # the full test suite (weekly schedule, on demand): every row tested and the unit tests, still no re-parse
+    result = dg.materialize([assets[0]], resources={"dbt": resource}, selection=selection,
+                            run_config={"ops": {"c360_dbt_assets": {"config": {"full_tests": True}}}})
+    assert result.success
+    folder, log = _dbt_log(target, result.run_id)
+    assert [e for e in log if e["info"]["name"] == "UnableToPartialParse"] == []
+    kinds = {r["unique_id"].split(".")[0] for r in json.loads((folder / "run_results.json").read_text())["results"]}
+    assert "unit_test" in kinds
     key = parse_cache.cache_key("local", str(Path(built_copy.db_path).resolve()))
     assert parse_cache.cache_file(target, key).exists()
 
