@@ -73,37 +73,32 @@ def run_build(dbt: DbtCliResource, variables: Mapping[str, str], context: dg.Ass
         return dbt.cli(args, context=context)
 
 
-def _settled(events, invocation) -> tuple[Any, BaseException | None]:
-    """All events of a finished dbt process as a ``DbtEventIterator`` over a list (+ the error it ended with).
-
-    dagster-dbt's metadata fetchers map over the event stream with ``dagster._core.utils.imap``, whose loop polls
-    ``Future.done()`` without waiting while its input iterator is blocked: as long as dbt runs, that loop holds a
-    core and the GIL (measured: 4.7 M polls, ≈ 47 s of CPU for a 3 s dbt build; BENCHMARKS.md). On DuckDB dagster-dbt
-    waits for the dbt process to exit before fetching anyway (the file lock), so handing the fetcher the finished
-    list loses no streaming and removes the busy loop."""
-    from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
-
+def _settled(events) -> tuple[list[Any], BaseException | None]:
+    """All events of a dbt process, once it has exited (+ the error it ended with, re-raised after the events
+    before it are yielded, as dagster-dbt does). On DuckDB the metadata can only be read after dbt exits (one
+    writer holds the file), so nothing is lost by collecting first."""
     collected, error = [], None
     try:
         for event in events:
             collected.append(event)
-    except Exception as exc:  # re-raised after the events before it are yielded (as dagster-dbt does)
+    except Exception as exc:
         error = exc
-    return DbtEventIterator(iter(collected), dbt_cli_invocation=invocation), error
+    return collected, error
 
 
 def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
     events = invocation.stream()
     error: BaseException | None = None
     if getattr(dbt, "fetch_metadata", False):
-        # The relations in the manifest are valid at run time whatever C360_DUCKDB_PATH is called: the profile
-        # attaches the DuckDB file under the fixed catalog name `warehouse` (dbt_project/profiles.yml).
-        # Column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
-        # on some of the project's SQL (window functions over CTEs).
-        if getattr(dbt, "duckdb_path", None):  # after the process exited: one read-only query pass, no adapter
-            events, error = _settled(events, invocation)
-            events = with_warehouse_metadata(list(events), invocation.manifest, dbt.resolved_duckdb_path())
+        if getattr(dbt, "duckdb_path", None):
+            # after the process exited: one read-only pass over the warehouse file, no dbt adapter in this process
+            # (the profile attaches the file as catalog `warehouse`, so the manifest's relations are valid for any
+            # C360_DUCKDB_PATH)
+            events, error = _settled(events)
+            events = with_warehouse_metadata(events, invocation.manifest, dbt.resolved_duckdb_path())
         else:
+            # Column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
+            # on some of the project's SQL (window functions over CTEs).
             events = events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
     try:
         yield from events
