@@ -20,7 +20,7 @@
         adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list) %}
 with
 products as (
-    select product_id, category from {{ ref('stg_products') }}
+    select product_id, category, _category_since from {{ ref('stg_products') }}
 ),
 
 catalogue as (
@@ -60,7 +60,9 @@ orders as (
         o.customer_id,
         o.order_id,
         o.quantity,
-        o._loaded_at,
+        -- the watermark also passes the catalogue versions the row was computed with (their category's arrival):
+        -- otherwise a catalogue loaded after the day's orders would look new to the next run again
+        {{ newest_of(['o._loaded_at', 'p._category_since']) }} as _loaded_at,
         p.category
     from {{ ref('stg_orders') }} as o
     left join products as p on o.product_id = p.product_id
