@@ -4,10 +4,11 @@ annotations of the decorated function and fails on postponed ones).
 - ``c360_dbt_assets``: every model, seed and snapshot except ``fct_transactions`` (unpartitioned; ``dbt build``
   of the selected subset, so the dbt tests run as asset checks right after their model).
 - ``c360_fct_transactions_assets``: ``fct_transactions``, daily-partitioned with the raw partitions' definition;
-  a run passes ``--vars {min_date, max_date}`` = the partition (range) time window, the model re-reads
+  a run passes ``min_date``, ``max_date`` = the partition (range) time window, the model re-reads
   ``lookback_days`` before ``min_date`` for late rows, and a backfill of any range is ONE dbt run
   (``BackfillPolicy.single_run()``).
 
+Run values reach dbt in ``C360_DBT_RUN_VARS``, not ``--vars`` (:func:`run_build`: partial parsing survives).
 Both take the run config ``DbtRunConfig``: ``full_tests: true`` passes the dbt var ``full_tests`` so every data test
 reads the whole history instead of the newest arrivals (README "Incremental design"; the weekly full test suite,
 ``customer360/automation/schedules.py``). A run that selects only the checks of ``fct_transactions`` (no partition)
@@ -26,6 +27,8 @@ from pydantic import Field
 
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings
+from customer360.transform.resource import env_overrides
+from customer360.transform.warehouse_metadata import with_warehouse_metadata
 from customer360.transform.translator import C360DagsterDbtTranslator, PartitionedModelTranslator
 
 PARTITIONED_MODEL = "fct_transactions"
@@ -41,7 +44,7 @@ class DbtRunConfig(dg.Config):
 def dbt_vars(
     settings: Settings, time_window: dg.TimeWindow | None = None, full_tests: bool = False
 ) -> dict[str, str]:
-    """The ``--vars`` of a run: ``as_of_date`` when configured, the partition window for partitioned runs,
+    """The run values of a dbt run (:func:`run_build`): ``as_of_date`` when configured, the partition window for partitioned runs,
     ``full_tests`` when the run asks for the full test suite."""
     out: dict[str, str] = {}
     if settings.as_of_date:
@@ -54,46 +57,48 @@ def dbt_vars(
     return out
 
 
-def build_args(command: str, variables: Mapping[str, str]) -> list[str]:
-    args = [command]
-    if variables:
-        args += ["--vars", json.dumps(dict(variables), sort_keys=True)]
-    return args
+RUN_VARS_ENV = "C360_DBT_RUN_VARS"  # read by macros/run_vars.sql
 
 
-def _settled(events, invocation) -> tuple[Any, BaseException | None]:
-    """All events of a finished dbt process as a ``DbtEventIterator`` over a list (+ the error it ended with).
+def run_build(dbt: DbtCliResource, variables: Mapping[str, str], context: dg.AssetExecutionContext):
+    """``dbt build`` of the step's selection with the run's values in ``C360_DBT_RUN_VARS``, not ``--vars``:
+    dbt re-parses the whole project when ``--vars`` differ from the parse it has saved, and the values change every
+    day (as_of_date) and every partition (min_date / max_date). ``macros/run_vars.sql`` reads the variable only while
+    executing, so no value ever invalidates partial parsing.
 
-    dagster-dbt's metadata fetchers map over the event stream with ``dagster._core.utils.imap``, whose loop polls
-    ``Future.done()`` without waiting while its input iterator is blocked: as long as dbt runs, that loop holds a
-    core and the GIL (measured: 4.7 M polls, ≈ 47 s of CPU for a 3 s dbt build; BENCHMARKS.md). On DuckDB dagster-dbt
-    waits for the dbt process to exit before fetching anyway (the file lock), so handing the fetcher the finished
-    list loses no streaming and removes the busy loop."""
-    from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
+    The yml unit tests (fixed inputs: they test the SQL, not the day's data) run with the full test suite
+    (``full_tests``: on demand, the weekly schedule) and in ``make test``, not in every daily or partition run."""
+    args = ["build"] if variables.get("full_tests") else ["build", "--exclude-resource-type", "unit_test"]
+    with env_overrides({RUN_VARS_ENV: json.dumps(dict(variables), sort_keys=True)}):
+        return dbt.cli(args, context=context)
 
+
+def _settled(events) -> tuple[list[Any], BaseException | None]:
+    """All events of a dbt process, once it has exited (+ the error it ended with, re-raised after the events
+    before it are yielded, as dagster-dbt does). On DuckDB the metadata can only be read after dbt exits (one
+    writer holds the file), so nothing is lost by collecting first."""
     collected, error = [], None
     try:
         for event in events:
             collected.append(event)
-    except Exception as exc:  # re-raised after the events before it are yielded (as dagster-dbt does)
+    except Exception as exc:
         error = exc
-    return DbtEventIterator(iter(collected), dbt_cli_invocation=invocation), error
+    return collected, error
 
 
 def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
     events = invocation.stream()
     error: BaseException | None = None
     if getattr(dbt, "fetch_metadata", False):
-        # The relations in the manifest are valid at run time whatever C360_DUCKDB_PATH is called: the profile
-        # attaches the DuckDB file under the fixed catalog name `warehouse` (dbt_project/profiles.yml).
-        # Column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
-        # on some of the project's SQL (window functions over CTEs).
         if getattr(dbt, "duckdb_path", None):
-            events, error = _settled(events, invocation)
-            events, error2 = _settled(events.fetch_row_counts(), invocation)
-            error = error or error2
-            events, _ = _settled(events.fetch_column_metadata(with_column_lineage=False), invocation)
+            # after the process exited: one read-only pass over the warehouse file, no dbt adapter in this process
+            # (the profile attaches the file as catalog `warehouse`, so the manifest's relations are valid for any
+            # C360_DUCKDB_PATH)
+            events, error = _settled(events)
+            events = with_warehouse_metadata(events, invocation.manifest, dbt.resolved_duckdb_path())
         else:
+            # Column schemas without sqlglot column lineage: the lineage parse costs seconds per model and fails
+            # on some of the project's SQL (window functions over CTEs).
             events = events.fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
     try:
         yield from events
@@ -101,6 +106,8 @@ def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
             raise error
     finally:
         _release_adapter(invocation)
+        if hasattr(dbt, "keep_parse_state"):
+            dbt.keep_parse_state(invocation)
 
 
 def _release_adapter(invocation) -> None:
@@ -133,7 +140,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
         pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)
     )
     def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-        invocation = dbt.cli(build_args("build", dbt_vars(settings, full_tests=config.full_tests)), context=context)
+        invocation = run_build(dbt, dbt_vars(settings, full_tests=config.full_tests), context)
         yield from _stream(invocation, dbt)
 
     @dbt_assets(
@@ -150,7 +157,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
     def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
         window = context.partition_time_window if context.has_partition_key else None  # None: checks-only run
         variables = dbt_vars(settings, window, full_tests=config.full_tests)
-        invocation = dbt.cli(build_args("build", variables), context=context)
+        invocation = run_build(dbt, variables, context)
         yield from _stream(invocation, dbt)
 
     return [c360_dbt_assets, c360_fct_transactions_assets]

@@ -4,13 +4,17 @@ Measured on this machine (STACK_NOTES): each dbt step in Dagster paid ≈ 3 s fo
 (dagster-dbt asks the executable whether it is dbt Core or Fusion) and ≈ 1.7 s for an in-process adapter load that
 only ``fetch_row_counts()`` / ``fetch_column_metadata()`` need. Here the version comes from the installed dbt-core
 package (the executable is this environment's own ``dbt``) and the adapter is loaded only when
-``fetch_metadata`` is on. Both override private dagster-dbt members: dagster-dbt is pinned in pyproject.toml and
+``fetch_metadata`` is on and the warehouse is not DuckDB (on DuckDB the metadata is read from the file directly:
+:mod:`customer360.transform.warehouse_metadata`). Both override private dagster-dbt members: dagster-dbt is pinned in pyproject.toml and
 ``customer360_tests/transform/test_dagster_dbt.py`` fails if the hooks stop being called.
 
 The DuckDB file path is passed to the dbt subprocess as an absolute ``C360_DUCKDB_PATH`` (dbt runs with the project
 folder as its working directory, so a relative path would point elsewhere than the warehouse resource's). The
-profile attaches that file under the fixed catalog name ``warehouse``; the in-process metadata adapter attaches it
-read-only (:func:`_attach_warehouse_read_only`).
+profile attaches that file under the fixed catalog name ``warehouse``.
+
+Partial parsing survives across runs: each invocation starts from the newest parse state dbt wrote for the same
+profile (same target and warehouse file) and keeps the one it writes (:mod:`customer360.transform.parse_cache`,
+:meth:`C360DbtCliResource.keep_parse_state`).
 """
 
 import os
@@ -22,11 +26,12 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from customer360.transform import parse_cache
 from customer360.transform.project import DBT_EXECUTABLE, DBT_TARGETS, dbt_project
 from customer360.settings import Settings
 
 @contextmanager
-def _env(overrides: dict[str, str]) -> Iterator[None]:
+def env_overrides(overrides: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in overrides}
     os.environ.update(overrides)
     try:
@@ -52,11 +57,9 @@ class C360DbtCliResource(DbtCliResource):
         return version.parse(installed)
 
     def _initialize_dbt_core_adapter(self, args):  # dagster-dbt 0.29: always loads the adapter otherwise
-        if not self.fetch_metadata:
+        if not self.fetch_metadata or self.duckdb_path:  # DuckDB: customer360.transform.warehouse_metadata
             return None
-        adapter = super()._initialize_dbt_core_adapter(args)
-        _attach_warehouse_read_only(adapter.config.credentials)
-        return adapter
+        return super()._initialize_dbt_core_adapter(args)
 
     def cli(self, args, **kwargs):
         # A subset run (Dagster splits the dbt assets around the ML assets) must not pull in tests on models built
@@ -65,24 +68,28 @@ class C360DbtCliResource(DbtCliResource):
         # are selected or upstream of the selection. An explicit DBT_INDIRECT_SELECTION wins.
         overrides = {} if os.environ.get("DBT_INDIRECT_SELECTION") else {"DBT_INDIRECT_SELECTION": "buildable"}
         if self.duckdb_path:
-            overrides["C360_DUCKDB_PATH"] = str(Path(self.duckdb_path).expanduser().resolve())
-        with _env(overrides):
+            overrides["C360_DUCKDB_PATH"] = self.resolved_duckdb_path()
+        if kwargs.get("target_path") is None:  # dagster-dbt's own unique folder, seeded with this profile's state
+            kwargs["target_path"] = self._get_unique_target_path(context=kwargs.get("context"))
+            parse_cache.seed(self._absolute(kwargs["target_path"]), self._parse_state_file())
+        with env_overrides(overrides):
             return super().cli(args, **kwargs)
 
+    def keep_parse_state(self, invocation) -> bool:
+        """After a dbt invocation: keep the partial-parse state it wrote for the next invocation (same profile)."""
+        return parse_cache.keep(self._absolute(invocation.target_path), self._parse_state_file())
 
-def _attach_warehouse_read_only(credentials) -> None:
-    """The metadata adapter on a profile whose DuckDB warehouse is an *attachment* (dbt_project/profiles.yml: an
-    in-memory primary database + the file attached as catalog ``warehouse``, so the manifest does not depend on the
-    file name). dagster-dbt opens the primary ``path`` read-only as an absolute file path, which turns ``:memory:``
-    into a file that does not exist: keep the primary in memory and attach the warehouse read-only instead."""
-    if type(credentials).__name__ != "DuckDBCredentials" or not getattr(credentials, "attach", None):
-        return
-    if os.path.basename(str(credentials.path)) != ":memory:":
-        return
-    credentials.path = ":memory:"
-    (credentials.config_options or {}).pop("access_mode", None)
-    for attachment in credentials.attach:
-        attachment.read_only = True
+    def resolved_duckdb_path(self) -> str:
+        return str(Path(self.duckdb_path).expanduser().resolve())
+
+    def _absolute(self, target_path) -> Path:
+        return target_path if Path(target_path).is_absolute() else Path(self.project_dir) / target_path
+
+    def _parse_state_file(self) -> Path:
+        from dagster_dbt.core.dbt_cli_invocation import _get_dbt_target_path  # dagster-dbt 0.29: $DBT_TARGET_PATH or target
+
+        key = parse_cache.cache_key(self.target, self.resolved_duckdb_path() if self.duckdb_path else None)
+        return parse_cache.cache_file(self._absolute(_get_dbt_target_path()), key)
 
 
 def fetch_metadata_default() -> bool:

@@ -77,13 +77,18 @@ def test_vars_from_partition_window():
 
 def test_materialize_from_dagster(built_copy, test_project, monkeypatch):
     """Unpartitioned models + checks, then one fct_transactions partition with its window vars; metadata attached;
-    the resource never spawns `dbt --version`."""
+    the resource never spawns `dbt --version` nor loads dbt's adapter in the Dagster process."""
     import dagster_dbt.core.resource as dbt_resource_module
 
     def no_version_probe(*args, **kwargs):
         raise AssertionError(f"unexpected subprocess {args}")
 
     monkeypatch.setattr(dbt_resource_module, "check_output", no_version_probe)
+
+    def no_adapter_load(*args, **kwargs):  # on DuckDB the metadata is read from the file (warehouse_metadata)
+        raise AssertionError("dbt's adapter was loaded in the Dagster process")
+
+    monkeypatch.setattr(dbt_resource_module.DbtCliResource, "_initialize_dbt_core_adapter", no_adapter_load)
     env = built_copy
     settings = _settings(env.db_path)
     unpartitioned, partitioned = build_dbt_assets(test_project, settings)
@@ -103,6 +108,8 @@ def test_materialize_from_dagster(built_copy, test_project, monkeypatch):
     assert table_meta["dagster/row_count"].value == customers
     schema = materialized["intermediate/int_product_affinity"].materialization.metadata["dagster/column_schema"]
     assert {"customer_id", "top_category", "category_diversity_score"} <= {c.name for c in schema.value.columns}
+    types = {c.name: c.type for c in schema.value.columns}
+    assert types["customer_id"] == "VARCHAR" and types["category_diversity_score"] == "DOUBLE"  # the warehouse's
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
 

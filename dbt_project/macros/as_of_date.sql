@@ -1,7 +1,7 @@
 {#- The reference "today" (var as_of_date, YYYY-MM-DD) as a SQL date literal. Default: the current UTC date,
     fixed once per invocation so every model of a run agrees. Validated so a bad value fails loudly. -#}
 {% macro as_of_date() -%}
-    {%- set raw = var('as_of_date', none) -%}
+    {%- set raw = run_var('as_of_date') -%}
     {%- if raw is none or (raw | string | trim) == '' -%}
         {%- set value = modules.datetime.datetime.utcnow().strftime('%Y-%m-%d') -%}
     {%- else -%}
@@ -15,7 +15,7 @@
 
 {#- A YYYY-MM-DD var (min_date / max_date) as a date literal, or none when unset. -#}
 {% macro date_var(name) -%}
-    {%- set raw = var(name, none) -%}
+    {%- set raw = run_var(name) -%}
     {%- if raw is none or (raw | string | trim) == '' -%}
         {{ return(none) }}
     {%- endif -%}

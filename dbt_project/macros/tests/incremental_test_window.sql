@@ -9,7 +9,7 @@
     `_loaded_at` at or after loaded_at_watermark), every row (1 = 1) for other models, whole-table tests and when
     var full_tests is true. -#}
 {% macro incremental_test_window(relation) -%}
-    {%- set full = var('full_tests', false) | string | lower in ['true', '1', 'yes'] -%}
+    {%- set full = run_var('full_tests') | string | lower in ['true', '1', 'yes'] -%}
     {%- if full or not execute or tested_incremental_model() is none -%}
     1 = 1
     {%- else -%}

@@ -9,12 +9,29 @@
 -- One row per order (all statuses), priced against the catalogue: gross_margin = total_amount − unit_price × quantity
 -- (unit_price = the catalogue's current list price in USD; null when the product is unknown).
 -- Incremental merge on order_id: the orders whose version arrived since the last run (new orders, late rows,
--- status changes) and the orders of products whose catalogue version arrived since then (price or category).
-with orders as (
+-- status changes) and the orders of products whose catalogue version arrived since then AND prices them differently
+-- from what the table holds (category or unit_price changed, or the product was unknown). The weekly catalogue
+-- re-sends every product: an unchanged product re-prices nothing.
+with
+{%- if is_incremental() %}
+repriced_products as (
+    select arrived.product_id
+    from {{ ref('stg_products') }} as arrived
+    where arrived._loaded_at >= {{ loaded_at_watermark() }}
+      and exists (
+          select 1 from {{ this }} as stored
+          where stored.product_id = arrived.product_id
+            and (stored.product_category is distinct from arrived.category
+                 or stored.unit_price is distinct from arrived.unit_price)
+      )
+),
+{%- endif %}
+
+orders as (
     select * from {{ ref('stg_orders') }}
     {%- if is_incremental() %}
     where _loaded_at >= {{ loaded_at_watermark() }}
-       or product_id in (select product_id from {{ ref('stg_products') }} where _loaded_at >= {{ loaded_at_watermark() }})
+       or product_id in (select product_id from repriced_products)
     {%- endif %}
 ),
 
