@@ -435,7 +435,12 @@ def main() -> None:
         if name in ("dagster", "direct"):
             shutil.rmtree(workdir / name, ignore_errors=True)
         env = {**os.environ, **_env_for(workdir, "dagster" if name == "incremental" else name)}
-        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        home = Path(env["DAGSTER_HOME"])
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists():  # the demo's instance, as `customer360 demo` writes it
+            from customer360.cli import demo_instance_yaml
+
+            (home / "dagster.yaml").write_text(demo_instance_yaml(home))
         Path(env["C360_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
         print(f"[{name}] load {os.getloadavg()[0]:.1f}", flush=True)
         subprocess.run([sys.executable, __file__, "--phase", name, "--workdir", str(workdir)], check=True, env=env,
