@@ -7,6 +7,11 @@ automation condition) and compares every scored customer's ``churn_probability``
 - a customer above the threshold who was not above it at the previous evaluation has *crossed*: one alert
   (``kind: retention``) with ``dedup_key = retention:<customer_id>:<as_of_date of the crossing>``. A customer who
   stays above is not alerted again; one who falls back below and crosses again later gets a new alert (new key);
+- the **first** evaluation (no state yet: a new deployment, a first demo) has no previous scores to cross from: the
+  customers already above the threshold become the *baseline* — recorded in the state (``baseline = true``), counted
+  and listed by LTV in that day's digest, not alerted one by one (at scale 1.0 that is ≈ 23,000 customers: a flood
+  of webhook posts that says nothing a digest does not). From then on every crossing is an alert, including a new
+  customer's first score above the threshold;
 - one digest per ``as_of_date`` (``retention_digest:<as_of_date>``): customers at risk, new crossings, recovered,
   churn rate, the top customers by predicted LTV at risk and the total LTV at risk.
 
@@ -49,6 +54,7 @@ STATE_COLUMNS = {
     "predicted_ltv": pl.Float64,
     "customer_segment": pl.Utf8,
     "delivered_at": pl.Datetime("us"),
+    "baseline": pl.Boolean,
 }
 DIGEST_COLUMNS = {"digest_date": pl.Date, "dedup_key": pl.Utf8, "delivered_at": pl.Datetime("us")}
 
@@ -71,6 +77,7 @@ class Evaluation:
     at_risk: pl.DataFrame  # the new state: customers above the threshold
     new_crossings: int
     recovered: int
+    baseline: int = 0  # first evaluation: customers already above the threshold, recorded without an alert each
     sent: int = 0
     digest_sent: bool = False
 
@@ -83,6 +90,8 @@ def _read(warehouse: WarehouseResource, table: str, columns: dict[str, Any]) -> 
     if not warehouse.table_exists(STATE_SCHEMA, table):
         return _empty(columns)
     frame = warehouse.read_table(STATE_SCHEMA, table)
+    if "baseline" in columns and "baseline" not in frame.columns:  # a state written before the baseline existed
+        frame = frame.with_columns(pl.lit(False).alias("baseline"))
     return frame.select([pl.col(c).cast(t) for c, t in columns.items()])
 
 
@@ -90,8 +99,11 @@ def crossing_key(customer_id: str, crossed_on: date) -> str:
     return f"retention:{customer_id}:{crossed_on.isoformat()}"
 
 
-def next_state(current: pl.DataFrame, previous: pl.DataFrame, threshold: float) -> tuple[pl.DataFrame, int, int]:
-    """(customers above the threshold with their crossing, new crossings, recovered) — pure, no I/O."""
+def next_state(current: pl.DataFrame, previous: pl.DataFrame, threshold: float,
+               baseline: bool = False) -> tuple[pl.DataFrame, int, int]:
+    """(customers above the threshold with their crossing, new crossings, recovered) — pure, no I/O.
+    ``baseline``: the first evaluation — the customers above the threshold are recorded as the baseline, each with
+    ``delivered_at`` = ``None`` and ``baseline`` = true, and count as 0 new crossings."""
     above = current.filter(pl.col("churn_probability") > threshold)
     kept = previous.join(above.select("customer_id", "churn_probability", "predicted_ltv", "customer_segment"),
                          on="customer_id", how="inner", suffix="_now")
@@ -104,13 +116,14 @@ def next_state(current: pl.DataFrame, previous: pl.DataFrame, threshold: float) 
     new = new.with_columns(
         pl.col("as_of_date").cast(pl.Date).alias("crossed_on"),
         pl.lit(None, dtype=pl.Datetime("us")).alias("delivered_at"),
+        pl.lit(baseline).alias("baseline"),
     ).with_columns(
         pl.struct("customer_id", "crossed_on").map_elements(
             lambda r: crossing_key(r["customer_id"], r["crossed_on"]), return_dtype=pl.Utf8).alias("dedup_key")
     ).select([pl.col(c).cast(t) for c, t in STATE_COLUMNS.items()])
     recovered = previous.join(above.select("customer_id"), on="customer_id", how="anti").height
     state = pl.concat([kept.select([pl.col(c).cast(t) for c, t in STATE_COLUMNS.items()]), new])
-    return state.sort("customer_id"), new.height, recovered
+    return state.sort("customer_id"), 0 if baseline else new.height, recovered
 
 
 def crossing_alert(row: dict[str, Any], threshold: float, asset_key: str) -> Alert:
@@ -145,7 +158,11 @@ def digest_alert(evaluation: Evaluation, asset_key: str) -> Alert:
         severity="warning",
         title=f"Retention digest {evaluation.as_of_date}: {at_risk.height} customers at high churn risk",
         text=(f"{at_risk.height} of {evaluation.scored} scored customers above churn_probability "
-              f"{evaluation.threshold} (churn rate {churn_rate:.1%}); {evaluation.new_crossings} new, "
+              f"{evaluation.threshold} (churn rate {churn_rate:.1%}); "
+              + (f"first evaluation: all {evaluation.baseline} recorded as the baseline (no alert each; a "
+                 f"customer crossing from now on is alerted), "
+                 if evaluation.baseline else "")
+              + f"{evaluation.new_crossings} new, "
               f"{evaluation.recovered} recovered; predicted LTV at risk {ltv_at_risk:,.2f} USD.\n"
               f"Top {len(lines)} by predicted LTV:\n" + "\n".join(lines)),
         occurred_at=datetime.combine(evaluation.as_of_date, datetime.min.time(), UTC).timestamp(),
@@ -153,6 +170,7 @@ def digest_alert(evaluation: Evaluation, asset_key: str) -> Alert:
         details={"as_of_date": evaluation.as_of_date.isoformat(), "threshold": evaluation.threshold,
                  "scored_customers": evaluation.scored, "high_risk_customers": at_risk.height,
                  "new_crossings": evaluation.new_crossings, "recovered": evaluation.recovered,
+                 "baseline_customers": evaluation.baseline,
                  "churn_rate": round(churn_rate, 6), "predicted_ltv_at_risk_usd": ltv_at_risk,
                  "top_customers": [{k: r[k] for k in ("customer_id", "churn_probability", "predicted_ltv",
                                                       "customer_segment")} for r in top.iter_rows(named=True)]},
@@ -167,14 +185,17 @@ def evaluate_and_notify(warehouse: WarehouseResource, notifier: AlertNotifier, a
     if current.height == 0:  # the churn model has not scored anyone yet: nothing to compare, state untouched
         return Evaluation(None, threshold, 0, _empty(STATE_COLUMNS), 0, 0)
     as_of = max(current["as_of_date"].cast(pl.Date).to_list())
-    state, new, recovered = next_state(current, _read(warehouse, STATE_TABLE, STATE_COLUMNS), threshold)
-    evaluation = Evaluation(as_of, threshold, current.height, state, new, recovered)
+    first = not warehouse.table_exists(STATE_SCHEMA, STATE_TABLE)
+    state, new, recovered = next_state(current, _read(warehouse, STATE_TABLE, STATE_COLUMNS), threshold,
+                                       baseline=first)
+    evaluation = Evaluation(as_of, threshold, current.height, state, new, recovered,
+                            baseline=state.height if first else 0)
     warehouse.write_table(STATE_SCHEMA, STATE_TABLE, state)  # pending crossings are saved before any send
     delivered = state["delivered_at"].to_list()
     failure: Exception | None = None
     try:
         for index, row in enumerate(state.iter_rows(named=True)):
-            if row["delivered_at"] is not None:
+            if row["delivered_at"] is not None or row["baseline"]:
                 continue
             notifier.send(crossing_alert(row, threshold, asset_key))
             delivered[index] = (now or datetime.now(UTC)).replace(tzinfo=None)
@@ -199,7 +220,7 @@ def evaluate_and_notify(warehouse: WarehouseResource, notifier: AlertNotifier, a
                 warehouse.write_table(STATE_SCHEMA, DIGEST_TABLE, pl.concat([digests, row]))
                 evaluation.digest_sent = True
     if failure is not None:
-        pending = state.filter(pl.col("delivered_at").is_null()).height
+        pending = state.filter(pl.col("delivered_at").is_null() & ~pl.col("baseline")).height
         raise RetentionAlertDeliveryError(
             f"retention alerts: the notifier failed ({failure}); {evaluation.sent} alert(s) sent in this run, "
             f"{pending} crossing alert(s){'' if pending else ' and the digest'} pending in "
@@ -221,6 +242,7 @@ def evaluation_metadata(evaluation: Evaluation) -> dict[str, Any]:
         "high_risk_customers": dg.MetadataValue.int(at_risk.height),
         "new_crossings": dg.MetadataValue.int(evaluation.new_crossings),
         "recovered": dg.MetadataValue.int(evaluation.recovered),
+        "baseline_customers": dg.MetadataValue.int(evaluation.baseline),
         "alerts_sent": dg.MetadataValue.int(evaluation.sent),
         "digest_sent": dg.MetadataValue.bool(evaluation.digest_sent),
         "top_at_risk_by_ltv": dg.MetadataValue.md(table),

@@ -52,26 +52,38 @@ def _of_kind(alerts: list[dict], kind: str) -> list[dict]:
 
 def test_one_alert_per_crossing_and_a_daily_digest(warehouse_file):
     a, b, c, d = _customers(warehouse_file, 4)
+    e = _customers(warehouse_file, 5)[-1]
     with WebhookReceiver() as receiver:
-        _score(warehouse_file, {a: 0.9, b: 0.71, c: 0.7})  # 0.7 itself is not above the threshold
+        # the first evaluation: e, already above the threshold, is the baseline — in the digest, no alert of its own
+        _score(warehouse_file, {e: 0.95}, day_offset=-1)
+        assert _run(warehouse_file, receiver.url).success
+        baseline = receiver.alerts()
+        assert _of_kind(baseline, "retention") == []
+        (digest0,) = _of_kind(baseline, "retention_digest")
+        assert (digest0["details"]["high_risk_customers"], digest0["details"]["baseline_customers"],
+                digest0["details"]["new_crossings"]) == (1, 1, 0)
+        assert "baseline" in digest0["text"]
+
+        _score(warehouse_file, {a: 0.9, b: 0.71, c: 0.7, e: 0.95})  # 0.7 itself is not above the threshold
         assert _run(warehouse_file, receiver.url).success
         first = receiver.alerts()
         assert sorted(x["details"]["customer_id"] for x in _of_kind(first, "retention")) == sorted([a, b])
-        digest = _of_kind(first, "retention_digest")
-        assert len(digest) == 1 and digest[0]["details"]["high_risk_customers"] == 2
-        assert digest[0]["details"]["top_customers"][0]["customer_id"] in {a, b}
+        digest = _of_kind(first, "retention_digest")[1:]
+        assert len(digest) == 1 and digest[0]["details"]["high_risk_customers"] == 3
+        assert digest[0]["details"]["baseline_customers"] == 0
+        assert digest[0]["details"]["top_customers"][0]["customer_id"] in {a, b, e}
 
         # a restart (a new process: nothing in memory) with the same scores sends nothing
         assert _run(warehouse_file, receiver.url).success
         assert len(receiver.alerts()) == len(first)
 
         # next day: a recovers, c crosses, b stays high → one alert (c) and the new day's digest
-        _score(warehouse_file, {a: 0.3, b: 0.8, c: 0.75}, day_offset=1)
+        _score(warehouse_file, {a: 0.3, b: 0.8, c: 0.75, e: 0.95}, day_offset=1)
         assert _run(warehouse_file, receiver.url).success
         second = receiver.alerts()[len(first):]
         assert [x["details"]["customer_id"] for x in _of_kind(second, "retention")] == [c]
         day2 = _of_kind(second, "retention_digest")[0]["details"]
-        assert (day2["high_risk_customers"], day2["new_crossings"], day2["recovered"]) == (2, 1, 1)
+        assert (day2["high_risk_customers"], day2["new_crossings"], day2["recovered"]) == (3, 1, 1)
 
         # a crosses again two days later: a new crossing, a new dedup key
         _score(warehouse_file, {a: 0.95, b: 0.8, c: 0.75}, day_offset=3)
@@ -82,7 +94,8 @@ def test_one_alert_per_crossing_and_a_daily_digest(warehouse_file):
         assert len(keys) == len(set(keys))
 
         # webhook outage: the asset fails clearly, nothing is lost; the retry sends d's alert once + the digest
-        _score(warehouse_file, {a: 0.95, b: 0.8, c: 0.75, d: 0.99}, day_offset=4)
+        # (and e's: the baseline customer fell back below on day 3 and crosses now, a crossing like any other)
+        _score(warehouse_file, {a: 0.95, b: 0.8, c: 0.75, d: 0.99, e: 0.9}, day_offset=4)
         before = len(receiver.alerts())
         receiver.fail_next = 100
         with pytest.raises(dg.Failure, match=r"retention alerts: the notifier failed .*HTTP 500.*retry the asset"):
@@ -91,7 +104,7 @@ def test_one_alert_per_crossing_and_a_daily_digest(warehouse_file):
         receiver.fail_next = 0
         assert _run(warehouse_file, receiver.url).success
         after = receiver.alerts()[before:]
-        assert [x["details"]["customer_id"] for x in _of_kind(after, "retention")] == [d]
+        assert sorted(x["details"]["customer_id"] for x in _of_kind(after, "retention")) == sorted([d, e])
         assert len(_of_kind(after, "retention_digest")) == 1
 
 
