@@ -4,8 +4,9 @@ annotations of the decorated function and fails on postponed ones).
 - ``c360_dbt_assets``: every model, seed and snapshot except ``fct_transactions`` (unpartitioned; ``dbt build``
   of the selected subset, so the dbt tests run as asset checks right after their model).
 - ``c360_fct_transactions_assets``: ``fct_transactions``, daily-partitioned with the raw partitions' definition;
-  a run passes ``min_date``, ``max_date`` = the partition (range) time window, the model re-reads
-  ``lookback_days`` before ``min_date`` for late rows, and a backfill of any range is ONE dbt run
+  a run of one partition or of a range passes ``min_date``, ``max_date`` = its time window (:func:`partition_window`);
+  the model merges the rows dated in it (+ ``lookback_days``), those that arrived on its days and every arrival since
+  its last merge, so a backfill of old days recomputes them. A backfill of any range is ONE dbt run
   (``BackfillPolicy.single_run()``).
 
 Run values reach dbt in ``C360_DBT_RUN_VARS``, not ``--vars`` (:func:`run_build`: partial parsing survives).
@@ -125,6 +126,15 @@ def _release_adapter(invocation) -> None:
         env.close()
 
 
+def partition_window(context: dg.AssetExecutionContext) -> dg.TimeWindow | None:
+    """The time window of a partitioned run — one partition (a sensor, the automation, the Launchpad) or a range
+    (a backfill, ``customer360 update``: ``BackfillPolicy.single_run()``) — or None for a run without a partition
+    (the checks of ``fct_transactions`` alone)."""
+    if context.has_partition_key or context.has_partition_key_range:
+        return context.partition_time_window
+    return None
+
+
 @lru_cache(maxsize=4)
 def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsDefinition]:
     translator = C360DagsterDbtTranslator()
@@ -155,7 +165,7 @@ def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsD
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-        window = context.partition_time_window if context.has_partition_key else None  # None: checks-only run
+        window = partition_window(context)
         variables = dbt_vars(settings, window, full_tests=config.full_tests)
         invocation = run_build(dbt, variables, context)
         yield from _stream(invocation, dbt)

@@ -5,7 +5,8 @@ load in one run (partition-range run tags); ``fct_transactions`` is then backfil
 (as three successive backfills, or ``BackfillPolicy.multi_run(10)``, would do): its merge + lookback must give
 exactly what a full refresh gives. Every partition of every backfilled asset must end up materialized.
 (The dbt tests prove incremental == full refresh on dbt's own; this proves the Dagster partition plumbing:
-range tags → the assets' time windows → dbt vars.)
+range tags → the assets' time windows → dbt vars.) Then the risk model changes and a 5-day range backfill of
+``fct_transactions`` must re-flag the transactions of those days, and only those.
 """
 
 from datetime import date, timedelta
@@ -13,11 +14,12 @@ from datetime import date, timedelta
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from customer360.automation import with_automation
 from customer360.ingestion import ingestion_definitions
 from customer360.resources import build_resources
-from customer360.settings import Settings
+from customer360.settings import DBT_PROJECT_DIR, Settings
 
 END = date(2024, 3, 30)
 DAYS = 30
@@ -73,9 +75,11 @@ def _run(defs, instance, selection, start: str | None = None, end: str | None = 
     return result
 
 
-def test_thirty_day_backfill_materializes_every_partition_and_equals_full_refresh(backfill_env):
-    defs, settings, instance = backfill_env
-    graph = defs.resolve_asset_graph()
+@pytest.fixture(scope="module")
+def backfilled(backfill_env):
+    """The 30 days backfilled: the raw sources in one range run, the dbt project once, fct_transactions in three
+    10-day range runs. Returns the days."""
+    defs, _, instance = backfill_env
     days = [(FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)]
 
     # raw: one single-run backfill over the 30 days (6 daily sources), and the weekly products
@@ -88,6 +92,19 @@ def test_thirty_day_backfill_materializes_every_partition_and_equals_full_refres
     _run(defs, instance, dbt_assets.keys)
     for chunk in (days[0:10], days[10:20], days[20:30]):
         _run(defs, instance, [FCT], chunk[0], chunk[-1])
+    return days
+
+
+def _full_refresh_fct(defs, settings):
+    vars_json = '{"as_of_date": "%s"}' % settings.as_of_date
+    defs.resources["dbt"].cli(
+        ["run", "--select", "fct_transactions", "--full-refresh", "--vars", vars_json], raise_on_error=True
+    ).wait()
+
+
+def test_thirty_day_backfill_materializes_every_partition_and_equals_full_refresh(backfill_env, backfilled):
+    defs, settings, instance = backfill_env
+    days = backfilled
 
     for key in [dg.AssetKey(["raw", s]) for s in DAILY_RAW] + [FCT]:
         assert set(instance.get_materialized_partitions(key)) == set(days), key.to_user_string()
@@ -98,9 +115,7 @@ def test_thirty_day_backfill_materializes_every_partition_and_equals_full_refres
         con.execute("create or replace table compare.incremental as select * from marts.fct_transactions")
     finally:
         con.close()
-    dbt = defs.resources["dbt"]
-    vars_json = '{"as_of_date": "%s"}' % settings.as_of_date
-    dbt.cli(["run", "--select", "fct_transactions", "--full-refresh", "--vars", vars_json], raise_on_error=True).wait()
+    _full_refresh_fct(defs, settings)
 
     con = duckdb.connect(settings.duckdb_path, read_only=True)
     try:
@@ -116,3 +131,59 @@ def test_thirty_day_backfill_materializes_every_partition_and_equals_full_refres
         con.close()
     assert total[0] == total[1] == raw_total > 0  # one row per transaction, none lost
     assert (only_inc, only_full) == (0, 0)
+
+
+def test_range_backfill_recomputes_the_flags_of_its_days_only(backfill_env, backfilled):
+    """The risk model changed (a newer score run rates every customer `high`): a backfill of fct_transactions over
+    five old days re-flags is_high_risk of the transactions dated in them (+ lookback_days) or that arrived on them,
+    exactly as a full refresh would; every other row keeps its flag until its own days are backfilled."""
+    defs, settings, instance = backfill_env
+    days = backfilled
+    start, end = date.fromisoformat(days[10]), date.fromisoformat(days[14])
+    lookback = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["lookback_days"]
+
+    con = duckdb.connect(settings.duckdb_path)
+    try:
+        con.execute("create schema if not exists compare")
+        con.execute("create or replace table compare.flags_before as select transaction_id, is_high_risk"
+                    " from marts.fct_transactions")
+        con.execute(
+            "insert into ml.customer_risk_scores (customer_id, anomaly_score, risk_tier, top_signals, model_version,"
+            " scored_at) select customer_id, 1.0, 'high', '[]', 'risk-model-v2', current_timestamp::timestamp"
+            " from staging.stg_customers")
+    finally:
+        con.close()
+
+    _run(defs, instance, [FCT], start.isoformat(), end.isoformat())  # what a UI backfill of the 5 days runs
+    con = duckdb.connect(settings.duckdb_path)
+    try:
+        con.execute("create or replace table compare.flags_backfilled as select transaction_id, is_high_risk"
+                    " from marts.fct_transactions")
+    finally:
+        con.close()
+    _full_refresh_fct(defs, settings)  # the flags every row would get from the new risk scores
+
+    con = duckdb.connect(settings.duckdb_path, read_only=True)
+    try:
+        rows = con.execute(
+            """
+            select
+                (s.transaction_date >= ? and s.transaction_date < ?) or (s._load_date >= ? and s._load_date < ?)
+                    as in_range,
+                b.is_high_risk as before, k.is_high_risk as backfilled, f.is_high_risk as recomputed
+            from marts.fct_transactions f
+            join staging.stg_transactions s using (transaction_id)
+            join compare.flags_before b using (transaction_id)
+            join compare.flags_backfilled k using (transaction_id)
+            """,
+            [start - timedelta(days=lookback), end + timedelta(days=1), start, end + timedelta(days=1)],
+        ).fetchall()
+    finally:
+        con.close()
+    inside = [r for r in rows if r[0]]
+    outside = [r for r in rows if not r[0]]
+    # the new scores change flags on both sides, so both assertions below can fail
+    assert sum(1 for r in inside if r[1] != r[3]) > 0
+    assert sum(1 for r in outside if r[1] != r[3]) > 0
+    assert [r for r in inside if r[2] != r[3]] == []  # the backfilled days: re-flagged as a full refresh does
+    assert [r for r in outside if r[2] != r[1]] == []  # the other days: untouched

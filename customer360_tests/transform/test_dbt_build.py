@@ -90,3 +90,27 @@ def test_mf_query_answers_a_kpi(built):
     mf_total = sum(float(r[1]) for r in rows if r[1])
     sql_total = dbt_env.sql("select sum(total_amount) from marts.fct_orders where order_status = 'completed'")[0][0]
     assert abs(mf_total - sql_total) < 1e-6 * max(1.0, sql_total)
+
+
+def test_partition_run_merges_an_old_transaction_that_arrived_on_its_day(dbt_env):
+    """Partitions are by arrival day, the window filters the event date: a re-sent transaction dated well before the
+    lookback (status changed weeks later) that arrived on the partition's day is merged by that day's run."""
+    day = GEN_END
+    dbt_env.load(FIRST_DAY, day - timedelta(days=1))
+    dbt_env.dbt("seed")
+    dbt_env.dbt("run", "--select", "+fct_transactions")
+    (transaction_id,) = dbt_env.sql(
+        "select transaction_id from marts.fct_transactions where status = 'success' and transaction_date < ?"
+        " order by transaction_date, transaction_id limit 1", [FIRST_DAY + timedelta(days=2)])[0]
+    # the re-sent version lands with the partition's day, an hour after everything merged so far
+    dbt_env.sql(
+        "insert into raw.transactions select * replace ('reversed' as status, cast(? as date) as _load_date,"
+        " 'transactions/resend.parquet' as _source_file, (select max(_loaded_at) from raw.transactions)"
+        " + interval 1 hour as _loaded_at) from raw.transactions where transaction_id = ? limit 1",
+        [day, transaction_id])
+    window = {"min_date": day.isoformat(), "max_date": (day + timedelta(days=1)).isoformat()}
+    dbt_env.dbt("run", "--select", "stg_transactions", "fct_transactions", vars=window)
+    assert dbt_env.sql("select status from staging.stg_transactions where transaction_id = ?", [transaction_id]) == [
+        ("reversed",)]
+    assert dbt_env.sql("select status from marts.fct_transactions where transaction_id = ?", [transaction_id]) == [
+        ("reversed",)]

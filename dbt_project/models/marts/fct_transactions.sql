@@ -7,26 +7,43 @@
     )
 }}
 -- One row per payment attempt, amount in USD, with the is_high_risk flag (README "Fraud rules").
--- Incremental merge on transaction_id. A Dagster partition run passes min_date/max_date (the partition window);
--- rows from lookback_days before min_date are re-read so late-arriving transactions and their flags are merged.
--- Without vars an incremental run merges the transactions whose version arrived since the newest one already merged
--- (_loaded_at watermark, minus loaded_at_lookback_hours): late rows and re-sends by arrival, not by event date.
+-- Incremental merge on transaction_id. A Dagster partition run — one day, or a range (a backfill, `customer360
+-- update`) — passes min_date/max_date (the partition window) and merges, each row recomputed with today's signals:
+--   - the transactions dated in the window, from lookback_days before min_date (a backfill re-flags old days);
+--   - the transactions whose version arrived (_load_date) on the window's days: partitions are by arrival day,
+--     the window above by event date, so a late or re-sent row of an older date belongs to the day it arrived;
+--   - when incremental, every version that arrived since the newest one already merged (_loaded_at watermark,
+--     minus loaded_at_lookback_hours), whatever its dates: no arrival is ever left behind by a window.
+-- Without vars (a run of the checks alone, dbt on the command line) an incremental run merges the watermark part only.
 -- is_high_risk is evaluated when a transaction's version is merged (the customer's signals at that time): older
--- rows keep their flag until re-merged or a --full-refresh.
+-- rows keep their flag until re-merged (a backfill of their days) or a --full-refresh.
 {%- set min_date = date_var('min_date') -%}
 {%- set max_date = date_var('max_date') -%}
 {%- set lookback = var('lookback_days') | int %}
 
 with transactions as (
     select * from {{ ref('stg_transactions') }}
-    where 1 = 1
-    {%- if min_date is not none %}
-      and transaction_date >= {{ dbt.dateadd('day', -1 * lookback, min_date) }}
-    {%- elif is_incremental() %}
-      and _loaded_at >= {{ loaded_at_watermark() }}
+    {%- if min_date is not none or max_date is not none %}
+    {#- a window open at one end (only min_date or only max_date given) is unbounded there #}
+    {%- set dated = [] -%}
+    {%- set arrived = [] -%}
+    {%- if min_date is not none -%}
+        {%- do dated.append("transaction_date >= " ~ dbt.dateadd('day', -1 * lookback, min_date)) -%}
+        {%- do arrived.append("_load_date >= " ~ min_date) -%}
+    {%- endif -%}
+    {%- if max_date is not none -%}
+        {%- do dated.append("transaction_date < " ~ max_date) -%}
+        {%- do arrived.append("_load_date < " ~ max_date) -%}
     {%- endif %}
-    {%- if max_date is not none %}
-      and transaction_date < {{ max_date }}
+    where (
+        ({{ dated | join(' and ') }})
+        or ({{ arrived | join(' and ') }})
+        {%- if is_incremental() %}
+        or _loaded_at >= {{ loaded_at_watermark() }}
+        {%- endif %}
+    )
+    {%- elif is_incremental() %}
+    where _loaded_at >= {{ loaded_at_watermark() }}
     {%- endif %}
 ),
 
