@@ -17,7 +17,8 @@ ENV_DIR = DEPLOY / "env"
 # Read by code but deliberately not in the env templates: the optional parts of the standard AWS credential
 # chain (containers use keys or an IAM role) and test-only switches.
 # DBT_PROFILES_DIR: set by the code itself for its mf/dbt subprocesses (the project folder), never read from the env
-NOT_DEPLOYMENT_SETTINGS = {"AWS_PROFILE", "AWS_SESSION_TOKEN", "DBT_PROFILES_DIR"}
+# not set by an operator: C360_DBT_RUN_VARS carries a run's values from Dagster to its dbt subprocess (transform/assets.py)
+NOT_DEPLOYMENT_SETTINGS = {"AWS_PROFILE", "AWS_SESSION_TOKEN", "DBT_PROFILES_DIR", "C360_DBT_RUN_VARS"}
 SETTING_NAME = re.compile(r"^(C360|SNOWFLAKE|AWS|DAGSTER|DBT)_[A-Z0-9_]+$")
 
 
