@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
-import duckdb
 
 CATALOG = "warehouse"  # the profile attaches the DuckDB file under this name (dbt_project/profiles.yml)
 
@@ -38,8 +37,11 @@ def with_warehouse_metadata(events: Sequence[Any], manifest: dict, duckdb_path: 
         return list(events)
     relations = {_relation(node) for node in built.values()}
     tables = sorted({_relation(node) for node in built.values() if node["config"]["materialized"] != "view"})
+    import duckdb  # a dbt step's import, not the code location's (test_code_location.py)
+
     with duckdb.connect(":memory:") as con:
-        con.execute(f"attach '{duckdb_path}' as {CATALOG} (read_only)")
+        quoted = str(duckdb_path).replace("'", "''")  # a path with a quote stays one SQL string literal
+        con.execute(f"attach '{quoted}' as {CATALOG} (read_only)")
         columns: dict[tuple[str, str], list[dg.TableColumn]] = {}
         for schema, name, column, data_type in con.execute(
             "select table_schema, table_name, column_name, data_type from information_schema.columns"
