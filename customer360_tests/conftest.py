@@ -7,6 +7,18 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config):
+    """The suite never reads a developer's own data folder: settings resolve ``C360_QUARANTINE_URL`` (and with it the
+    recorded partitions start, ``_ingestion_state/partitions.json``) to ``data/quarantine`` when it is unset, so
+    after a ``make demo`` every test that loads the code location would start its partitions on the demo's first
+    day. Unset, it points at an empty folder of this session; tests that need one set their own."""
+    import os
+    import tempfile
+
+    if not os.environ.get("C360_QUARANTINE_URL"):
+        os.environ["C360_QUARANTINE_URL"] = tempfile.mkdtemp(prefix="c360_test_quarantine_")
+
+
 @dataclass(frozen=True)
 class SmallLanding:
     """A landing zone written by the real generator, and its planted truth (read-only: copy before mutating)."""

@@ -26,3 +26,11 @@ def test_unknown_warehouse_is_refused(monkeypatch):
     monkeypatch.setenv("C360_WAREHOUSE", "bigquery")
     with pytest.raises(ValueError, match="C360_WAREHOUSE"):
         Settings.from_env()
+
+
+def test_the_suite_does_not_read_the_repositorys_data_folder():
+    """A `make demo` before `make test` records its partitions start in data/quarantine; the suite must not see it."""
+    from customer360.settings import REPO_ROOT
+
+    quarantine = Path(Settings.from_env().quarantine_url).resolve()
+    assert not quarantine.is_relative_to((REPO_ROOT / "data").resolve()), quarantine
