@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from customer360_tests.e2e.stack import _restore_default_signals as restore_default_signals
 from customer360_tests.production.helpers import BIN, REPO, free_port, stop, wait_for_port
 
 DEPLOY = REPO / "deploy"
@@ -230,7 +231,9 @@ def test_code_location_serves_over_grpc(tmp_path):
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        # own session + default SIGTERM/SIGINT: earlier tests in the same pytest process leave SIGTERM ignored, and
+        # an ignored signal is inherited across exec — the server then never stops (exit -9 in the full suite)
+        preexec_fn=restore_default_signals,
     )
     try:
         wait_for_port(port, proc, timeout=180)
