@@ -116,6 +116,8 @@ def _restore_default_signals() -> None:  # runs in the child before exec
     os.setsid()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+    # a blocked signal is inherited across exec as well (the mask of the thread that forked)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
 @dataclass
