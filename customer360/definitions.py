@@ -1,25 +1,37 @@
-"""The customer360 code location: assembles one ``Definitions`` named ``defs`` (nothing else happens here)."""
+"""The customer360 code location: one ``Definitions`` named ``defs``, assembled from the layers in
+``customer360/defs/`` (each ``<layer>/definitions.py::defs``) and the transforms that need the whole location.
+
+Loaded the same way by ``dg`` (``[tool.dg]`` in pyproject.toml), ``dagster api grpc -m customer360.definitions``,
+workspace.yaml and ``from customer360.definitions import defs`` (the CLI, tests, benchmarks).
+
+The layers are built as ``dg.load_from_defs_folder`` builds them (the project's component tree, from
+``[tool.dg.project]``), without the part of its root that imports every installed component library
+(dagster-snowflake, dagster-aws, ...) to publish their component types: the project declares no components, and
+those imports would double the load time of the code location.
+"""
+
+import warnings
+from pathlib import Path
 
 import dagster as dg
 
 from customer360.automation import with_automation
 from customer360.code_references import with_code_references
-from customer360.consumers import consumers_definitions, with_consumer_checks
-from customer360.ingestion import ingestion_definitions
-from customer360.ml.assets import ml_definitions
-from customer360.resources import build_resources
+from customer360.consumers import with_consumer_checks
 from customer360.settings import get_settings
-from customer360.transform.defs import transform_definitions
 
 settings = get_settings()
 
-defs = dg.Definitions.merge(
-    dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
-    ingestion_definitions(settings),
-    transform_definitions(settings),
-    ml_definitions(settings),
-    consumers_definitions(settings),
-)
+
+def load_layers() -> dg.Definitions:
+    """Every ``customer360/defs/<layer>/definitions.py::defs``, merged, with the component tree attached."""
+    with warnings.catch_warnings():  # as load_from_defs_folder: its module loaders are in preview
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        tree = dg.ComponentTree.for_project(Path(__file__).parent)
+        return dg.Definitions.merge(tree.build_defs(tree.defs_module_path), dg.Definitions(component_tree=tree))
+
+
+defs = load_layers()
 defs = with_code_references(defs, settings)  # "View code" on every asset, linked to the repository when known
 defs = with_automation(defs)  # orchestration + SLA freshness policies and automation conditions on every asset
 defs = with_consumer_checks(defs, settings)  # each consumer's node shows the failing checks of the marts it reads

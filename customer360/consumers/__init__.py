@@ -9,35 +9,18 @@ builds itself.
 - ``upstream_checks``: on every consumer's node, the latest results of the blocking/ERROR checks of the marts it
   reads (an asset check per exposure, kept current by a sensor).
 
-``customer360/definitions.py`` merges :func:`consumers_definitions` once and applies :func:`with_consumer_checks` to
-the assembled code location.
+The layer's entry point is ``customer360/defs/consumers/definitions.py``; ``customer360/definitions.py`` applies
+:func:`with_consumer_checks` to the assembled code location.
 """
 
 import json
 
 import dagster as dg
 
-from customer360.consumers.compliance_export import build_compliance_export_asset
-from customer360.consumers.exposures import exposure_specs, exposures
-from customer360.consumers.retention_alerts import build_retention_alerts_asset
-from customer360.consumers.scorecard import build_scorecard_asset
+from customer360.consumers.exposures import exposures
 from customer360.consumers.upstream_checks import with_upstream_checks
-from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings, get_settings
 from customer360.transform.project import dbt_project, dbt_target
-
-
-def consumers_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or get_settings()
-    manifest = json.loads(dbt_project(dbt_target(settings)).manifest_path.read_text())
-    return dg.Definitions(
-        assets=[
-            *exposure_specs(manifest),
-            build_compliance_export_asset(manifest, settings.exports_url, daily_partitions(settings.partitions_start)),
-            build_retention_alerts_asset(manifest),
-            build_scorecard_asset(manifest, settings),
-        ],
-    )
 
 
 def with_consumer_checks(defs: dg.Definitions, settings: Settings | None = None) -> dg.Definitions:

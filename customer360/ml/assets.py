@@ -564,11 +564,6 @@ def ml_assets(settings: Settings | None = None) -> list[dg.AssetsDefinition]:
     return build_ml_assets(settings or get_settings())
 
 
-def ml_definitions(settings: Settings) -> dg.Definitions:
-    """The ML layer as a Definitions object to merge (``dg.Definitions.merge``) in ``definitions.py``."""
-    return dg.Definitions(assets=build_ml_assets(settings))
-
-
 def run_segments(
     features: pl.DataFrame, store: ArtifactStore, refit: bool | None, *, retrain_days: int, threads: int = 1
 ) -> dict[str, Any]:
