@@ -39,14 +39,14 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, flo
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from customer360.catalog import SOURCES
-    from customer360.ingestion import ingestion_definitions
+    from customer360.ingestion import build_raw_assets
     from customer360.ingestion.assets import parse_run_summary
     from customer360.resources import build_resources
     from customer360.settings import Settings
 
     settings = Settings(str(workdir / "landing"), str(workdir / "quarantine"), str(db), "duckdb",
                         first.isoformat(), str(workdir / "artifacts"), None)
-    assets = list(ingestion_definitions(settings).assets)
+    assets = list(build_raw_assets(settings))
     resources = build_resources(settings)
     per_source: dict[str, tuple[int, float, float, int]] = {}
     t0, cpu0 = time.perf_counter(), time.process_time()

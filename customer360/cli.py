@@ -162,7 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _print_outcome()
     if args.no_ui:
-        print(f"[3/3] headless (--no-ui). Open the UI later with: DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml")
+        print(f"[3/3] headless (--no-ui). Open the UI later with: DAGSTER_HOME={home} .venv/bin/dg dev -w workspace.yaml")
         return 0
     print(f"[3/3] Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
     return _run_ui(args.port)
@@ -209,10 +209,17 @@ def _print_outcome() -> None:
         print(f"(could not summarise marts.fct_customer_value: {exc})")
 
 
+def _ui_command() -> list[str]:
+    """``dg dev`` (what ``dagster dev`` says supersedes it) on workspace.yaml; ``dagster dev`` where the dev tools
+    (dagster-dg-cli) are not installed."""
+    bin_dir = Path(sys.executable).parent
+    dg = bin_dir / "dg"
+    return [str(dg), "dev"] if dg.exists() else [str(bin_dir / "dagster"), "dev"]
+
+
 def _run_ui(port: int) -> int:
-    dagster = Path(sys.executable).parent / "dagster"
     proc = subprocess.Popen(
-        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        [*_ui_command(), "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO_ROOT,
     )
     try:

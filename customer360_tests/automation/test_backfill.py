@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from customer360.automation import with_automation
-from customer360.ingestion import ingestion_definitions
+from customer360.ingestion import build_arrival_sensors, build_raw_assets
 from customer360.resources import build_resources
 from customer360.settings import DBT_PROJECT_DIR, Settings
 
@@ -33,7 +33,9 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 def backfill_env(tmp_path_factory):
     from data_generation.generator import GenerateConfig, generate
 
-    from customer360.transform.defs import transform_definitions
+    from customer360.transform.assets import build_dbt_assets
+    from customer360.transform.project import dbt_project, dbt_target
+    from customer360.transform.resource import build_dbt_resource
 
     root = tmp_path_factory.mktemp("backfill30")
     generate(GenerateConfig(landing=str(root / "landing"), scale=0.003, days=DAYS, end_date=END, seed=5))
@@ -55,8 +57,12 @@ def backfill_env(tmp_path_factory):
     defs = with_automation(
         dg.Definitions.merge(
             dg.Definitions(resources=build_resources(settings)),
-            ingestion_definitions(settings),
-            transform_definitions(settings),
+            # the ingestion and transform layers (customer360/defs/), built from this test's settings
+            dg.Definitions(assets=build_raw_assets(settings), sensors=build_arrival_sensors(settings)),
+            dg.Definitions(
+                assets=build_dbt_assets(dbt_project(dbt_target(settings)), settings),
+                resources={"dbt": build_dbt_resource(settings)},
+            ),
         )
     )
     with dg.instance_for_test() as instance:

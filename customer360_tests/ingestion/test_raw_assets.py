@@ -11,7 +11,7 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from customer360.catalog import SOURCES
-from customer360.ingestion import ingestion_definitions
+from customer360.ingestion import build_raw_assets
 from customer360.ingestion.assets import QUARANTINE_CHECK, UNRECOGNISED_CHECK, parse_run_summary
 from customer360.ingestion.ledger import read_ledger
 from customer360.ingestion.partitions import days_of_partition
@@ -42,7 +42,7 @@ def settings_for(root) -> Settings:
 def materialize_range(root, instance, sources=None):
     """Load the whole generated window: daily sources in one run, products (weekly) in another."""
     settings = settings_for(root)
-    assets = [a for a in ingestion_definitions(settings).assets if sources is None or a.key.path[1] in sources]
+    assets = [a for a in build_raw_assets(settings) if sources is None or a.key.path[1] in sources]
     results = []
     for cadence, (start, end) in {"daily": (FIRST, GEN_END), "weekly": (date(2024, 1, 1), date(2024, 1, 8))}.items():
         chosen = [a for a in assets if SOURCES[a.key.path[1]].cadence == cadence]
@@ -214,7 +214,7 @@ def test_fixed_redelivery_is_loaded_and_broken_redelivery_loses_nothing(workspac
     buf = io.BytesIO()
     fixed.write_parquet(buf)
     path.write_bytes(buf.getvalue())
-    orders = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "orders"]
+    orders = [a for a in build_raw_assets(settings) if a.key.path[1] == "orders"]
     result = dg.materialize(orders, resources=build_resources(settings), instance=instance, partition_key=day)
     after = wh.query("select count(*) from raw.orders where _load_date = ?", [date.fromisoformat(day)]).item(0, 0)
     assert after == before + fixed.height
@@ -242,7 +242,7 @@ def test_load_from_s3_landing(tmp_path, s3_bucket, instance):
     generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
     settings = Settings(f"s3://{s3_bucket}/landing", f"s3://{s3_bucket}/quarantine", str(tmp_path / "wh.duckdb"),
                         "duckdb", PARTITIONS_START, str(tmp_path / "a"), None)
-    assets = [a for a in ingestion_definitions(settings).assets if a.key.path[1] in ("customers", "orders")]
+    assets = [a for a in build_raw_assets(settings) if a.key.path[1] in ("customers", "orders")]
     assert all("s3" in a.specs_by_key[a.key].kinds for a in assets)
     result = dg.materialize(assets, resources=build_resources(settings), instance=instance, partition_key=GEN_END.isoformat())
     assert result.success
@@ -278,7 +278,7 @@ def _assert_unicode_names_and_unrecognised_objects(settings, instance, day: str)
     landing.store.write(broken_key, b"PAR1 not parquet")
     landing.store.write("orders/load_date=2026-13-45/late.parquet", b"x")
     landing.store.write("vendors/feed.csv", b"x")
-    orders = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "orders"]
+    orders = [a for a in build_raw_assets(settings) if a.key.path[1] == "orders"]
     result = dg.materialize(orders, resources=resources, instance=instance, partition_key=day)
     assert result.success
     wh = resources["warehouse"]
@@ -307,7 +307,7 @@ def test_unicode_file_names_load_and_unrecognised_objects_warn_on_s3(tmp_path, s
     generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
     settings = Settings(f"s3://{s3_bucket}/landing", f"s3://{s3_bucket}/quarantine", str(tmp_path / "wh.duckdb"),
                         "duckdb", PARTITIONS_START, str(tmp_path / "a"), None)
-    customers = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "customers"]
+    customers = [a for a in build_raw_assets(settings) if a.key.path[1] == "customers"]
     assert dg.materialize(customers, resources=build_resources(settings), instance=instance,
                           partition_key=GEN_END.isoformat()).success  # the ids the orders refer to
     _assert_unicode_names_and_unrecognised_objects(settings, instance, GEN_END.isoformat())

@@ -150,7 +150,7 @@ def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
     the loaded days, but still requests a day whose files changed since."""
     import dagster as dg
 
-    from customer360.ingestion import ingestion_definitions
+    from customer360.ingestion import build_raw_assets
     from customer360.resources import build_resources
     from customer360_tests.ingestion.conftest import GEN_END, generate_landing
 
@@ -158,7 +158,7 @@ def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
     settings = Settings(str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START,
                         "unused", None)
     resources = build_resources(settings)
-    customers = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "customers"]
+    customers = [a for a in build_raw_assets(settings) if a.key.path[1] == "customers"]
     days = sorted(p.name.split("=")[1] for p in (tmp_path / "landing" / "customers").iterdir())
     with dg.DagsterInstance.ephemeral() as instance:
         from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -177,7 +177,7 @@ def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
 def test_a_tick_of_landed_days_loads_in_one_run_with_one_materialization_per_day(tmp_path):
     """The range run the sensor requests loads every pending day in ONE run, records each day's own
     materialization, and after it a sensor without a cursor requests nothing (exactly once)."""
-    from customer360.ingestion import ingestion_definitions
+    from customer360.ingestion import build_raw_assets
     from customer360.resources import build_resources
     from customer360_tests.ingestion.conftest import generate_landing
 
@@ -185,7 +185,7 @@ def test_a_tick_of_landed_days_loads_in_one_run_with_one_materialization_per_day
     settings = Settings(str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START,
                         "unused", None)
     resources = build_resources(settings)
-    orders = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "orders"]
+    orders = [a for a in build_raw_assets(settings) if a.key.path[1] == "orders"]
     days = sorted(p.name.split("=")[1] for p in (tmp_path / "landing" / "orders").iterdir())
     assert len(days) > 2
     sensor = build_arrival_sensor("orders", settings)
