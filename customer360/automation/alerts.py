@@ -258,21 +258,23 @@ def _current_bad_freshness(context: dg.SensorEvaluationContext) -> Iterable[Aler
     return alerts
 
 
-@dg.sensor(
-    name="c360_freshness_alerts",
-    description="Alerts once per freshness transition (to WARN / FAIL, and back to PASS) of every asset.",
-    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+def _alert_sensor(name: str, description: str):
+    """The decorator of an alert sensor: running by default, every ``ALERT_SENSOR_INTERVAL_SECONDS``."""
+    return dg.sensor(name=name, description=description, minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
+                     default_status=dg.DefaultSensorStatus.RUNNING)
+
+
+@_alert_sensor(
+    "c360_freshness_alerts",
+    "Alerts once per freshness transition (to WARN / FAIL, and back to PASS) of every asset.",
 )
 def freshness_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
     return _drain(context, alert_notifier, _fetch_freshness, freshness_alert, on_first_tick=_current_bad_freshness)
 
 
-@dg.sensor(
-    name="c360_asset_check_alerts",
-    description="Alerts when a blocking (or ERROR-severity) asset check starts failing, and when it passes again.",
-    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+@_alert_sensor(
+    "c360_asset_check_alerts",
+    "Alerts when a blocking (or ERROR-severity) asset check starts failing, and when it passes again.",
 )
 def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
     """State-based: compares each check's latest execution with the cursor (works on every instance storage)."""
@@ -304,11 +306,9 @@ def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier
     return dg.SkipReason(f"{sent} alert(s) sent" if sent else "no new alerts")
 
 
-@dg.sensor(
-    name="c360_run_failure_alerts",
-    description="Alerts once for every failed run (each retry attempt that fails is its own run).",
-    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+@_alert_sensor(
+    "c360_run_failure_alerts",
+    "Alerts once for every failed run (each retry attempt that fails is its own run).",
 )
 def run_failure_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier: AlertNotifier):
     return _drain(

@@ -30,6 +30,7 @@ from dagster._core.loader import LoadingContext  # noqa: PLC2701
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: PLC2701
 
 from customer360.automation.freshness import SlaRow, policy_for_row, sla_rows
+from customer360.automation.runless_checks import runless_check_sensor
 from customer360.sla import SourceSla
 
 FRESHNESS_CHECK_NAME = "freshness_sla"
@@ -223,14 +224,11 @@ def mirror_freshness_states(
     return reported
 
 
-@dg.sensor(
-    name=FRESHNESS_CHECK_SENSOR,
-    description="Reports the freshness daemon's state changes as results of the freshness_sla checks (no alerts).",
-    minimum_interval_seconds=FRESHNESS_CHECK_SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+freshness_check_sensor = runless_check_sensor(
+    FRESHNESS_CHECK_SENSOR,
+    "Reports the freshness daemon's state changes as results of the freshness_sla checks (no alerts).",
+    FRESHNESS_CHECK_SENSOR_INTERVAL_SECONDS,
+    lambda instance, graph: mirror_freshness_states(instance, [k for k in graph.asset_check_keys
+                                                               if is_freshness_check(k)]),
+    lambda reported: f"{len(reported)} freshness check result(s) reported",
 )
-def freshness_check_sensor(context: dg.SensorEvaluationContext):
-    repo = context.repository_def
-    check_keys = [k for k in repo.asset_graph.asset_check_keys if is_freshness_check(k)] if repo else []
-    reported = mirror_freshness_states(context.instance, check_keys)
-    return dg.SkipReason(f"{len(reported)} freshness check result(s) reported" if reported else "in sync")

@@ -110,6 +110,18 @@ def _executable(graph, keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
     return [k for k in keys if k in present and graph.get(k).is_materializable and graph.get(k).assets_def.is_executable]
 
 
+def _run_every_tick(job, name: str, cron: str, *, description: str,
+                    run_config: Mapping[str, object] | None = None) -> Built:
+    """``job`` and its schedule (running by default), whose every tick requests one run of it, keyed on the tick."""
+
+    @dg.schedule(name=name, cron_schedule=cron, job=job, execution_timezone=TZ,
+                 default_status=dg.DefaultScheduleStatus.RUNNING, description=description)
+    def _every_tick(context: dg.ScheduleEvaluationContext):
+        return dg.RunRequest(run_key=_run_key(name, _tick_time(context)), run_config=run_config, tags=_tags(name))
+
+    return Built([job], [_every_tick])
+
+
 def _refit(graph) -> Built:
     keys = _executable(graph, ML_ASSETS)
     if not keys:
@@ -117,16 +129,11 @@ def _refit(graph) -> Built:
     run_config = _ops_config((graph.get(k).assets_def.node_def.name for k in keys), {"refit": True})
     job = dg.define_asset_job(REFIT_JOB, selection=dg.AssetSelection.assets(*keys), op_retry_policy=TRANSIENT_RETRY_POLICY,
                               description="The ML assets, refitted (run config refit: true).")
-
-    @dg.schedule(name=REFIT_SCHEDULE, cron_schedule=REFIT_CRON, job=job, execution_timezone=TZ,
-                 default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description="Weekly model refit (Sundays 03:00 UTC): segments, fraud risk, churn and LTV refitted on "
-                             "the current features, whatever the reuse policy would decide (refit: true).")
-    def weekly_model_refit(context: dg.ScheduleEvaluationContext):
-        return dg.RunRequest(run_key=_run_key(REFIT_SCHEDULE, _tick_time(context)), run_config=run_config,
-                             tags=_tags(REFIT_SCHEDULE))
-
-    return Built([job], [weekly_model_refit])
+    return _run_every_tick(
+        job, REFIT_SCHEDULE, REFIT_CRON, run_config=run_config,
+        description="Weekly model refit (Sundays 03:00 UTC): segments, fraud risk, churn and LTV refitted on "
+                    "the current features, whatever the reuse policy would decide (refit: true).",
+    )
 
 
 def _is_dbt(assets_def: dg.AssetsDefinition) -> bool:
@@ -141,16 +148,11 @@ def _full_tests(graph) -> Built:
     run_config = _ops_config((ad.node_def.name for ad in dbt_defs), {"full_tests": True})
     job = dg.define_asset_job(FULL_TESTS_JOB, selection=dg.AssetSelection.checks(*checks),
                               description="Every dbt test over the whole history (dbt var full_tests); builds no model.")
-
-    @dg.schedule(name=FULL_TESTS_SCHEDULE, cron_schedule=FULL_TESTS_CRON, job=job, execution_timezone=TZ,
-                 default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description="Weekly full dbt test suite (Sundays 04:00 UTC): every data test over every row, where "
-                             "the daily builds test only the newest arrivals (full_tests: true).")
-    def weekly_dbt_full_tests(context: dg.ScheduleEvaluationContext):
-        return dg.RunRequest(run_key=_run_key(FULL_TESTS_SCHEDULE, _tick_time(context)), run_config=run_config,
-                             tags=_tags(FULL_TESTS_SCHEDULE))
-
-    return Built([job], [weekly_dbt_full_tests])
+    return _run_every_tick(
+        job, FULL_TESTS_SCHEDULE, FULL_TESTS_CRON, run_config=run_config,
+        description="Weekly full dbt test suite (Sundays 04:00 UTC): every data test over every row, where "
+                    "the daily builds test only the newest arrivals (full_tests: true).",
+    )
 
 
 def _source_freshness(graph) -> Built:
@@ -159,16 +161,11 @@ def _source_freshness(graph) -> Built:
         return Built([], [])
     job = dg.define_asset_job(FRESHNESS_JOB, selection=dg.AssetSelection.checks(*keys),
                               description="`dbt source freshness` → the dbt_source_freshness check of each raw asset.")
-
-    @dg.schedule(name=FRESHNESS_SCHEDULE, cron_schedule=FRESHNESS_CRON, job=job, execution_timezone=TZ,
-                 default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description="Hourly (HH:30 UTC) dbt source freshness of the raw sources, thresholds from "
-                             "customer360/sla.py; results are the dbt_source_freshness checks on raw/*.")
-    def hourly_dbt_source_freshness(context: dg.ScheduleEvaluationContext):
-        return dg.RunRequest(run_key=_run_key(FRESHNESS_SCHEDULE, _tick_time(context)),
-                             tags=_tags(FRESHNESS_SCHEDULE))
-
-    return Built([job], [hourly_dbt_source_freshness])
+    return _run_every_tick(
+        job, FRESHNESS_SCHEDULE, FRESHNESS_CRON,
+        description="Hourly (HH:30 UTC) dbt source freshness of the raw sources, thresholds from "
+                    "customer360/sla.py; results are the dbt_source_freshness checks on raw/*.",
+    )
 
 
 def delivery_inputs(graph) -> list[dg.AssetKey]:

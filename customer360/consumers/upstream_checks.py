@@ -26,6 +26,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from customer360.automation.alerts import check_is_alerting
 from customer360.automation.freshness_checks import is_freshness_check
+from customer360.automation.runless_checks import runless_check_sensor
 from customer360.consumers.exposures import Exposure
 
 UPSTREAM_CHECK_NAME = "upstream_checks"
@@ -190,15 +191,11 @@ def _failing_of(evaluation) -> list[str]:
     return list(entry.value) if entry is not None else []
 
 
-@dg.sensor(
-    name=UPSTREAM_CHECK_SENSOR,
-    description="Reports on each consumer's upstream_checks check the latest results of the checks on the marts it reads.",
-    minimum_interval_seconds=UPSTREAM_CHECK_SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+upstream_check_sensor = runless_check_sensor(
+    UPSTREAM_CHECK_SENSOR,
+    "Reports on each consumer's upstream_checks check the latest results of the checks on the marts it reads.",
+    UPSTREAM_CHECK_SENSOR_INTERVAL_SECONDS,
+    sync_upstream_checks,
+    lambda reported: f"{len(reported)} consumer check result(s) reported "
+                     f"({sum(not e.passed for e in reported)} failing)",
 )
-def upstream_check_sensor(context: dg.SensorEvaluationContext):
-    repo = context.repository_def
-    reported = sync_upstream_checks(context.instance, repo.asset_graph) if repo else []
-    failing = sum(not e.passed for e in reported)
-    return dg.SkipReason(f"{len(reported)} consumer check result(s) reported ({failing} failing)" if reported
-                         else "in sync")
