@@ -175,7 +175,7 @@ def _update(defs, settings) -> None:
 
     landing = defs.resources["landing"]
     with dg.DagsterInstance.get() as instance:
-        report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"])
+        report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"].build())
     for line in report.lines():
         print(line)
 
@@ -193,7 +193,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def _print_outcome() -> None:
     from customer360.definitions import defs
 
-    warehouse = defs.resources["warehouse"]
+    warehouse = defs.resources["warehouse"].build()
     try:
         counts = warehouse.query(
             "select 'marts.fct_customer_value' as table_name, count(*) as row_count from marts.fct_customer_value"

@@ -46,7 +46,7 @@ from customer360.ml.features import (
     read_feature_table,
 )
 from customer360.ml.scoring_inputs import PointInTimeInputs
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources.warehouse import Warehouse
 from customer360.settings import Settings, get_settings
 from customer360.transform.project_vars import churn_probability_threshold
 
@@ -189,7 +189,7 @@ def _definition_metadata(table: str) -> dict[str, Any]:
 
 
 def publish(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, key: dg.AssetKey, result: dict[str, Any]
+    context: dg.AssetExecutionContext, warehouse: Warehouse, key: dg.AssetKey, result: dict[str, Any]
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Check the scores of ``result`` and write them if the blocking contract holds.
 
@@ -491,7 +491,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         check_specs=checks.check_specs("customer_segments", SEGMENTS_KEY),
         output_required=False,  # not materialized when the output contract fails
     )
-    def customer_segments(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+    def customer_segments(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         features = validate_feature_table(
             SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
         )
@@ -511,7 +511,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         check_specs=checks.check_specs("customer_risk_scores", RISK_KEY),
         output_required=False,
     )
-    def customer_risk_scores(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+    def customer_risk_scores(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         features = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
         result = run_risk(features, store(), config.refit, threads=threads, retrain_days=retrain_days)
         yield from publish(context, warehouse, RISK_KEY, result)
@@ -535,7 +535,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         can_subset=True,
         pool="warehouse",
     )
-    def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+    def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         inputs = PointInTimeInputs(_as_of(config, settings), warehouse=warehouse)
         context.log.info(f"churn/LTV reference day (effective as_of): {inputs.as_of}")
         models = store()
