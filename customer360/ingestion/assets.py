@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from customer360.catalog import LOADER_COLUMNS, SOURCES
+from customer360.catalog import LOADER_COLUMNS, RAW, SOURCES, Cadence
 from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.quarantine import open_records
 from customer360.resources.landing import LandingResource
@@ -44,7 +44,7 @@ _TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "f
 
 
 def raw_asset_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", source])
+    return dg.AssetKey([RAW, source])
 
 
 def column_schema(source: str) -> dg.TableSchema:
@@ -142,7 +142,7 @@ def build_raw_asset(source: str, settings: Settings | None = None) -> dg.AssetsD
     fk_text = ", ".join(f"{c.name} → {c.references}" for c in spec.foreign_keys) or "none"
     description = (
         f"{spec.description}\n\nGrain: {spec.grain}\n\nLanding: `{source}/load_date=YYYY-MM-DD/*.parquet`, "
-        f"partitioned by arrival day{' (weekly, Monday)' if spec.cadence == 'weekly' else ''}. "
+        f"partitioned by arrival day{' (weekly, Monday)' if spec.partition_cadence == Cadence.WEEKLY else ''}. "
         f"Primary key `{spec.primary_key}`; foreign keys: {fk_text}. Bad files go to quarantine "
         f"(see the `{QUARANTINE_CHECK}` check)."
     )
@@ -157,7 +157,7 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
 
     @dg.asset(
         key=key,
-        group_name="raw",
+        group_name=RAW,
         description=description,
         owners=OWNERS,
         kinds=kinds,
@@ -180,9 +180,9 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
             "dagster/column_schema": column_schema(source),
             "dagster/table_name": f"raw.{source}",
             "primary_key": spec.primary_key,
-            "cadence": spec.cadence,
+            "cadence": spec.cadence.value,
         },
-        tags={"layer": "raw", "source": source},
+        tags={"layer": RAW, "source": source},
         pool="warehouse",
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from customer360.catalog import STAGING
 from customer360.ml import checks, retrain
 from customer360.ml._lazy import lazy_module
 from customer360.ml.artifacts import ArtifactStore
@@ -520,7 +521,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         return dg.AssetSpec(
             key,
             group_name=GROUP,
-            deps=[dg.AssetKey(["staging", s]) for s in STAGING_INPUTS],
+            deps=[dg.AssetKey([STAGING, s]) for s in STAGING_INPUTS],
             owners=OWNERS,
             kinds={"python", "scikitlearn", "polars"},
             tags={"layer": "ml"},
