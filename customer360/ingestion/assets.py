@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from customer360.catalog import LOADER_COLUMNS, RAW, SOURCES, Cadence
+from customer360.physical_types import DBT_TYPES
 from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.quarantine import open_records
 from customer360.resources.landing import LandingResource
@@ -40,7 +41,6 @@ UNRECOGNISED_CHECK = "no_unrecognised_landing_objects"
 RAW_ASSET_CHECKS = (QUARANTINE_CHECK, UNRECOGNISED_CHECK)  # evaluated by every load of a raw asset
 MAX_LISTED_FILES = 20  # files listed in a partition's metadata (a day has a handful)
 RUN_SUMMARY_PREFIX = "load summary "  # the run-log line with a range run's totals, see run_summary_message
-_TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "bigint", "bool": "boolean"}
 
 
 def raw_asset_key(source: str) -> dg.AssetKey:
@@ -52,7 +52,7 @@ def column_schema(source: str) -> dg.TableSchema:
     cols = [
         dg.TableColumn(
             c.name,
-            _TYPE_NAMES[c.type],
+            DBT_TYPES[c.type],
             description=c.description,
             constraints=dg.TableColumnConstraints(
                 nullable=c.nullable,

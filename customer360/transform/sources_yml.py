@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from customer360.catalog import LOADED_AT, LOADER_COLUMNS, RAW, SOURCES, STAGING
+from customer360.physical_types import DBT_TYPES
 from customer360.settings import DBT_PROJECT_DIR
 from customer360.sla import SLAS
 
@@ -46,9 +47,6 @@ def human(delta: timedelta) -> str:
     return f"{p['count']}{ {'minute': 'min', 'hour': 'h', 'day': ' days'}[str(p['period'])] }"
 
 
-SQL_TYPES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "integer", "bool": "boolean"}
-
-
 def sources_dict() -> dict[str, object]:
     tables = []
     for name, src in SOURCES.items():
@@ -57,7 +55,7 @@ def sources_dict() -> dict[str, object]:
             {
                 "name": c.name,
                 "description": c.description,
-                "data_type": SQL_TYPES[c.type],
+                "data_type": DBT_TYPES[c.type],
             }
             for c in (*src.columns, *LOADER_COLUMNS)
         ]
