@@ -7,12 +7,11 @@ on-run-start hook ``create_ml_output_tables()`` creates the empty tables with). 
 the contracts drift apart; ``--write`` regenerates both.
 """
 
-import argparse
-import sys
 from pathlib import Path
 
 import yaml
 
+from customer360 import generated_files
 from customer360.catalog import ML
 from customer360.ml.contracts import OUTPUT_SCHEMAS
 from customer360.physical_types import TYPES, logical_type_of
@@ -90,20 +89,7 @@ def drift(paths: dict[Path, object] | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="regenerate the files")
-    group.add_argument("--check", action="store_true", help="exit 1 if a file drifted from ml/contracts.py")
-    args = parser.parse_args(argv)
-    if args.write:
-        for path, render in RENDERERS.items():
-            path.write_text(render())
-            print(f"wrote {path}")
-        return 0
-    problems = drift()
-    for p in problems:
-        print(p, file=sys.stderr)
-    return 1 if problems else 0
+    return generated_files.main(argv, __doc__.splitlines()[0], RENDERERS, drift)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@ output; ``python -m customer360.transform.sources_yml --check`` (and a test) fai
 ``--write`` regenerates it.
 """
 
-import argparse
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import yaml
 
+from customer360 import generated_files
 from customer360.catalog import LOADED_AT, LOADER_COLUMNS, RAW, SOURCES, STAGING
 from customer360.physical_types import DBT_TYPES
 from customer360.settings import DBT_PROJECT_DIR
@@ -130,19 +129,7 @@ def drift(path: Path = SOURCES_YML) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="regenerate the file")
-    group.add_argument("--check", action="store_true", help="exit 1 if the file drifted from sla.py/catalog.py")
-    args = parser.parse_args(argv)
-    if args.write:
-        SOURCES_YML.write_text(render())
-        print(f"wrote {SOURCES_YML}")
-        return 0
-    problems = drift()
-    for p in problems:
-        print(p, file=sys.stderr)
-    return 1 if problems else 0
+    return generated_files.main(argv, __doc__.splitlines()[0], {SOURCES_YML: render}, drift)
 
 
 if __name__ == "__main__":
