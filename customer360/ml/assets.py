@@ -343,7 +343,7 @@ class _Fitted(NamedTuple):
 
 def _fit_or_reuse(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int, *, table: str,
-    model_module: Any, fit: Callable, score: Callable, output: str, plots_of: Callable[[Any, Any], dict[str, bytes]],
+    model_module: Any, fit: str, score: str, output: str, plots_of: Callable[[Any, Any], dict[str, bytes]],
 ) -> _Fitted:
     """The retrain policy of churn and LTV: reuse the saved model unless due (age, revision, drift) or forced; a
     refit trains on the point-in-time frames and saves the model with its manifest and fit plots."""
@@ -354,14 +354,14 @@ def _fit_or_reuse(
     )
     if not decision.refit:
         model, version = decision.loaded.model, decision.loaded.version
-        scored = score(model, current)
+        scored = getattr(model_module, score)(model, current)
         decision = retrain.measure_drift(decision, scored[output])
     if decision.refit:
         data = model_module.training_frames(
             inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
         )
-        model, metrics, holdout = fit(data)
-        scored = score(model, current)
+        model, metrics, holdout = getattr(model_module, fit)(data)
+        scored = getattr(model_module, score)(model, current)
         fit_plots = plots_of(model, holdout)
         version = store.save(
             table,
@@ -400,10 +400,11 @@ def _ltv_plots(model: Any, val: dict[str, Any]) -> dict[str, bytes]:
     }
 
 
-# what differs between the two supervised models in _fit_or_reuse
-_CHURN = dict(table="churn_predictions", model_module=churn_model, fit=churn_model.fit_churn,
-              score=churn_model.score_churn, output="churn_probability", plots_of=_churn_plots)
-_LTV = dict(table="ltv_predictions", model_module=ltv_model, fit=ltv_model.fit_ltv, score=ltv_model.score_ltv,
+# what differs between the two supervised models in _fit_or_reuse; the fit/score functions are named, not looked up,
+# so that the model modules (and sklearn) stay unimported until a step runs
+_CHURN = dict(table="churn_predictions", model_module=churn_model, fit="fit_churn", score="score_churn",
+              output="churn_probability", plots_of=_churn_plots)
+_LTV = dict(table="ltv_predictions", model_module=ltv_model, fit="fit_ltv", score="score_ltv",
             output="predicted_ltv", plots_of=_ltv_plots)
 
 
