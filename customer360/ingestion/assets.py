@@ -62,7 +62,7 @@ def column_schema(source: str) -> dg.TableSchema:
         )
         for c in spec.columns
     ]
-    cols += [dg.TableColumn(c.name, _TYPE_NAMES[c.type], description=c.description) for c in LOADER_COLUMNS]
+    cols += [dg.TableColumn(c.name, DBT_TYPES[c.type], description=c.description) for c in LOADER_COLUMNS]
     return dg.TableSchema(columns=cols)
 
 
