@@ -50,9 +50,10 @@ from customer360.resources.warehouse import (
     validate_identifier,
 )
 from customer360.storage import InvalidKeyError, validate_key
+from customer360.settings import DEFAULT_SNOWFLAKE_FILE_FORMAT, DEFAULT_SNOWFLAKE_STAGE, get_settings
 
-DEFAULT_STAGE = "RAW.C360_LANDING"
-DEFAULT_FILE_FORMAT = "RAW.C360_PARQUET"
+DEFAULT_STAGE = DEFAULT_SNOWFLAKE_STAGE
+DEFAULT_FILE_FORMAT = DEFAULT_SNOWFLAKE_FILE_FORMAT
 
 # Object names configured by env (stage, file format): SCHEMA.NAME or DB.SCHEMA.NAME, plain identifiers.
 _OBJECT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){1,2}$")
@@ -76,7 +77,7 @@ def snowflake_resource_from_env() -> SnowflakeResource:
     """A :class:`SnowflakeResource` whose settings are ``dg.EnvVar`` references (resolved by Dagster).
 
     Auth: key pair when ``SNOWFLAKE_PRIVATE_KEY_PATH`` or ``SNOWFLAKE_PRIVATE_KEY`` is set, else password."""
-    env = os.environ
+    env = os.environ  # which secrets are present picks the auth method; their values stay dg.EnvVar references
     kwargs: dict[str, Any] = {
         "account": dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         "user": dg.EnvVar("SNOWFLAKE_USER"),
@@ -182,11 +183,8 @@ class SnowflakeWarehouse(Warehouse):
     def from_env(cls) -> "SnowflakeWarehouse":
         """The engine ``C360_WAREHOUSE=snowflake`` selects: connection, stage and file format from the environment."""
         snowflake = snowflake_resource_from_env().process_config_and_initialize()
-        return cls(
-            snowflake,
-            stage=os.environ.get("C360_SNOWFLAKE_STAGE", "").strip() or DEFAULT_STAGE,
-            file_format=os.environ.get("C360_SNOWFLAKE_FILE_FORMAT", "").strip() or DEFAULT_FILE_FORMAT,
-        )
+        settings = get_settings()
+        return cls(snowflake, stage=settings.snowflake_stage, file_format=settings.snowflake_file_format)
 
     # ---------------------------------------------------------------- connections
     @contextmanager
