@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import duckdb
 import numpy as np
 import polars as pl
 
@@ -114,6 +113,8 @@ from {events} group by session_id having max(customer_id) is not null
 def sessions_from_events(events: pl.DataFrame) -> pl.DataFrame:
     """One row per session (:data:`SESSIONS_SQL`): owner, first/last event time and event count."""
     ev = _naive_utc(events.select(ID, "session_id", "event_timestamp"), ["event_timestamp"])
+    import duckdb  # a step's import: the code location loads without DuckDB
+
     with duckdb.connect() as con:
         con.register("events", ev)
         return _sessions_frame(con.sql(SESSIONS_SQL.format(events="events")).pl())

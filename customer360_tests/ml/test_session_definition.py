@@ -46,7 +46,7 @@ def _dbt_run_session_features(db: Path, target: Path) -> None:
 def test_python_sessions_agree_with_int_session_features(warehouse_copy, tmp_path):
     _with_pre_login_sessions(warehouse_copy)
     _dbt_run_session_features(warehouse_copy, tmp_path / "dbt_target")
-    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
     sessions = F.load_source_frames(wh).sessions
     assert sessions["session_end"].max().date() <= END_DATE  # dbt (as of END_DATE) sees every event too
 
