@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 
 from customer360.catalog import SOURCES
+from customer360.physical_types import DUCKDB_TYPES as SQL_TYPES
 
-SQL_TYPES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "integer", "bool": "boolean"}
 
 
 def load_raw(

@@ -11,13 +11,14 @@ from customer360.automation import ALERT_NOTIFIER_RESOURCE_KEY
 from customer360.automation.alerts import ALERT_SENSORS
 from customer360.automation.conditions import automation_sensor
 from customer360.automation.freshness_checks import freshness_check_sensor
-from customer360.automation.notifier import notifier_from_env
+from customer360.automation.notifier import alert_notifier
+from customer360.settings import get_settings
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
         sensors=[*ALERT_SENSORS, freshness_check_sensor, automation_sensor],
-        resources={ALERT_NOTIFIER_RESOURCE_KEY: notifier_from_env()},
+        resources={ALERT_NOTIFIER_RESOURCE_KEY: alert_notifier(get_settings().alert_webhook_set)},
         executor=dg.in_process_executor,
     )
