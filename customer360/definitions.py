@@ -18,7 +18,7 @@ import dagster as dg
 from customer360.automation import with_automation
 from customer360.code_references import with_code_references
 from customer360.consumers import with_consumer_checks
-from customer360.settings import get_settings
+from customer360.settings import get_settings, settings_for_load
 
 settings = get_settings()
 
@@ -31,7 +31,8 @@ def load_layers() -> dg.Definitions:
         return dg.Definitions.merge(tree.build_defs(tree.defs_module_path), dg.Definitions(component_tree=tree))
 
 
-defs = load_layers()
-defs = with_code_references(defs, settings)  # "View code" on every asset, linked to the repository when known
-defs = with_automation(defs)  # orchestration + SLA freshness policies and automation conditions on every asset
-defs = with_consumer_checks(defs, settings)  # each consumer's node shows the failing checks of the marts it reads
+with settings_for_load(settings):  # the environment is read once: every layer builds from these settings
+    defs = load_layers()
+    defs = with_code_references(defs, settings)  # "View code" on every asset, linked to the repository when known
+    defs = with_automation(defs)  # orchestration + SLA freshness policies and automation conditions on every asset
+    defs = with_consumer_checks(defs, settings)  # each consumer's node shows the failing checks of the marts it reads

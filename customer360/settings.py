@@ -5,6 +5,9 @@ them through ``dagster.EnvVar`` so they stay out of run configuration and logs.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,5 +100,21 @@ class Settings:
         )
 
 
+_LOADING: ContextVar["Settings | None"] = ContextVar("customer360_settings_for_load", default=None)
+
+
 def get_settings() -> Settings:
-    return Settings.from_env()
+    """The settings of the code location being assembled (read once by ``customer360/definitions.py`` and passed to
+    every layer through :func:`settings_for_load`); outside a load, the environment as it is now (the CLI and the
+    tests change it between calls)."""
+    return _LOADING.get() or Settings.from_env()
+
+
+@contextmanager
+def settings_for_load(settings: Settings) -> Iterator[Settings]:
+    """While the layers in ``customer360/defs/`` build, ``get_settings()`` is ``settings``: one reading for all."""
+    token = _LOADING.set(settings)
+    try:
+        yield settings
+    finally:
+        _LOADING.reset(token)

@@ -60,19 +60,28 @@ def test_dg_list_defs_lists_the_code_location(tmp_path):
 
 
 def test_the_layers_read_one_settings(tmp_path, monkeypatch):
-    """Each layer's ``defs()`` builds from ``get_settings()``: the warehouse, the raw partitions and the consumers'
-    partitions all follow the same environment."""
+    """Each layer's ``defs()`` builds from the settings the code location read once (``settings_for_load``), not
+    from its own reading of the environment: the warehouse, the raw partitions and the consumers' partitions all
+    follow the settings passed, even when the environment says otherwise."""
+    import dataclasses
+
     from customer360.defs.consumers.definitions import defs as consumers
     from customer360.defs.ingestion.definitions import defs as ingestion
     from customer360.defs.resources.definitions import defs as resources
+    from customer360.settings import Settings, settings_for_load
 
     monkeypatch.setenv("C360_PARTITIONS_START", "2025-02-03")
-    monkeypatch.setenv("C360_DUCKDB_PATH", str(tmp_path / "layers.duckdb"))
-    start = date(2025, 2, 3)
+    monkeypatch.setenv("C360_DUCKDB_PATH", str(tmp_path / "environment.duckdb"))
+    passed = dataclasses.replace(Settings.from_env(), partitions_start="2025-03-10",
+                                 duckdb_path=str(tmp_path / "layers.duckdb"))
+    start = date(2025, 3, 10)
 
-    warehouse = resources().resources["warehouse"]
+    with settings_for_load(passed):
+        warehouse = resources().resources["warehouse"]
+        raw_orders = next(a for a in ingestion().assets if a.key == dg.AssetKey(["raw", "orders"]))
+        export = next(a for a in consumers().assets if isinstance(a, dg.AssetsDefinition) and a.partitions_def)
     assert Path(warehouse.duckdb_path) == tmp_path / "layers.duckdb"
-    raw_orders = next(a for a in ingestion().assets if a.key == dg.AssetKey(["raw", "orders"]))
-    export = next(a for a in consumers().assets if isinstance(a, dg.AssetsDefinition) and a.partitions_def)
     for assets_def in (raw_orders, export):
         assert assets_def.partitions_def.start.date() == start, assets_def.key
+    # outside a load, the environment as it is now
+    assert resources().resources["warehouse"].duckdb_path == str(tmp_path / "environment.duckdb")
