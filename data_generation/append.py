@@ -38,7 +38,7 @@ from .events import generate_events
 from .fraud import fraud_bursts
 from .generator import SOURCE_ORDER, SourceSummary, Summary, World, default_truth_dir
 from .orders import generate_orders, order_rows
-from .population import ARCHETYPES, FRAUD_RATE, NEW, Population, S_FRAUD, key_signup_day, signup_keys, signup_shape
+from .population import ARCHETYPES, FRAUD_RATE, NEW, S_FRAUD, Population, key_signup_day, signup_keys, signup_shape
 from .products import Catalogue, next_catalogue, product_names
 from .schema import Lookups, fmt
 from .tickets import generate_tickets
@@ -174,7 +174,7 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
     samplers = world.samplers()
     writer = Writer(store, lookups, threads=threads)
     emitters = {s: Emitter(s, writer, seed, day, late=(s != "products")) for s in SOURCE_ORDER}
-    entities = {s: 0 for s in SOURCE_ORDER}
+    entities = dict.fromkeys(SOURCE_ORDER, 0)
 
     # rows decided earlier for today (or later)
     pending = {s: truth_mod.read_frame(truth_dir, f"_state/pending/{s}.parquet") for s in SOURCE_ORDER}

@@ -102,10 +102,10 @@ def day_of_year(days: np.ndarray) -> np.ndarray:
     return (d - d.astype("datetime64[Y]")).astype(np.int64)
 
 
-from functools import lru_cache  # noqa: E402
+from functools import cache, lru_cache  # noqa: E402
 
 
-@lru_cache(maxsize=None)
+@cache
 def _word_lut(prefix: bytes, ndigits: int) -> np.ndarray:
     """uint32 words of ``prefix + zero-padded i`` (4 bytes each) for i in 0..10**ndigits-1."""
     words = b"".join(prefix + f"{i:0{ndigits}d}".encode() for i in range(10**ndigits))

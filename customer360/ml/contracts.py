@@ -11,8 +11,8 @@ column: the assets run them as blocking asset checks and show them as the tables
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 from customer360.ml.features import CHURN_LTV_FEATURES, ID

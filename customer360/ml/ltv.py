@@ -22,9 +22,9 @@ Method (README "Design decisions"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -137,10 +137,10 @@ def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.n
     mae, naive_mae = float(np.abs(pred - y_val).mean()), float(np.abs(naive - y_val).mean())
     rmse, naive_rmse = _rmse(pred, y_val), _rmse(naive, y_val)
     metrics = {
-        "train_rows": int(len(y)),
+        "train_rows": len(y),
         "train_share_spending": float((y > 0).mean()),
-        "calibration_rows": int(len(y_cal)),
-        "holdout_rows": int(len(y_val)),
+        "calibration_rows": len(y_cal),
+        "holdout_rows": len(y_val),
         "holdout_spearman": float(rho),
         "holdout_mae": mae,
         "holdout_naive_mae": naive_mae,

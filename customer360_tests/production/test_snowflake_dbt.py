@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from datetime import date, timedelta
 
-import polars as pl
 import pytest
 
 from customer360.ingestion.loader import load_days

@@ -88,7 +88,7 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
     bad = bad_file_keys(landing)
     good_rows, _ = _landing_rows(landing, "orders", skip=bad)
     folder = landing / "orders" / f"load_date={day.isoformat()}"
-    victim = [f for f in sorted(folder.glob("*.parquet")) if str(f.relative_to(landing)) not in bad][0]
+    victim = next(f for f in sorted(folder.glob("*.parquet")) if str(f.relative_to(landing)) not in bad)
     victim_rows = pl.read_parquet(victim).height
     victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])  # truncated delivery
     settings = dataclasses.replace(Settings.from_env(), partitions_start=DAYS[0].isoformat())  # not the env's
