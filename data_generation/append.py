@@ -103,7 +103,11 @@ def recent_sends(store, pop: Population, first: int, last: int) -> dict[str, np.
     cid = t.column("campaign_id").combine_chunks()
     campkey = _ids_to_int(pc.utf8_slice_codeunits(cid, 0, 12), 3)
     cust = _ids_to_int(t.column("customer_id").combine_chunks(), 2)
-    ts = lambda c: np.asarray(pc.fill_null(t.column(c).combine_chunks().cast(pa.int64()), np.iinfo(np.int64).min).to_numpy(zero_copy_only=False))  # noqa: E731
+
+    def ts(c):
+        column = pc.fill_null(t.column(c).combine_chunks().cast(pa.int64()), np.iinfo(np.int64).min)
+        return np.asarray(column.to_numpy(zero_copy_only=False))
+
     chan = np.array([CAMPAIGN_CHANNELS.index(c) for c in t.column("channel").to_pylist()], np.int16)
     frame = {
         "campaign_id": campkey,
