@@ -110,12 +110,6 @@ def content_digest(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def day_prefix(source: str, day: date) -> str:
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}")
-    return f"{source}/load_date={day.isoformat()}"
-
-
 @lru_cache(maxsize=16)
 def _s3_client(endpoint: str | None, region: str | None, _credentials: tuple):
     """boto3 clients are thread-safe and slow to build: one per endpoint/region/credential set per process
