@@ -15,9 +15,49 @@ Readings of the design documents that this table fixes (see README "Design decis
 """
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 LogicalType = Literal["string", "date", "timestamp", "float", "int", "bool"]
+
+# The layers, in build order: each is a Dagster asset-key prefix and group, a warehouse schema and (raw, ml) a dbt
+# source name.
+RAW, STAGING, INTERMEDIATE, MARTS, ML, SNAPSHOTS = "raw", "staging", "intermediate", "marts", "ml", "snapshots"
+LAYERS: tuple[str, ...] = (RAW, STAGING, INTERMEDIATE, MARTS, ML, SNAPSHOTS)
+
+
+class Cadence(StrEnum):
+    """How often a source delivers (design documents, "Freshness SLA"); everything else about timing follows.
+
+    ``partitions``: the raw partitions (and landing folders) of the feed: weekly for a weekly feed, else daily.
+    ``rebuilds``: the cadence on which the assets fed only by this source are rebuilt (a ``sla.REBUILD_SLAS`` key).
+    ``words``: the design's promise, as the SLA table and the dbt sources describe it.
+    """
+
+    NEAR_REAL_TIME = "near_real_time"
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+    @property
+    def partitions(self) -> "Cadence":
+        return Cadence.WEEKLY if self is Cadence.WEEKLY else Cadence.DAILY
+
+    @property
+    def rebuilds(self) -> "Cadence":
+        return Cadence.HOURLY if self is Cadence.NEAR_REAL_TIME else self
+
+    @property
+    def words(self) -> str:
+        return _CADENCE_WORDS[self]
+
+
+_CADENCE_WORDS = {
+    Cadence.NEAR_REAL_TIME: "near-realtime (micro-batches)",
+    Cadence.HOURLY: "hourly batch",
+    Cadence.DAILY: "daily at 02:00 UTC",
+    Cadence.WEEKLY: "weekly",
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +79,7 @@ class Source:
     grain: str
     primary_key: str
     columns: tuple[Column, ...]
-    cadence: Literal["daily", "weekly"] = "daily"
+    cadence: Cadence = Cadence.DAILY
     design_rows: int = 0  # volume at --scale 1.0 (the design documents' figures)
     event_time: str | None = None  # column that places a row in time (None: snapshot-style feed)
     unique: tuple[str, ...] = field(default_factory=tuple)  # other unique columns
@@ -53,6 +93,11 @@ class Source:
             if c.name == name:
                 return c
         raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def partition_cadence(self) -> Cadence:
+        """``daily`` or ``weekly``: how ``raw/<source>`` is partitioned (see :class:`Cadence`)."""
+        return self.cadence.partitions
 
     @property
     def foreign_keys(self) -> list[Column]:
@@ -143,6 +188,7 @@ SOURCES: dict[str, Source] = {
             description="Payment-level records powering fraud detection (core payments ledger, micro-batches).",
             grain="One row per payment attempt including failed and reversed transactions.",
             primary_key="transaction_id",
+            cadence=Cadence.NEAR_REAL_TIME,
             design_rows=5_000_000,
             event_time="transaction_date",
             columns=(
@@ -163,6 +209,7 @@ SOURCES: dict[str, Source] = {
             description="Web and app clickstream for behavioral features (analytics platform, hourly batches).",
             grain="One row per event action. Many events per session, many sessions per customer.",
             primary_key="event_id",
+            cadence=Cadence.HOURLY,
             design_rows=8_000_000,
             event_time="event_timestamp",
             columns=(
@@ -181,7 +228,7 @@ SOURCES: dict[str, Source] = {
             description="Product catalog for affinity and category analysis (weekly full export).",
             grain="One row per product SKU. Joined to stg_orders on product_id.",
             primary_key="product_id",
-            cadence="weekly",
+            cadence=Cadence.WEEKLY,
             design_rows=5_000,
             event_time=None,
             columns=(

@@ -38,12 +38,14 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
 from customer360.automation.jobs import DAILY_JOB, DOWNSTREAM_JOB, WEEKLY_JOB, partition_cadence
+from customer360.catalog import RAW, Cadence
 from customer360.settings import REPO_ROOT
 
 WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
 JOB_OF_STEP = {"raw_daily": DAILY_JOB, "raw_weekly": WEEKLY_JOB, "downstream": DOWNSTREAM_JOB,
                "daily_downstream": DAILY_JOB, "consumers": DOWNSTREAM_JOB}
 UNPARTITIONED_STEPS = ("downstream", "consumers")
+RAW_STEP_OF = {Cadence.DAILY: "raw_daily", Cadence.WEEKLY: "raw_weekly"}  # the raw assets' partition cadence
 
 
 def code_location_target() -> tuple[str, str, str]:
@@ -81,16 +83,13 @@ def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
         if not node.is_materializable:
             continue
         cadence = partition_cadence(node.partitions_def)
-        is_raw = key.path[0] == "raw"
-        if is_raw and cadence == "daily":
-            plan["raw_daily"].append(key)
-        elif is_raw and cadence == "weekly":
-            plan["raw_weekly"].append(key)
+        if key.path[0] == RAW and cadence is not None:
+            plan[RAW_STEP_OF[cadence]].append(key)
         elif node.partitions_def is None and _reads_partitioned_marts(graph, key):
             plan["consumers"].append(key)  # e.g. the scorecard (flagged amount): after the daily-partitioned marts
         elif node.partitions_def is None:
             plan["downstream"].append(key)
-        elif cadence == "daily":
+        elif cadence == Cadence.DAILY:
             plan["daily_downstream"].append(key)
         else:
             raise ValueError(f"no pipeline step for {key.to_user_string()} ({node.partitions_def})")
@@ -99,7 +98,7 @@ def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
 
 def _reads_partitioned_marts(graph, key: dg.AssetKey) -> bool:
     """An unpartitioned asset downstream of a partitioned non-raw asset (``fct_transactions``)."""
-    return any(a.path[0] != "raw" and graph.get(a).partitions_def is not None
+    return any(a.path[0] != RAW and graph.get(a).partitions_def is not None
                for a in graph.get_ancestor_asset_keys(key) if graph.has(a))
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from customer360.catalog import SOURCES
+from customer360.catalog import RAW, SOURCES, Cadence
 from customer360.ingestion.assets import raw_asset_key
 from customer360.ingestion.sensors import evaluate_arrivals
 from customer360.pipeline import JOB_OF_STEP, STEP_NAMES, PipelineResult, Step, plan_assets, run_steps
@@ -70,7 +70,7 @@ def pending_partitions(
     for source in SOURCES:
         requests, cursor = evaluate_arrivals(source, landing, None, partitions_start, log=logger, max_requests=None)
         keys = {r.partition_key for r in requests if r.partition_key}
-        if warehouse is not None and not warehouse.table_exists("raw", source):
+        if warehouse is not None and not warehouse.table_exists(RAW, source):
             keys |= set(json.loads(cursor)["partitions"])
         if keys:
             pending[source] = sorted(keys)
@@ -148,7 +148,7 @@ def run_update(
         steps.append(Step(STEP_NAMES["downstream"], JOB_OF_STEP["downstream"], plan["downstream"]))
     else:
         report.skipped.append("staging → marts → ML: nothing new since the last build")
-    daily_days = sorted({p for s, keys in report.pending.items() if SOURCES[s].cadence != "weekly" for p in keys})
+    daily_days = sorted({p for s, keys in report.pending.items() if SOURCES[s].partition_cadence != Cadence.WEEKLY for p in keys})
     if plan["daily_downstream"] and daily_days:
         steps.append(Step(STEP_NAMES["daily_downstream"], JOB_OF_STEP["daily_downstream"], plan["daily_downstream"],
                           (daily_days[0], daily_days[-1])))
@@ -173,7 +173,7 @@ def _collect_rows(instance: dg.DagsterInstance, report: UpdateReport) -> None:
             value = getattr(rows, "value", None)
             if not isinstance(value, int):
                 continue
-            if key.path[0] == "raw":
+            if key.path[0] == RAW:
                 report.rows_loaded[key.path[-1]] = report.rows_loaded.get(key.path[-1], 0) + value
             elif materialization.partition is None:
                 report.model_rows[key.to_user_string()] = value

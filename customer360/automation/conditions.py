@@ -23,8 +23,9 @@
   ``build_root_when_missing()``: they change only with a code deploy.
 - The cadence follows from the raw sources that feed the asset (computed from the asset graph, so a new model gets
   the right cadence without editing this file; ``asset_cadence`` is the one classifier, and the freshness
-  policies of ``customer360.automation.freshness`` use it too). Which source rebuilds what is the ``rebuilds``
-  column of the SLA table, the crons are its ``REBUILD_SLAS`` rows (``customer360/sla.py``):
+  policies of ``customer360.automation.freshness`` use it too). Which source rebuilds what follows from the
+  catalogue's cadence of each feed (``catalog.Cadence.rebuilds``), the crons are the ``REBUILD_SLAS`` rows
+  (``customer360/sla.py``):
     * only ``events`` / ``transactions`` upstream (near-real-time feeds), or a time-partitioned asset fed by one
       of them (``fct_transactions``: today's partition follows the micro-batches) → hourly, ``HOURLY_CRON``;
     * only ``products`` upstream (weekly full catalogue) → weekly, ``WEEKLY_CRON`` (Monday 02:00 UTC);
@@ -45,33 +46,32 @@ from functools import lru_cache
 
 import dagster as dg
 
+from customer360.catalog import RAW, SOURCES
 from customer360.ingestion.sensors import ARRIVAL_TRIGGER, TRIGGER_TAG
 from customer360.run_priorities import PRIORITY_TAG, REBUILD_RUN_PRIORITY
-from customer360.sla import DAILY, HOURLY, ON_DEPLOY, REBUILD_SLAS, SLAS, WEEKLY, RebuildSla
+from customer360.sla import DAILY, HOURLY, ON_DEPLOY, REBUILD_SLAS, WEEKLY, RebuildSla
 
 HOURLY_CRON = REBUILD_SLAS[HOURLY].rebuild_cron
 WEEKLY_CRON = REBUILD_SLAS[WEEKLY].rebuild_cron
 DAILY_CRON = REBUILD_SLAS[DAILY].rebuild_cron
-RAW_GROUP = "raw"
-NEAR_REAL_TIME_SOURCES = frozenset(s for s, row in SLAS.items() if row.rebuilds == HOURLY)
-WEEKLY_SOURCES = frozenset(s for s, row in SLAS.items() if row.rebuilds == WEEKLY)
 AUTOMATION_SENSOR_NAME = "c360_automation"
 
 
 def _raw_sources(graph, key: dg.AssetKey) -> frozenset[str]:
     upstream = graph.get_ancestor_asset_keys(key)
-    return frozenset(k.path[1] for k in upstream if len(k.path) == 2 and k.path[0] == RAW_GROUP)
+    return frozenset(k.path[1] for k in upstream if len(k.path) == 2 and k.path[0] == RAW)
 
 
 def cadence_of(sources: frozenset[str], partitioned: bool = False) -> str:
     """The rebuild cadence (a key of ``sla.REBUILD_SLAS``) of an asset fed by these raw sources."""
     if not sources:
         return ON_DEPLOY
-    if sources <= NEAR_REAL_TIME_SOURCES:
+    rebuilds = {SOURCES[s].cadence.rebuilds for s in sources}  # the catalogue's cadence of each feed
+    if rebuilds == {HOURLY}:
         return HOURLY
-    if partitioned and sources & NEAR_REAL_TIME_SOURCES:  # today's partition follows the micro-batches
+    if partitioned and HOURLY in rebuilds:  # today's partition follows the micro-batches
         return HOURLY
-    if sources <= WEEKLY_SOURCES:
+    if rebuilds == {WEEKLY}:
         return WEEKLY
     return DAILY
 
@@ -88,7 +88,7 @@ def automation_plan(defs: dg.Definitions) -> dict[dg.AssetKey, RebuildSla]:
     return {
         key: asset_cadence(graph, key)
         for key in graph.get_all_asset_keys()
-        if key.path[0] != RAW_GROUP and graph.get(key).is_materializable
+        if key.path[0] != RAW and graph.get(key).is_materializable
     }
 
 

@@ -23,7 +23,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from customer360.automation.conditions import RAW_GROUP, asset_cadence
+from customer360.automation.conditions import asset_cadence
+from customer360.catalog import RAW
 from customer360.sla import SLAS, RebuildSla, SourceSla
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def parse_sla_overrides(text: str) -> dict[str, SourceSla]:
             raise ValueError(f"{SLA_OVERRIDE_ENV}: {source} warn window must be >= 60 s (Dagster limit)")
         base = SLAS[source]
         overrides[source] = dataclasses.replace(
-            base, cadence=base.cadence + " (test override)", warn_after=warn, error_after=error
+            base, note=" (test override)", warn_after=warn, error_after=error
         )
     return overrides
 
@@ -76,7 +77,7 @@ def policy_for_sla(sla: SourceSla) -> dg.FreshnessPolicy:
 
 def raw_freshness_policies(environ: Mapping[str, str] | None = None) -> dict[dg.AssetKey, dg.FreshnessPolicy]:
     """``raw/<source>`` → its policy, one per row of the SLA table."""
-    return {dg.AssetKey([RAW_GROUP, source]): policy_for_sla(sla) for source, sla in effective_slas(environ).items()}
+    return {dg.AssetKey([RAW, source]): policy_for_sla(sla) for source, sla in effective_slas(environ).items()}
 
 
 def rebuild_freshness_policy(row: RebuildSla) -> dg.FreshnessPolicy | None:
@@ -96,7 +97,7 @@ def sla_rows(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> 
     for key in graph.get_all_asset_keys():
         if not graph.get(key).is_materializable:
             continue
-        if key.path[0] == RAW_GROUP:
+        if key.path[0] == RAW:
             if len(key.path) != 2 or key.path[1] not in slas:
                 raise ValueError(f"{key.to_user_string()} has no row in the SLA table (customer360/sla.py)")
             rows[key] = slas[key.path[1]]

@@ -14,7 +14,8 @@ Run-level retries (worker crash, lost code server) are instance configuration (`
 
 import dagster as dg
 
-RAW = "raw"
+from customer360.catalog import RAW, Cadence
+
 DAILY_JOB = "daily_partitions_job"
 WEEKLY_JOB = "weekly_partitions_job"
 DOWNSTREAM_JOB = "downstream_job"
@@ -22,20 +23,20 @@ DOWNSTREAM_JOB = "downstream_job"
 TRANSIENT_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 
 
-def partition_cadence(partitions_def) -> str | None:
-    """"daily" / "weekly" for time-window partitions, None otherwise."""
-    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
-        schedule = partitions_def.cron_schedule.split()
-        if schedule[2:] == ["*", "*", "*"]:
-            return "daily"
-        if schedule[2:4] == ["*", "*"] and schedule[4] != "*":
-            return "weekly"
+def partition_cadence(partitions_def) -> Cadence | None:
+    """The catalogue's partition cadence (``Cadence.partitions``: daily / weekly) of these partitions, None for
+    unpartitioned assets or other partitions. The partitions themselves are built from the catalogue
+    (``ingestion.partitions``), so this reads their kind back rather than parsing their cron."""
+    if isinstance(partitions_def, dg.WeeklyPartitionsDefinition):
+        return Cadence.WEEKLY
+    if isinstance(partitions_def, dg.DailyPartitionsDefinition):
+        return Cadence.DAILY
     return None
 
 
 def build_jobs(defs: dg.Definitions) -> list:
     graph = defs.resolve_asset_graph()
-    by_kind: dict[str, list[dg.AssetKey]] = {"daily": [], "weekly": [], "downstream": []}
+    by_kind: dict[str, list[dg.AssetKey]] = {Cadence.DAILY: [], Cadence.WEEKLY: [], "downstream": []}
     for key in sorted(graph.get_all_asset_keys()):
         node = graph.get(key)
         if not node.is_materializable:
@@ -46,8 +47,8 @@ def build_jobs(defs: dg.Definitions) -> list:
         elif node.partitions_def is None and key.path[0] != RAW:
             by_kind["downstream"].append(key)
     specs = [
-        (DAILY_JOB, "daily", "Every daily-partitioned asset (raw daily sources, fct_transactions): backfill target."),
-        (WEEKLY_JOB, "weekly", "Every weekly-partitioned asset (raw/products, Monday weeks)."),
+        (DAILY_JOB, Cadence.DAILY, "Every daily-partitioned asset (raw daily sources, fct_transactions): backfill target."),
+        (WEEKLY_JOB, Cadence.WEEKLY, "Every weekly-partitioned asset (raw/products, Monday weeks)."),
         (DOWNSTREAM_JOB, "downstream", "Rebuild every unpartitioned asset downstream of raw (staging → marts → ML)."),
     ]
     return [

@@ -18,13 +18,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from customer360.catalog import RAW
 from customer360.sla import SLAS, SourceSla
 from customer360.transform.sources_yml import human
 
 DBT_SOURCE_FRESHNESS_CHECK = "dbt_source_freshness"
 DBT_SOURCE_FRESHNESS_OP = "c360_dbt_source_freshness"
 DBT_RESOURCE_KEY = "dbt"
-RAW = "raw"
 
 
 def raw_key(source: str) -> dg.AssetKey:

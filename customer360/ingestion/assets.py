@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from customer360.catalog import LOADER_COLUMNS, SOURCES
+from customer360.catalog import LOADER_COLUMNS, RAW, SOURCES, Cadence
 from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.quarantine import open_records
+from customer360.physical_types import DBT_TYPES
 from customer360.resources.landing import LandingResource
 from customer360.resources.warehouse import WarehouseResource
 from customer360.settings import Settings, get_settings
@@ -40,11 +41,10 @@ UNRECOGNISED_CHECK = "no_unrecognised_landing_objects"
 RAW_ASSET_CHECKS = (QUARANTINE_CHECK, UNRECOGNISED_CHECK)  # evaluated by every load of a raw asset
 MAX_LISTED_FILES = 20  # files listed in a partition's metadata (a day has a handful)
 RUN_SUMMARY_PREFIX = "load summary "  # the run-log line with a range run's totals, see run_summary_message
-_TYPE_NAMES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "bigint", "bool": "boolean"}
 
 
 def raw_asset_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", source])
+    return dg.AssetKey([RAW, source])
 
 
 def column_schema(source: str) -> dg.TableSchema:
@@ -52,7 +52,7 @@ def column_schema(source: str) -> dg.TableSchema:
     cols = [
         dg.TableColumn(
             c.name,
-            _TYPE_NAMES[c.type],
+            DBT_TYPES[c.type],
             description=c.description,
             constraints=dg.TableColumnConstraints(
                 nullable=c.nullable,
@@ -62,7 +62,7 @@ def column_schema(source: str) -> dg.TableSchema:
         )
         for c in spec.columns
     ]
-    cols += [dg.TableColumn(c.name, _TYPE_NAMES[c.type], description=c.description) for c in LOADER_COLUMNS]
+    cols += [dg.TableColumn(c.name, DBT_TYPES[c.type], description=c.description) for c in LOADER_COLUMNS]
     return dg.TableSchema(columns=cols)
 
 
@@ -142,7 +142,7 @@ def build_raw_asset(source: str, settings: Settings | None = None) -> dg.AssetsD
     fk_text = ", ".join(f"{c.name} → {c.references}" for c in spec.foreign_keys) or "none"
     description = (
         f"{spec.description}\n\nGrain: {spec.grain}\n\nLanding: `{source}/load_date=YYYY-MM-DD/*.parquet`, "
-        f"partitioned by arrival day{' (weekly, Monday)' if spec.cadence == 'weekly' else ''}. "
+        f"partitioned by arrival day{' (weekly, Monday)' if spec.partition_cadence == Cadence.WEEKLY else ''}. "
         f"Primary key `{spec.primary_key}`; foreign keys: {fk_text}. Bad files go to quarantine "
         f"(see the `{QUARANTINE_CHECK}` check)."
     )
@@ -157,7 +157,7 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
 
     @dg.asset(
         key=key,
-        group_name="raw",
+        group_name=RAW,
         description=description,
         owners=OWNERS,
         kinds=kinds,
@@ -180,9 +180,9 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
             "dagster/column_schema": column_schema(source),
             "dagster/table_name": f"raw.{source}",
             "primary_key": spec.primary_key,
-            "cadence": spec.cadence,
+            "cadence": spec.cadence.value,
         },
-        tags={"layer": "raw", "source": source},
+        tags={"layer": RAW, "source": source},
         pool="warehouse",
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):

@@ -29,15 +29,7 @@ import pandera.polars as pa
 import polars as pl
 
 from customer360.catalog import SOURCES, Column, Source
-
-POLARS_TYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "date": pl.Date(),
-    "timestamp": pl.Datetime("us"),
-    "float": pl.Float64(),
-    "int": pl.Int64(),
-    "bool": pl.Boolean(),
-}
+from customer360.physical_types import POLARS_TYPES
 
 FUTURE_SLACK_DAYS = 1  # an event may be dated up to the end of the day after its file's arrival day
 SAMPLE_ROWS = 5

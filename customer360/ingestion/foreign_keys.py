@@ -34,7 +34,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from customer360.catalog import LOAD_DATE, SOURCE_FILE, SOURCES, Column
+from customer360.catalog import LOAD_DATE, RAW, SOURCE_FILE, SOURCES, Column
 from customer360.ingestion.contracts import ARRIVAL_DAY, FILE_ID, SAMPLE_ROWS, Violation, _jsonable, batch
 from customer360.resources.landing import LandingResource
 from customer360.resources.warehouse import WarehouseResource
@@ -83,7 +83,7 @@ def build_reference_index(
     parts: list[pl.DataFrame] = []
     loaded_files: set[str] = set()
     latest: list[date] = []
-    if warehouse.table_exists("raw", ref_source):
+    if warehouse.table_exists(RAW, ref_source):
         col = SOURCES[ref_source].column(ref_column).name  # validated against the catalog
         parts.append(
             warehouse.query(

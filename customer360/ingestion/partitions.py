@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import dagster as dg
 
-from customer360.catalog import SOURCES
+from customer360.catalog import SOURCES, Cadence
 from customer360.settings import get_settings
 
 
@@ -38,12 +38,12 @@ def _weekly_partitions(start: str) -> dg.WeeklyPartitionsDefinition:
 
 
 def partitions_for(source: str, start: str | None = None) -> dg.TimeWindowPartitionsDefinition:
-    return weekly_partitions(start) if SOURCES[source].cadence == "weekly" else daily_partitions(start)
+    return weekly_partitions(start) if SOURCES[source].partition_cadence == Cadence.WEEKLY else daily_partitions(start)
 
 
 def partition_key_for_day(source: str, day: date, start: str | None = None) -> str | None:
     """The partition holding files that arrived on ``day``; ``None`` when ``day`` is outside the partitions."""
-    key_day = day - timedelta(days=day.weekday()) if SOURCES[source].cadence == "weekly" else day
+    key_day = day - timedelta(days=day.weekday()) if SOURCES[source].partition_cadence == Cadence.WEEKLY else day
     key = key_day.isoformat()
     first, last = _bounds(source, start or get_settings().partitions_start, datetime.now(UTC).date().isoformat())
     if first is None or last is None or not (first <= key <= last):
@@ -65,5 +65,5 @@ def days_of_window(start: date, end: date) -> list[date]:
 
 def days_of_partition(source: str, key: str) -> list[date]:
     first = date.fromisoformat(key)
-    length = 7 if SOURCES[source].cadence == "weekly" else 1
+    length = 7 if SOURCES[source].partition_cadence == Cadence.WEEKLY else 1
     return days_of_window(first, first + timedelta(days=length))

@@ -21,9 +21,9 @@ re-read (or re-resolved against a working directory another library changed) ins
 
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import dagster as dg
 import numpy as np
@@ -31,6 +31,7 @@ import polars as pl
 from pydantic import Field
 from threadpoolctl import threadpool_limits
 
+from customer360.catalog import STAGING
 from customer360.ml import checks, retrain
 from customer360.ml._lazy import lazy_module
 from customer360.ml.artifacts import ArtifactStore
@@ -328,46 +329,89 @@ def _horizon_text(h: int) -> str:
     return f"{h} days: shortened from {HORIZON_DAYS} to a third of the history (< {3 * HORIZON_DAYS} days before as_of)"
 
 
-def _run_churn_impl(
-    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
-) -> dict[str, Any]:
-    t0 = time.perf_counter()
+class _Fitted(NamedTuple):
+    """A supervised model for this run: the saved one (reused) or a new fit, and what it scored."""
+
+    model: Any
+    version: str
+    scored: pl.DataFrame
+    metrics: dict[str, Any]
+    fit_plots: dict[str, bytes]
+    decision: Any  # retrain.RetrainDecision
+    as_of: Any
+
+
+def _fit_or_reuse(
+    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int, *, table: str,
+    model_module: Any, fit: Callable, score: Callable, output: str, plots_of: Callable[[Any, Any], dict[str, bytes]],
+) -> _Fitted:
+    """The retrain policy of churn and LTV: reuse the saved model unless due (age, revision, drift) or forced; a
+    refit trains on the point-in-time frames and saves the model with its manifest and fit plots."""
     current, as_of = inputs.current(), inputs.as_of
     decision = retrain.before_scoring(
-        store, "churn_predictions", refit, revision=churn_model.REVISION, features=CHURN_LTV_FEATURES,
+        store, table, refit, revision=model_module.REVISION, features=CHURN_LTV_FEATURES,
         retrain_days=retrain_days, as_of=as_of,
     )
     if not decision.refit:
         model, version = decision.loaded.model, decision.loaded.version
-        scored = churn_model.score_churn(model, current)
-        decision = retrain.measure_drift(decision, scored["churn_probability"])
+        scored = score(model, current)
+        decision = retrain.measure_drift(decision, scored[output])
     if decision.refit:
-        data = churn_model.training_frames(
+        data = model_module.training_frames(
             inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
         )
-        model, metrics, hold = churn_model.fit_churn(data)
-        scored = churn_model.score_churn(model, current)
-        fit_plots = {}
-        if len(np.unique(hold["y"])) == 2:
-            fit_plots["roc_pr_curve"] = plots.roc_pr_plot(hold["y"], hold["p"])
-            fit_plots["calibration_curve"] = plots.calibration_plot(hold["y"], hold["p"], churn_model.CALIBRATION_BINS)
+        model, metrics, holdout = fit(data)
+        scored = score(model, current)
+        fit_plots = plots_of(model, holdout)
         version = store.save(
-            "churn_predictions",
+            table,
             model,
             {
-                "revision": churn_model.REVISION,
+                "revision": model_module.REVISION,
                 "features": model.features,
                 "params": model.params,
                 "training_window": _training_window(model, as_of),
                 "metrics": _json_safe(metrics),
-                "drift_reference": retrain.drift_reference(scored["churn_probability"]),
+                "drift_reference": retrain.drift_reference(scored[output]),
                 "data_fingerprint": fingerprint(data.train, data.validation),
             },
             plots=fit_plots,
         )
     else:
         metrics = decision.loaded.manifest.get("metrics", {})
-        fit_plots = store.plots("churn_predictions", version)
+        fit_plots = store.plots(table, version)
+    return _Fitted(model, version, scored, metrics, fit_plots, decision, as_of)
+
+
+def _churn_plots(model: Any, hold: dict[str, Any]) -> dict[str, bytes]:
+    fit_plots = {}
+    if len(np.unique(hold["y"])) == 2:
+        fit_plots["roc_pr_curve"] = plots.roc_pr_plot(hold["y"], hold["p"])
+        fit_plots["calibration_curve"] = plots.calibration_plot(hold["y"], hold["p"], churn_model.CALIBRATION_BINS)
+    return fit_plots
+
+
+def _ltv_plots(model: Any, val: dict[str, Any]) -> dict[str, bytes]:
+    return {
+        "predicted_vs_actual": plots.scatter_plot(
+            val["actual"], val["predicted"], f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
+            "realised", "predicted",
+        )
+    }
+
+
+# what differs between the two supervised models in _fit_or_reuse
+_CHURN = dict(table="churn_predictions", model_module=churn_model, fit=churn_model.fit_churn,
+              score=churn_model.score_churn, output="churn_probability", plots_of=_churn_plots)
+_LTV = dict(table="ltv_predictions", model_module=ltv_model, fit=ltv_model.fit_ltv, score=ltv_model.score_ltv,
+            output="predicted_ltv", plots_of=_ltv_plots)
+
+
+def _run_churn_impl(
+    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(inputs, store, refit, retrain_days, **_CHURN)
     reused = not decision.refit
     extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     p = scored["churn_probability"].to_numpy()
@@ -407,44 +451,7 @@ def _run_ltv_impl(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    current, as_of = inputs.current(), inputs.as_of
-    decision = retrain.before_scoring(
-        store, "ltv_predictions", refit, revision=ltv_model.REVISION, features=CHURN_LTV_FEATURES,
-        retrain_days=retrain_days, as_of=as_of,
-    )
-    if not decision.refit:
-        model, version = decision.loaded.model, decision.loaded.version
-        scored = ltv_model.score_ltv(model, current)
-        decision = retrain.measure_drift(decision, scored["predicted_ltv"])
-    if decision.refit:
-        data = ltv_model.training_frames(
-            inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
-        )
-        model, metrics, val = ltv_model.fit_ltv(data)
-        scored = ltv_model.score_ltv(model, current)
-        fit_plots = {
-            "predicted_vs_actual": plots.scatter_plot(
-                val["actual"], val["predicted"], f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
-                "realised", "predicted",
-            )
-        }
-        version = store.save(
-            "ltv_predictions",
-            model,
-            {
-                "revision": ltv_model.REVISION,
-                "features": model.features,
-                "params": model.params,
-                "training_window": _training_window(model, as_of),
-                "metrics": _json_safe(metrics),
-                "drift_reference": retrain.drift_reference(scored["predicted_ltv"]),
-                "data_fingerprint": fingerprint(data.train, data.validation),
-            },
-            plots=fit_plots,
-        )
-    else:
-        metrics = decision.loaded.manifest.get("metrics", {})
-        fit_plots = store.plots("ltv_predictions", version)
+    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(inputs, store, refit, retrain_days, **_LTV)
     reused = not decision.refit
     extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     v = scored["predicted_ltv"]
@@ -520,7 +527,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         return dg.AssetSpec(
             key,
             group_name=GROUP,
-            deps=[dg.AssetKey(["staging", s]) for s in STAGING_INPUTS],
+            deps=[dg.AssetKey([STAGING, s]) for s in STAGING_INPUTS],
             owners=OWNERS,
             kinds={"python", "scikitlearn", "polars"},
             tags={"layer": "ml"},

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -60,9 +60,10 @@ from customer360.ml.features import (
     SourceFrames,
     calibration_holdout_split,
     churn_labels,
-    point_in_time_features,
     to_matrix,
 )
+from customer360.ml.training import TrainingFrames
+from customer360.ml.training import training_frames as cutoff_frames
 from customer360.transform.project_vars import churn_probability_threshold
 
 SEED = 42
@@ -87,14 +88,7 @@ class ChurnModel:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ChurnTraining:
-    """Training frames (already point-in-time) — what the fingerprint is computed on."""
-
-    train: pl.DataFrame  # customer_id, features..., churned
-    validation: pl.DataFrame
-    train_cutoff: date
-    validation_cutoff: date
+ChurnTraining = TrainingFrames  # the label column is ``churned``
 
 
 def training_frames(
@@ -103,14 +97,12 @@ def training_frames(
     horizon: int = HORIZON_DAYS,
     features_at: Callable[[date], pl.DataFrame] | None = None,
 ) -> ChurnTraining:
-    """Train/validation frames; ``features_at`` lets churn and LTV share one feature computation per cutoff."""
-    train_cut, val_cut = as_of - timedelta(days=2 * horizon), as_of - timedelta(days=horizon)
-    features_at = features_at or (lambda cut: point_in_time_features(frames, cut))
-
-    def at(cut: date) -> pl.DataFrame:
-        return features_at(cut).join(churn_labels(frames, cut, horizon), on=ID, how="inner")
-
-    return ChurnTraining(at(train_cut), at(val_cut), train_cut, val_cut)
+    """Train/validation frames labelled with ``churned`` (customers without a label are dropped)."""
+    return cutoff_frames(
+        frames, as_of, horizon,
+        lambda features, cut: features.join(churn_labels(frames, cut, horizon), on=ID, how="inner"),
+        features_at,
+    )
 
 
 def high_risk(p: np.ndarray) -> np.ndarray:

@@ -100,8 +100,8 @@ _META = {
     "scored_at": pa.Column(pl.Datetime("us"), nullable=False, description="When the row was scored (UTC, naive)."),
 }
 
-# The one description of each ML output table: the contract the asset checks enforce, and (customer360.ml.catalog)
-# the column schema the Dagster UI shows.
+# The one description of each ML output table: the contract the asset checks enforce, (customer360.ml.catalog) the
+# column schema the Dagster UI shows, and (customer360.ml.outputs_yml) the generated dbt source and table DDL.
 OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "customer_segments": pa.DataFrameSchema(
         {
@@ -121,6 +121,7 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             **_META,
         },
         name="ml.customer_segments",
+        description="KMeans segment per customer (label from the centroid profile).",
         strict=True,
         ordered=True,
     ),
@@ -142,6 +143,7 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             **_META,
         },
         name="ml.customer_risk_scores",
+        description="IsolationForest fraud risk per customer.",
         strict=True,
         ordered=True,
     ),
@@ -157,6 +159,7 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             **_META,
         },
         name="ml.churn_predictions",
+        description="Calibrated churn probability per customer (> 0.7 = high risk).",
         strict=True,
         ordered=True,
     ),
@@ -172,6 +175,7 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             **_META,
         },
         name="ml.ltv_predictions",
+        description="Predicted 12-month spend in USD per customer.",
         strict=True,
         ordered=True,
     ),

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -40,9 +40,10 @@ from customer360.ml.features import (
     SourceFrames,
     calibration_holdout_split,
     future_spend,
-    point_in_time_features,
     to_matrix,
 )
+from customer360.ml.training import TrainingFrames
+from customer360.ml.training import training_frames as cutoff_frames
 
 SEED = 42
 REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
@@ -69,12 +70,7 @@ class LtvModel:
         return np.clip(np.expm1(self.regressor.predict(x)) * self.smearing, 0.0, None)
 
 
-@dataclass
-class LtvTraining:
-    train: pl.DataFrame  # customer_id, features..., future_spend
-    validation: pl.DataFrame
-    train_cutoff: date
-    validation_cutoff: date
+LtvTraining = TrainingFrames  # the label column is ``future_spend``
 
 
 def training_frames(
@@ -83,18 +79,14 @@ def training_frames(
     horizon: int = HORIZON_DAYS,
     features_at: Callable[[date], pl.DataFrame] | None = None,
 ) -> LtvTraining:
-    """Train/validation frames; ``features_at`` lets churn and LTV share one feature computation per cutoff."""
-    train_cut, val_cut = as_of - timedelta(days=2 * horizon), as_of - timedelta(days=horizon)
-    features_at = features_at or (lambda cut: point_in_time_features(frames, cut))
-
-    def at(cut: date) -> pl.DataFrame:
-        return (
-            features_at(cut)
-            .join(future_spend(frames, cut, horizon), on=ID, how="left")
-            .with_columns(pl.col("future_spend").fill_null(0.0))
-        )
-
-    return LtvTraining(at(train_cut), at(val_cut), train_cut, val_cut)
+    """Train/validation frames labelled with ``future_spend`` (0 for customers without completed orders)."""
+    return cutoff_frames(
+        frames, as_of, horizon,
+        lambda features, cut: features.join(future_spend(frames, cut, horizon), on=ID, how="left").with_columns(
+            pl.col("future_spend").fill_null(0.0)
+        ),
+        features_at,
+    )
 
 
 def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.ndarray]]:

@@ -19,21 +19,13 @@ import numpy as np
 import polars as pl
 
 from customer360.catalog import LOAD_DATE, LOADED_AT, SOURCE_FILE
+from customer360.physical_types import DUCKDB_TYPES
 from customer360.resources.warehouse import (
     WAREHOUSE_SCHEMAS,
     RawFile,
     Warehouse,
     validate_identifier,
 )
-
-DUCKDB_TYPES: dict[str, str] = {
-    "string": "VARCHAR",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "float": "DOUBLE",
-    "int": "BIGINT",
-    "bool": "BOOLEAN",
-}
 
 _SCHEMAS_READY: set[str] = set()  # database files whose schemas exist (per process)
 

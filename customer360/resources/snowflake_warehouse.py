@@ -40,17 +40,9 @@ import polars as pl
 from dagster_snowflake import SnowflakeResource
 
 from customer360.catalog import LOAD_DATE, LOADED_AT, SOURCE_FILE
+from customer360.physical_types import SNOWFLAKE_TYPES
 from customer360.resources.warehouse import WAREHOUSE_SCHEMAS, RawFile, Warehouse, validate_identifier
 from customer360.storage import InvalidKeyError, validate_key
-
-SNOWFLAKE_TYPES: dict[str, str] = {
-    "string": "VARCHAR",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP_NTZ",
-    "float": "FLOAT",  # 64-bit in Snowflake
-    "int": "NUMBER(38,0)",
-    "bool": "BOOLEAN",
-}
 
 DEFAULT_STAGE = "RAW.C360_LANDING"
 DEFAULT_FILE_FORMAT = "RAW.C360_PARQUET"

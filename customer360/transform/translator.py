@@ -24,7 +24,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-LAYERS = ("staging", "intermediate", "marts", "ml", "snapshots")
+from customer360.catalog import LAYERS as WAREHOUSE_LAYERS
+from customer360.catalog import RAW, STAGING
+
+LAYERS = tuple(layer for layer in WAREHOUSE_LAYERS if layer != RAW)  # the layers dbt builds
 DEFAULT_OWNER = "team:analytics-engineering"
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
 
@@ -106,7 +109,7 @@ def raw_sources_through_views(manifest: Mapping[str, Any], unique_id: str) -> li
         if parent in seen:
             continue
         seen.add(parent)
-        if parent in sources and sources[parent]["source_name"] == "raw":
+        if parent in sources and sources[parent]["source_name"] == RAW:
             found.add(sources[parent]["name"])
         elif parent in nodes and _passes_raw_through(nodes[parent]):
             stack.extend(manifest.get("parent_map", {}).get(parent, []))
@@ -116,7 +119,7 @@ def raw_sources_through_views(manifest: Mapping[str, Any], unique_id: str) -> li
 def _passes_raw_through(node: Mapping[str, Any]) -> bool:
     config = node.get("config", {})
     materialized = config.get("materialized")
-    return materialized in {"view", "ephemeral"} or (materialized == "incremental" and config.get("schema") == "staging")
+    return materialized in {"view", "ephemeral"} or (materialized == "incremental" and config.get("schema") == STAGING)
 
 
 class PartitionedModelTranslator(C360DagsterDbtTranslator):
@@ -128,8 +131,8 @@ class PartitionedModelTranslator(C360DagsterDbtTranslator):
             return spec
         existing = {dep.asset_key for dep in spec.deps}
         extra = [
-            dg.AssetDep(dg.AssetKey(["raw", table]), partition_mapping=dg.TimeWindowPartitionMapping())
+            dg.AssetDep(dg.AssetKey([RAW, table]), partition_mapping=dg.TimeWindowPartitionMapping())
             for table in raw_sources_through_views(manifest, unique_id)
-            if dg.AssetKey(["raw", table]) not in existing
+            if dg.AssetKey([RAW, table]) not in existing
         ]
         return spec.replace_attributes(deps=[*spec.deps, *extra]) if extra else spec

@@ -45,7 +45,7 @@ def materialize_range(root, instance, sources=None):
     assets = [a for a in ingestion_definitions(settings).assets if sources is None or a.key.path[1] in sources]
     results = []
     for cadence, (start, end) in {"daily": (FIRST, GEN_END), "weekly": (date(2024, 1, 1), date(2024, 1, 8))}.items():
-        chosen = [a for a in assets if SOURCES[a.key.path[1]].cadence == cadence]
+        chosen = [a for a in assets if SOURCES[a.key.path[1]].partition_cadence == cadence]
         if not chosen:
             continue
         tags = {ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()}
@@ -152,7 +152,7 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
 
     for source in sources:
         key = dg.AssetKey(["raw", source])
-        expected_keys = partition_keys[SOURCES[source].cadence]
+        expected_keys = partition_keys[SOURCES[source].partition_cadence]
         records = instance.fetch_materializations(key, limit=1000).records
         by_partition: dict[str, list] = {}
         for record in records:
@@ -182,7 +182,7 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
             expected_rows[pkey] = rows
         # the data can tell a partition's own numbers from a copied run total (or a copied other partition)
         assert sum(expected_rows.values()) not in expected_rows.values(), (source, expected_rows)
-        if SOURCES[source].cadence == "daily":
+        if SOURCES[source].partition_cadence == "daily":
             assert len(set(expected_rows.values())) == len(expected_rows), (source, expected_rows)
 
         # the run's totals: one line of the run's log

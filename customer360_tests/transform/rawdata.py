@@ -11,8 +11,7 @@ from pathlib import Path
 import duckdb
 
 from customer360.catalog import SOURCES
-
-SQL_TYPES = {"string": "varchar", "date": "date", "timestamp": "timestamp", "float": "double", "int": "integer", "bool": "boolean"}
+from customer360.physical_types import DUCKDB_TYPES as SQL_TYPES
 
 
 def load_raw(

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from customer360.physical_types import DBT_TYPES
 from customer360.settings import DBT_PROJECT_DIR
-from customer360.transform.sources_yml import SQL_TYPES
 from customer360.transform.translator import C360DagsterDbtTranslator, column_is_kpi
 
 DESIGN = Path("/work/shared/seeds/001_5580cac241cca775.txt")
-# the design documents' type words → the catalogue's logical types (whose physical names are SQL_TYPES, the same
-# names as macros/types.sql: double, integer, boolean, timestamp; DuckDB and Snowflake both accept them)
-DESIGN_TYPES = {"varchar": "string", "float": "float", "int": "int", "boolean": "bool", "date": "date",
+# the design documents' type words → the logical types of customer360.physical_types (whose dbt names are the
+# names of macros/types.sql: double, integer, boolean, timestamp; DuckDB and Snowflake both accept them). The
+# models' int is type_int() = integer (int32), not the raw tables' bigint.
+DESIGN_TYPES = {"varchar": "string", "float": "float", "int": "int32", "boolean": "bool", "date": "date",
                 "timestamp": "timestamp"}
 MARTS = ("dim_customers", "fct_orders", "fct_transactions", "fct_campaigns", "fct_customer_value")
 INTERMEDIATES = ("int_customer_orders", "int_customer_transactions", "int_customer_fraud_signals",
@@ -55,7 +56,7 @@ def test_every_column_has_the_design_type(test_project, model):
     design = _design_columns(model, node["columns"])
     assert len(design) >= 6, design  # the document's table was found
     wrong = {name: (node["columns"][name]["data_type"], design_type) for name, (design_type, _) in design.items()
-             if node["columns"][name]["data_type"] != SQL_TYPES[DESIGN_TYPES[design_type]]}
+             if node["columns"][name]["data_type"] != DBT_TYPES[DESIGN_TYPES[design_type]]}
     assert wrong == {}, f"{model}: data_type differs from the design's type: {wrong}"
 
 

@@ -58,3 +58,29 @@ def test_staging_enum_tests_equal_catalog_enums():
                 assert tests and tests[0]["accepted_values"]["arguments"]["values"] == list(catalog_enum), column["name"]
             else:
                 assert not tests
+
+
+def test_sources_yml_types_are_the_warehouse_tables_types(tmp_path):
+    """The data_type of every column in the generated _sources.yml is the type the loader's table really has
+    (both from customer360.physical_types: ``int`` is BIGINT, not the models' integer)."""
+    import duckdb
+
+    from customer360.catalog import RAW
+    from customer360.ingestion.loader import raw_columns
+    from customer360.resources.duckdb_warehouse import DuckDBWarehouse
+
+    path = tmp_path / "types.duckdb"
+    warehouse = DuckDBWarehouse(str(path))
+    for source in SOURCES:
+        warehouse.ensure_table(RAW, source, raw_columns(source))
+    del warehouse
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns where table_schema = ?", [RAW]
+        ).fetchall()
+    in_warehouse = {(t, c): d.lower() for t, c, d in rows}
+    doc = yaml.safe_load(sources_yml.SOURCES_YML.read_text())
+    (raw,) = [s for s in doc["sources"] if s["name"] == RAW]
+    in_yml = {(t["name"], c["name"]): c["data_type"] for t in raw["tables"] for c in t["columns"]}
+    assert in_yml == in_warehouse
+    assert in_yml[("orders", "quantity")] == "bigint"
