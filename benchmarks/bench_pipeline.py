@@ -199,7 +199,7 @@ def phase_direct(workdir: Path, meta: dict, mon: Monitor) -> dict:
     from customer360.settings import get_settings
 
     settings = get_settings()
-    warehouse = WarehouseResource(duckdb_path=settings.duckdb_path)
+    warehouse = WarehouseResource(duckdb_path=settings.duckdb_path).build()
     landing_res = LandingResource(landing_url=settings.landing_url, quarantine_url=settings.quarantine_url)
     landing = Path(settings.landing_url)
     rows = {}
@@ -300,7 +300,7 @@ def _run_update_steps(mon: Monitor, defs, instance, landing, settings) -> list[s
             mon.step(msg[2:].split(":")[0])
         print("   " + msg, flush=True)
 
-    report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"], log=log,
+    report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"].build(), log=log,
                         log_level="ERROR")
     mon.step(None)
     for line in report.lines():

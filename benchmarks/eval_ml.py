@@ -71,7 +71,7 @@ def evaluate(duckdb_path: Path, truth_dir: Path, as_of: date) -> dict:
     from customer360.resources import WarehouseResource
     from customer360.transform.project_vars import churn_probability_threshold
 
-    wh = WarehouseResource(duckdb_path=str(duckdb_path))
+    wh = WarehouseResource(duckdb_path=str(duckdb_path)).build()
     truth = pl.read_parquet(truth_dir / "customers.parquet").select(
         pl.col("customer_id").cast(pl.Utf8), "is_fraudster", pl.col("churn_date").cast(pl.Date), "archetype"
     )
@@ -165,7 +165,7 @@ def compare_kmeans(duckdb_path: Path) -> dict:
     from customer360.ml import segmentation as S
     from customer360.resources import WarehouseResource
 
-    feats = WarehouseResource(duckdb_path=str(duckdb_path)).read_table("ml", "feat_customer_segmentation")
+    feats = WarehouseResource(duckdb_path=str(duckdb_path)).build().read_table("ml", "feat_customer_segmentation")
     res, assigned = {}, {}
     for alg in ("kmeans", "minibatch"):
         t0 = time.perf_counter()

@@ -39,7 +39,7 @@ def ingest(landing: Path, duckdb_path: Path, quarantine: Path) -> float:
     from customer360.resources import LandingResource, WarehouseResource
 
     t0 = time.perf_counter()
-    warehouse = WarehouseResource(duckdb_path=str(duckdb_path))
+    warehouse = WarehouseResource(duckdb_path=str(duckdb_path)).build()
     landing_res = LandingResource(landing_url=str(landing), quarantine_url=str(quarantine))
     for source in SOURCES:
         days = sorted(
@@ -62,7 +62,7 @@ def fast_ingest(landing: Path, duckdb_path: Path) -> float:
     from customer360.resources import WarehouseResource
 
     t0 = time.perf_counter()
-    warehouse = WarehouseResource(duckdb_path=str(duckdb_path))
+    warehouse = WarehouseResource(duckdb_path=str(duckdb_path)).build()
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     for source, spec in SOURCES.items():
         pattern = str(landing / source / "load_date=*" / "*.parquet")

@@ -71,14 +71,14 @@ def demo_instance_yaml(home: Path) -> str:
     )
 
 
-def _dagster_home() -> Path:
+def _dagster_home(settings) -> Path:
     """The demo's Dagster instance: ``$DAGSTER_HOME`` if set, else ``data/dagster_home`` (kept between runs)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "data" / "dagster_home").resolve()
+    home = Path(settings.dagster_home or REPO_ROOT / "data" / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(demo_instance_yaml(home))
-    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["DAGSTER_HOME"] = str(home)  # for Dagster itself (DagsterInstance.get() and the UI it starts)
     return home
 
 
@@ -110,7 +110,7 @@ def _demo_window(args: argparse.Namespace, settings) -> tuple[date, date]:
             raise ValueError(f"--scale {args.scale}: must be > 0")
         end = args.end_date or (date.today() - timedelta(days=1))
         first = end - timedelta(days=args.days - 1)
-    if os.environ.get("C360_PARTITIONS_START", "").strip() and first.isoformat() < settings.partitions_start:
+    if settings.partitions_start_set and first.isoformat() < settings.partitions_start:
         raise ValueError(f"the data starts on {first}, before C360_PARTITIONS_START={settings.partitions_start}: "
                          "set C360_PARTITIONS_START earlier (or unset it) or generate fewer --days")
     return first, end
@@ -140,10 +140,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(summary.table())
         print(f"planted truth: {config.resolved_truth()} (never read by the pipeline)")
 
-    if not os.environ.get("C360_PARTITIONS_START", "").strip():
+    if not settings.partitions_start_set:
         # the partitions start where the data starts, for this run and every later load of the code location
         record_start(settings.quarantine_url, first, "customer360 demo")
-    home = _dagster_home()
+    home = _dagster_home(settings)
     print(f"[2/3] ingest → build → score through Dagster (instance {home}, warehouse {settings.warehouse}"
           f"{': ' + settings.duckdb_path if settings.warehouse == 'duckdb' else ''})")
     import dagster as dg
@@ -174,14 +174,14 @@ def _update(defs, settings) -> None:
 
     landing = defs.resources["landing"]
     with dg.DagsterInstance.get() as instance:
-        report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"])
+        report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"].build())
     for line in report.lines():
         print(line)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
     settings = get_settings()
-    home = _dagster_home()
+    home = _dagster_home(settings)
     print(f"update: landing {settings.landing_url}, instance {home}, warehouse {settings.warehouse}")
     from customer360.definitions import defs
 
@@ -192,7 +192,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def _print_outcome() -> None:
     from customer360.definitions import defs
 
-    warehouse = defs.resources["warehouse"]
+    warehouse = defs.resources["warehouse"].build()
     try:
         counts = warehouse.query(
             "select 'marts.fct_customer_value' as table_name, count(*) as row_count from marts.fct_customer_value"

@@ -12,6 +12,8 @@ from customer360.partitions_start import DEFAULT_PARTITIONS_START, parse_day, re
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DEFAULT_SNOWFLAKE_STAGE = "RAW.C360_LANDING"  # the COPY INTO stage and file format (deploy/snowflake)
+DEFAULT_SNOWFLAKE_FILE_FORMAT = "RAW.C360_PARQUET"
 
 
 def _env(name: str, default: str) -> str:
@@ -52,6 +54,13 @@ class Settings:
     git_ref: str | None = None  # commit or branch of those links
     exports_url: str = "data/exports"  # consumers' exports + scorecard: local folder or s3://bucket/prefix
     ml_retrain_days: int = 7  # an ML model at least this many days old is refitted on the next run (retrain policy)
+    partitions_start_set: bool = False  # C360_PARTITIONS_START given (else recorded by `customer360 demo` or default)
+    dagster_home: str | None = None  # DAGSTER_HOME; None = the demo's data/dagster_home (customer360/cli.py)
+    dbt_fetch_metadata: bool = True  # row counts and column schemas on each dbt materialization
+    alert_webhook_set: bool = False  # C360_ALERT_WEBHOOK_URL given (the URL, a secret, is resolved by dg.EnvVar)
+    sla_overrides: str = ""  # C360_TEST_SLA_OVERRIDES, end-to-end test only (customer360/automation/freshness.py)
+    snowflake_stage: str = DEFAULT_SNOWFLAKE_STAGE  # C360_SNOWFLAKE_STAGE (customer360/resources/snowflake_warehouse.py)
+    snowflake_file_format: str = DEFAULT_SNOWFLAKE_FILE_FORMAT  # C360_SNOWFLAKE_FILE_FORMAT
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -78,6 +87,13 @@ class Settings:
             git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
             exports_url=_local_or_url(_env("C360_EXPORTS_URL", "data/exports")),
             ml_retrain_days=_positive_int("C360_ML_RETRAIN_DAYS", 7),
+            partitions_start_set=bool(explicit_start),
+            dagster_home=_env("DAGSTER_HOME", "") or None,
+            dbt_fetch_metadata=_env("C360_DBT_FETCH_METADATA", "1").lower() not in {"0", "false", "no", "off"},
+            alert_webhook_set=bool(_env("C360_ALERT_WEBHOOK_URL", "")),
+            sla_overrides=_env("C360_TEST_SLA_OVERRIDES", ""),
+            snowflake_stage=_env("C360_SNOWFLAKE_STAGE", DEFAULT_SNOWFLAKE_STAGE),
+            snowflake_file_format=_env("C360_SNOWFLAKE_FILE_FORMAT", DEFAULT_SNOWFLAKE_FILE_FORMAT),
         )
 
 

@@ -216,7 +216,7 @@ class S3Store(ObjectStore):
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+            self._client = boto3.client("s3")  # endpoint (AWS_ENDPOINT_URL) and credentials: the AWS SDK's own chain
         return self._client
 
     def _full(self, key: str) -> str:

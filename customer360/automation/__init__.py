@@ -23,9 +23,10 @@ from customer360.automation.conditions import apply_automation_conditions, autom
 from customer360.automation.freshness import apply_freshness_policies
 from customer360.automation.freshness_checks import build_freshness_checks, freshness_check_sensor
 from customer360.automation.jobs import build_jobs
-from customer360.automation.notifier import notifier_from_env
+from customer360.automation.notifier import alert_notifier
 from customer360.automation.schedules import SCHEDULED_ONLY, build_schedules
 from customer360.automation.source_freshness import source_freshness_checks
+from customer360.settings import get_settings
 
 ALERT_NOTIFIER_RESOURCE_KEY = "alert_notifier"
 
@@ -34,7 +35,7 @@ def definitions() -> dg.Definitions:
     """The orchestration pieces that do not depend on which assets exist."""
     return dg.Definitions(
         sensors=[*ALERT_SENSORS, freshness_check_sensor, automation_sensor],
-        resources={ALERT_NOTIFIER_RESOURCE_KEY: notifier_from_env()},
+        resources={ALERT_NOTIFIER_RESOURCE_KEY: alert_notifier(get_settings().alert_webhook_set)},
         executor=dg.in_process_executor,
     )
 

@@ -16,15 +16,14 @@ table nor the dbt source freshness, and a warning is logged whenever it is set. 
 
 import dataclasses
 import logging
-import os
 import warnings
-from collections.abc import Mapping
 from datetime import timedelta
 
 import dagster as dg
 
 from customer360.automation.conditions import asset_cadence
 from customer360.catalog import RAW
+from customer360.settings import get_settings
 from customer360.sla import SLAS, RebuildSla, SourceSla
 
 log = logging.getLogger(__name__)
@@ -61,9 +60,10 @@ def parse_sla_overrides(text: str) -> dict[str, SourceSla]:
     return overrides
 
 
-def effective_slas(environ: Mapping[str, str] | None = None) -> dict[str, SourceSla]:
-    """The SLA table with the test-only override applied (identical to ``SLAS`` when the env var is unset)."""
-    text = (os.environ if environ is None else environ).get(SLA_OVERRIDE_ENV, "").strip()
+def effective_slas(sla_overrides: str | None = None) -> dict[str, SourceSla]:
+    """The SLA table with the test-only override (``Settings.sla_overrides`` unless given) applied: identical to
+    ``SLAS`` when the env var is unset."""
+    text = (get_settings().sla_overrides if sla_overrides is None else sla_overrides).strip()
     if not text:
         return dict(SLAS)
     overrides = parse_sla_overrides(text)
@@ -75,9 +75,9 @@ def policy_for_sla(sla: SourceSla) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=sla.error_after, warn_window=sla.warn_after)
 
 
-def raw_freshness_policies(environ: Mapping[str, str] | None = None) -> dict[dg.AssetKey, dg.FreshnessPolicy]:
+def raw_freshness_policies(sla_overrides: str | None = None) -> dict[dg.AssetKey, dg.FreshnessPolicy]:
     """``raw/<source>`` → its policy, one per row of the SLA table."""
-    return {dg.AssetKey([RAW, source]): policy_for_sla(sla) for source, sla in effective_slas(environ).items()}
+    return {dg.AssetKey([RAW, source]): policy_for_sla(sla) for source, sla in effective_slas(sla_overrides).items()}
 
 
 def rebuild_freshness_policy(row: RebuildSla) -> dg.FreshnessPolicy | None:
@@ -87,12 +87,12 @@ def rebuild_freshness_policy(row: RebuildSla) -> dg.FreshnessPolicy | None:
     return dg.FreshnessPolicy.time_window(fail_window=row.error_after, warn_window=row.warn_after)
 
 
-def sla_rows(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> dict[dg.AssetKey, SlaRow]:
+def sla_rows(defs: dg.Definitions, sla_overrides: str | None = None) -> dict[dg.AssetKey, SlaRow]:
     """Every asset of ``defs`` → the row of the SLA table its windows come from: raw from its source row
     (``SLAS``), the others from their rebuild cadence (``REBUILD_SLAS``). External assets (the dashboards of
     ``consumers/``) are built elsewhere: no row, so no policy and no freshness check."""
     graph = defs.resolve_asset_graph()
-    slas = effective_slas(environ)
+    slas = effective_slas(sla_overrides)
     rows: dict[dg.AssetKey, SlaRow] = {}
     for key in graph.get_all_asset_keys():
         if not graph.get(key).is_materializable:
@@ -111,15 +111,15 @@ def policy_for_row(row: SlaRow) -> dg.FreshnessPolicy | None:
 
 
 def freshness_policies(
-    defs: dg.Definitions, environ: Mapping[str, str] | None = None
+    defs: dg.Definitions, sla_overrides: str | None = None
 ) -> dict[dg.AssetKey, dg.FreshnessPolicy | None]:
     """Every asset of ``defs`` → its policy, from its row of the SLA table (:func:`sla_rows`)."""
-    return {key: policy_for_row(row) for key, row in sla_rows(defs, environ).items()}
+    return {key: policy_for_row(row) for key, row in sla_rows(defs, sla_overrides).items()}
 
 
-def apply_freshness_policies(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> dg.Definitions:
+def apply_freshness_policies(defs: dg.Definitions, sla_overrides: str | None = None) -> dg.Definitions:
     """Return ``defs`` with the SLA-derived policy on every asset (replacing any policy set elsewhere)."""
-    policies = freshness_policies(defs, environ)
+    policies = freshness_policies(defs, sla_overrides)
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:
         return spec.replace_attributes(freshness_policy=policies.get(spec.key))

@@ -140,10 +140,10 @@ def evaluate_now(
     return dict(zip(keys, asyncio.run(_all()), strict=True))
 
 
-def build_freshness_checks(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> list:
+def build_freshness_checks(defs: dg.Definitions, sla_overrides: str | None = None) -> list:
     """One ``freshness_sla`` check per asset of ``defs`` that has a freshness policy (one multi-check op)."""
     specs, policies = [], {}
-    for key, row in sorted(sla_rows(defs, environ).items()):
+    for key, row in sorted(sla_rows(defs, sla_overrides).items()):
         policy = policy_for_row(row)
         if policy is None:
             continue

@@ -135,11 +135,9 @@ class AlertNotifier(dg.ConfigurableResource):
         raise AlertDeliveryError(f"alert webhook failed after {self.attempts} attempts: {last_error}")
 
 
-def notifier_from_env(environ: dict[str, str] | None = None) -> AlertNotifier:
-    """The notifier for ``Definitions``: webhook through ``EnvVar`` when the variable is set, else log only."""
-    import os
-
-    env = os.environ if environ is None else environ
-    if env.get(ALERT_WEBHOOK_ENV, "").strip():
+def alert_notifier(webhook_set: bool) -> AlertNotifier:
+    """The notifier for ``Definitions``: webhook through ``EnvVar`` when the variable is set
+    (``Settings.alert_webhook_set``), else log only."""
+    if webhook_set:
         return AlertNotifier(webhook_url=dg.EnvVar(ALERT_WEBHOOK_ENV))
     return AlertNotifier()

@@ -26,7 +26,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources.warehouse import Warehouse
 from customer360.storage import ObjectStore, open_store
 from customer360.transform.project_vars import project_var
 
@@ -104,7 +104,7 @@ class DayExport:
     files: dict[str, str]  # format → key
 
 
-def high_risk_transactions(warehouse: WarehouseResource, first: date, end: date) -> pl.DataFrame:
+def high_risk_transactions(warehouse: Warehouse, first: date, end: date) -> pl.DataFrame:
     """The ``is_high_risk`` rows with ``first <= transaction_day < end``, their risk tier and the signals fired."""
     ratio = float(project_var("fraud_customer_ratio_threshold"))
     multiple = float(project_var("fraud_unusual_amount_multiple"))
@@ -117,7 +117,7 @@ def high_risk_transactions(warehouse: WarehouseResource, first: date, end: date)
     return frame.with_columns(pl.Series("signals_fired", fired, dtype=pl.Utf8))
 
 
-def latest_risk_model_version(warehouse: WarehouseResource) -> str | None:
+def latest_risk_model_version(warehouse: Warehouse) -> str | None:
     rows = warehouse.query(
         "select model_version from ml.customer_risk_scores where model_version is not null "
         "order by scored_at desc, model_version desc limit 1"
@@ -203,7 +203,7 @@ class WindowExport:
     row_count: int
 
 
-def export_window(warehouse: WarehouseResource, store: ObjectStore, first: date, end: date,
+def export_window(warehouse: Warehouse, store: ObjectStore, first: date, end: date,
                   run_id: str | None = None) -> WindowExport:
     """Export every day of ``[first, end)``; the warehouse is read once for the whole window."""
     frame = high_risk_transactions(warehouse, first, end)
@@ -255,7 +255,7 @@ def build_compliance_export_asset(manifest: dict[str, Any], exports_url: str, pa
 
     @decorator
     def compliance_high_risk_transaction_exports(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
     ) -> dg.MaterializeResult:
         window = context.partition_time_window
         first, end = window.start.date(), window.end.date()

@@ -37,7 +37,7 @@ import dagster as dg
 import polars as pl
 
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources.warehouse import Warehouse
 from customer360.transform.project_vars import churn_probability_threshold
 
 EXPOSURE_NAME = "retention_alerts"
@@ -86,7 +86,7 @@ def _empty(columns: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(schema=columns)
 
 
-def _read(warehouse: WarehouseResource, table: str, columns: dict[str, Any]) -> pl.DataFrame:
+def _read(warehouse: Warehouse, table: str, columns: dict[str, Any]) -> pl.DataFrame:
     if not warehouse.table_exists(STATE_SCHEMA, table):
         return _empty(columns)
     frame = warehouse.read_table(STATE_SCHEMA, table)
@@ -177,7 +177,7 @@ def digest_alert(evaluation: Evaluation, asset_key: str) -> Alert:
     )
 
 
-def evaluate_and_notify(warehouse: WarehouseResource, notifier: AlertNotifier, asset_key: str,
+def evaluate_and_notify(warehouse: Warehouse, notifier: AlertNotifier, asset_key: str,
                         threshold: float | None = None, now: datetime | None = None) -> Evaluation:
     """One evaluation: update the state, send every undelivered crossing alert and today's digest."""
     threshold = churn_probability_threshold() if threshold is None else threshold
@@ -256,7 +256,7 @@ def build_retention_alerts_asset(manifest: dict[str, Any]) -> dg.AssetsDefinitio
 
     @dg.asset(**kwargs, pool="warehouse")
     def retention_alerts(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, alert_notifier: AlertNotifier
+        context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], alert_notifier: AlertNotifier
     ) -> dg.MaterializeResult:
         try:
             evaluation = evaluate_and_notify(warehouse, alert_notifier, context.asset_key.to_user_string())

@@ -56,6 +56,7 @@ def query_all(queries: Sequence[MetricQuery], env: Mapping[str, str], timeout: f
     with tempfile.TemporaryDirectory() as folder:
         request = Path(folder) / "request.json"
         request.write_text(json.dumps([{"metrics": q.metrics, "group_by": q.group_by} for q in queries]))
+        # the child process inherits the environment (MetricFlow's dbt reads its own variables there)
         proc = subprocess.run([sys.executable, __file__, str(request), folder], cwd=DBT_PROJECT_DIR,
                               env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
         error = Path(folder) / ERROR_FILE

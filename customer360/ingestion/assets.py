@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from customer360.catalog import LOADER_COLUMNS, RAW, SOURCES, Cadence
+from customer360.ingestion.ledger import record_loads
 from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.quarantine import open_records
 from customer360.physical_types import DBT_TYPES
 from customer360.resources.landing import LandingResource
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources.warehouse import Warehouse
 from customer360.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the loader imports polars, pandera and numpy: paid by the load step, not the code location
@@ -105,6 +106,13 @@ def partition_metadata(load: "DayLoad", run_partitions: str) -> dict[str, Any]:
         "preview": dg.MetadataValue.md(_preview_markdown(load)),
         "run_partitions": run_partitions,
     }
+
+
+def partition_loads(source: str, report: "LoadReport", partition_keys: list[str]) -> dict[str, "DayLoad"]:
+    """Each partition's load: the loads of its arrival days combined (a weekly partition has seven)."""
+    from customer360.ingestion.loader import DayLoad
+
+    return {key: DayLoad.combine(report.by_day[d] for d in days_of_partition(source, key)) for key in partition_keys}
 
 
 def run_summary(report: "LoadReport", partition_keys: list[str]) -> dict[str, Any]:
@@ -185,62 +193,70 @@ def _define(source: str, key: dg.AssetKey, description: str, kinds: set[str], se
         tags={"layer": RAW, "source": source},
         pool="warehouse",
     )
-    def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
-        from customer360.ingestion.loader import DayLoad, load_days
+    def _raw_asset(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], landing: LandingResource):
+        from customer360.ingestion.loader import load_days
 
-        days = _window_days(context, source)
-        report = load_days(
-            source, days, warehouse, landing, logger=context.log, partitions_start=settings.partitions_start
-        )
-        open_now = open_records(landing, source)
-        by_day: dict[str, list[str]] = {}
-        for r in open_now:
-            by_day.setdefault(r.load_date.isoformat(), []).append(r.file_name)
+        report = load_days(source, _window_days(context, source), warehouse, landing, logger=context.log)
         keys = context.partition_keys
+        loads = partition_loads(source, report, keys)
+        record_loads(landing, source, {key: load.content_fingerprint(landing) for key, load in loads.items()})
         span = _span(keys)
-        for key in keys:
-            load = DayLoad.combine(report.by_day[d] for d in days_of_partition(source, key))
+        for key, load in loads.items():
             context.add_asset_metadata(partition_metadata(load, span), partition_key=key)
         context.log.info(run_summary_message(run_summary(report, keys)))
-        this_run = {r.key: r.reason for r in report.quarantined}
         # metadata here is common to every partition's materialization; the per-partition part is added above
         yield dg.MaterializeResult(metadata={"dagster/column_schema": column_schema(source)})
-        yield dg.AssetCheckResult(
-            check_name=QUARANTINE_CHECK,
-            passed=not open_now,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=(
-                "no file of this source is in quarantine"
-                if not open_now
-                else f"{len(open_now)} {source} file(s) in quarantine: "
-                + "; ".join(f"{d}: {', '.join(files)}" for d, files in sorted(by_day.items()))
-            ),
-            metadata={
-                "quarantined_files": dg.MetadataValue.json({r.key: r.reason for r in open_now}),
-                "quarantined_by_partition": dg.MetadataValue.json(by_day),
-                "quarantined_in_this_run": dg.MetadataValue.json(sorted(this_run)),
-                "quarantine_url": landing.quarantine_url,
-            },
-        )
+        yield _quarantine_check(source, landing, report)
         yield _unrecognised_check(source, landing)
 
     return _raw_asset
 
 
+def _check_result(
+    name: str, severity: dg.AssetCheckSeverity, problems: list[str], passed: str, failed: str, metadata: dict[str, Any]
+) -> dg.AssetCheckResult:
+    """A check that passes without ``problems``; else its description is ``failed: problem; problem; …``."""
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=not problems,
+        severity=severity,
+        description=passed if not problems else f"{failed}: " + "; ".join(problems),
+        metadata=metadata,
+    )
+
+
+def _quarantine_check(source: str, landing: LandingResource, report: "LoadReport") -> dg.AssetCheckResult:
+    open_now = open_records(landing, source)
+    by_day: dict[str, list[str]] = {}
+    for r in open_now:
+        by_day.setdefault(r.load_date.isoformat(), []).append(r.file_name)
+    return _check_result(
+        QUARANTINE_CHECK,
+        dg.AssetCheckSeverity.ERROR,
+        [f"{d}: {', '.join(files)}" for d, files in sorted(by_day.items())],
+        passed="no file of this source is in quarantine",
+        failed=f"{len(open_now)} {source} file(s) in quarantine",
+        metadata={
+            "quarantined_files": dg.MetadataValue.json({r.key: r.reason for r in open_now}),
+            "quarantined_by_partition": dg.MetadataValue.json(by_day),
+            "quarantined_in_this_run": dg.MetadataValue.json(sorted({r.key for r in report.quarantined})),
+            "quarantine_url": landing.quarantine_url,
+        },
+    )
+
+
 def _unrecognised_check(source: str, landing: LandingResource) -> dg.AssetCheckResult:
     objects = landing.unrecognised_objects(source)
     listed = {o.key: o.reason for o in objects[:MAX_LISTED_FILES]}
-    more = f" (+ {len(objects) - len(listed)} more)" if len(objects) > len(listed) else ""
-    return dg.AssetCheckResult(
-        check_name=UNRECOGNISED_CHECK,
-        passed=not objects,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(
-            "every landing object matches the source/day layout"
-            if not objects
-            else f"{len(objects)} landing object(s) not loaded (match no layout): "
-            + "; ".join(f"{k}: {r}" for k, r in listed.items()) + more
-        ),
+    problems = [f"{k}: {r}" for k, r in listed.items()]
+    if len(objects) > len(listed):
+        problems[-1] += f" (+ {len(objects) - len(listed)} more)"
+    return _check_result(
+        UNRECOGNISED_CHECK,
+        dg.AssetCheckSeverity.WARN,
+        problems,
+        passed="every landing object matches the source/day layout",
+        failed=f"{len(objects)} landing object(s) not loaded (match no layout)",
         metadata={
             "unrecognised_objects": dg.MetadataValue.json(listed),
             "unrecognised_count": len(objects),

@@ -37,7 +37,7 @@ import polars as pl
 from customer360.catalog import LOAD_DATE, RAW, SOURCE_FILE, SOURCES, Column
 from customer360.ingestion.contracts import ARRIVAL_DAY, FILE_ID, SAMPLE_ROWS, Violation, _jsonable, batch
 from customer360.resources.landing import LandingResource
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources.warehouse import Warehouse
 
 FK_LATE_DAYS = 1  # the generator's and the design's "late by one day" arrivals
 FK_PENDING_MAX_SHARE = 0.05
@@ -63,7 +63,7 @@ class ReferenceIndex:
 class ReferenceIndexes:
     """Lazily built indexes for one load (one run), up to its last day."""
 
-    warehouse: WarehouseResource
+    warehouse: Warehouse
     landing: LandingResource
     up_to: date
     _cache: dict[tuple[str, str], ReferenceIndex] = field(default_factory=dict)
@@ -78,7 +78,7 @@ class ReferenceIndexes:
 
 
 def build_reference_index(
-    warehouse: WarehouseResource, landing: LandingResource, ref_source: str, ref_column: str, up_to: date
+    warehouse: Warehouse, landing: LandingResource, ref_source: str, ref_column: str, up_to: date
 ) -> ReferenceIndex:
     parts: list[pl.DataFrame] = []
     loaded_files: set[str] = set()

@@ -1,7 +1,7 @@
 """The load ledger: which landed content each raw partition was last loaded from.
 
 One small JSON object per source, ``_ingestion_state/<source>.json`` in the quarantine store
-(``C360_QUARANTINE_URL``): ``{partition key: content fingerprint}``. The loader records every partition it
+(``C360_QUARANTINE_URL``): ``{partition key: content fingerprint}``. The raw asset records every partition it
 loads; an arrival sensor that meets a partition missing from its cursor (first start, a cursor reset, days
 loaded by a backfill or by ``customer360 demo``) skips it when the ledger already holds the same
 fingerprint, instead of loading it again.

@@ -47,7 +47,7 @@ from customer360.ml.features import (
     read_feature_table,
 )
 from customer360.ml.scoring_inputs import PointInTimeInputs
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources.warehouse import Warehouse
 from customer360.settings import Settings, get_settings
 from customer360.transform.project_vars import churn_probability_threshold
 
@@ -190,7 +190,7 @@ def _definition_metadata(table: str) -> dict[str, Any]:
 
 
 def publish(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, key: dg.AssetKey, result: dict[str, Any]
+    context: dg.AssetExecutionContext, warehouse: Warehouse, key: dg.AssetKey, result: dict[str, Any]
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Check the scores of ``result`` and write them if the blocking contract holds.
 
@@ -343,7 +343,7 @@ class _Fitted(NamedTuple):
 
 def _fit_or_reuse(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int, *, table: str,
-    model_module: Any, fit: Callable, score: Callable, output: str, plots_of: Callable[[Any, Any], dict[str, bytes]],
+    model_module: Any, fit: str, score: str, output: str, plots_of: Callable[[Any, Any], dict[str, bytes]],
 ) -> _Fitted:
     """The retrain policy of churn and LTV: reuse the saved model unless due (age, revision, drift) or forced; a
     refit trains on the point-in-time frames and saves the model with its manifest and fit plots."""
@@ -354,14 +354,14 @@ def _fit_or_reuse(
     )
     if not decision.refit:
         model, version = decision.loaded.model, decision.loaded.version
-        scored = score(model, current)
+        scored = getattr(model_module, score)(model, current)
         decision = retrain.measure_drift(decision, scored[output])
     if decision.refit:
         data = model_module.training_frames(
             inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
         )
-        model, metrics, holdout = fit(data)
-        scored = score(model, current)
+        model, metrics, holdout = getattr(model_module, fit)(data)
+        scored = getattr(model_module, score)(model, current)
         fit_plots = plots_of(model, holdout)
         version = store.save(
             table,
@@ -400,10 +400,11 @@ def _ltv_plots(model: Any, val: dict[str, Any]) -> dict[str, bytes]:
     }
 
 
-# what differs between the two supervised models in _fit_or_reuse
-_CHURN = dict(table="churn_predictions", model_module=churn_model, fit=churn_model.fit_churn,
-              score=churn_model.score_churn, output="churn_probability", plots_of=_churn_plots)
-_LTV = dict(table="ltv_predictions", model_module=ltv_model, fit=ltv_model.fit_ltv, score=ltv_model.score_ltv,
+# what differs between the two supervised models in _fit_or_reuse; the fit/score functions are named, not looked up,
+# so that the model modules (and sklearn) stay unimported until a step runs
+_CHURN = dict(table="churn_predictions", model_module=churn_model, fit="fit_churn", score="score_churn",
+              output="churn_probability", plots_of=_churn_plots)
+_LTV = dict(table="ltv_predictions", model_module=ltv_model, fit="fit_ltv", score="score_ltv",
             output="predicted_ltv", plots_of=_ltv_plots)
 
 
@@ -498,7 +499,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         check_specs=checks.check_specs("customer_segments", SEGMENTS_KEY),
         output_required=False,  # not materialized when the output contract fails
     )
-    def customer_segments(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+    def customer_segments(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         features = validate_feature_table(
             SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
         )
@@ -518,7 +519,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         check_specs=checks.check_specs("customer_risk_scores", RISK_KEY),
         output_required=False,
     )
-    def customer_risk_scores(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+    def customer_risk_scores(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         features = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
         result = run_risk(features, store(), config.refit, threads=threads, retrain_days=retrain_days)
         yield from publish(context, warehouse, RISK_KEY, result)
@@ -542,7 +543,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         can_subset=True,
         pool="warehouse",
     )
-    def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: WarehouseResource):
+    def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         inputs = PointInTimeInputs(_as_of(config, settings), warehouse=warehouse)
         context.log.info(f"churn/LTV reference day (effective as_of): {inputs.as_of}")
         models = store()

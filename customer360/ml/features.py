@@ -99,18 +99,29 @@ def _naive_utc(df: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
     return df.with_columns(out) if out else df
 
 
+# A session (dbt ``int_session_features`` is the home of the rule; this is its Python statement, kept equal to it by
+# customer360_tests/ml/test_session_definition.py): the events sharing a session_id, owned by the customer who
+# logged in during it; its anonymous pre-login events count toward its start, end and event count; a session with
+# no known customer at all is excluded. One SQL text, run by the warehouse and, over polars frames, by DuckDB.
+SESSIONS_SQL = """
+select max(customer_id) as customer_id, session_id, min(event_timestamp) as session_start,
+       max(event_timestamp) as session_end, count(*) as n_events
+from {events} group by session_id having max(customer_id) is not null
+"""
+
+
 def sessions_from_events(events: pl.DataFrame) -> pl.DataFrame:
-    """One row per (customer, session): first/last event time and event count. Anonymous events are dropped."""
+    """One row per session (:data:`SESSIONS_SQL`): owner, first/last event time and event count."""
     ev = _naive_utc(events.select(ID, "session_id", "event_timestamp"), ["event_timestamp"])
-    return (
-        ev.filter(pl.col(ID).is_not_null())
-        .group_by(ID, "session_id")
-        .agg(
-            pl.col("event_timestamp").min().alias("session_start"),
-            pl.col("event_timestamp").max().alias("session_end"),
-            pl.len().cast(pl.Int64).alias("n_events"),
-        )
-    )
+    import duckdb  # a step's import: the code location loads without DuckDB
+
+    with duckdb.connect() as con:
+        con.register("events", ev)
+        return _sessions_frame(con.sql(SESSIONS_SQL.format(events="events")).pl())
+
+
+def _sessions_frame(df: pl.DataFrame) -> pl.DataFrame:
+    return _naive_utc(df, ["session_start", "session_end"]).with_columns(pl.col("n_events").cast(pl.Int64))
 
 
 def usd_amount(txns: pl.DataFrame) -> pl.Expr:
@@ -488,13 +499,6 @@ def read_feature_table(warehouse: Any, table: str) -> pl.DataFrame:
     return warehouse.read_table("ml", table).sort(ID)
 
 
-_SESSIONS_SQL = """
-select customer_id, session_id, min(event_timestamp) as session_start, max(event_timestamp) as session_end,
-       count(*) as n_events
-from staging.stg_events where customer_id is not null group by customer_id, session_id
-"""
-
-
 _TXN_DAILY_SQL = """
 select customer_id, cast(transaction_date as date) as day, count(*) as n_txn,
        sum(case when status = 'failed' then 1 else 0 end) as n_failed,
@@ -506,7 +510,7 @@ from staging.stg_transactions{where} group by customer_id, cast(transaction_date
 def load_source_frames(warehouse: Any) -> SourceFrames:
     """Read the staging views (only the columns the features use), the whole history: what a refit needs
     (features at the training cutoffs, labels, the horizon). Sessions and per-day transaction totals are
-    aggregated in SQL — same result as :func:`sessions_from_events` / :func:`transactions_daily`."""
+    aggregated in SQL — sessions by :data:`SESSIONS_SQL` itself, daily totals as :func:`transactions_daily`."""
     return _read_source_frames(warehouse.query)
 
 
@@ -561,7 +565,7 @@ def _read_source_frames(q: Any, *, history_only: bool = False) -> SourceFrames:
     """All six frames; ``history_only``: campaigns and transactions left empty (read windowed by the caller)."""
     customers = q("select customer_id, signup_date from staging.stg_customers")
     orders = q("select customer_id, order_date, order_status, total_amount from staging.stg_orders")
-    sessions = q(_SESSIONS_SQL)
+    sessions = q(SESSIONS_SQL.format(events="staging.stg_events"))
     tickets = q(
         "select customer_id, created_at, resolved_at, priority, satisfaction_score from staging.stg_support_tickets"
     )
@@ -571,7 +575,7 @@ def _read_source_frames(q: Any, *, history_only: bool = False) -> SourceFrames:
         orders=orders.select(
             ID, pl.col("order_date").cast(pl.Date), "order_status", pl.col("total_amount").cast(pl.Float64)
         ),
-        sessions=_naive_utc(sessions, ["session_start", "session_end"]).with_columns(pl.col("n_events").cast(pl.Int64)),
+        sessions=_sessions_frame(sessions),
         campaigns=empty if history_only else _campaigns(q),
         tickets=_naive_utc(tickets, ["created_at", "resolved_at"]).with_columns(
             pl.col("satisfaction_score").cast(pl.Float64)

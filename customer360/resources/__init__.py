@@ -5,7 +5,8 @@ quarantine, local folder or S3). Other resources (``dbt``) are added by their ow
 """
 
 from customer360.resources.landing import LandingResource
-from customer360.resources.warehouse import RawFile, Warehouse, WarehouseResource, validate_identifier
+from customer360.resources.warehouse import RawFile, Warehouse, validate_identifier
+from customer360.resources.warehouse_resource import WarehouseResource
 from customer360.settings import Settings, get_settings
 
 

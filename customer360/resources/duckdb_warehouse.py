@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,14 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from customer360.catalog import LOAD_DATE, LOADED_AT, SOURCE_FILE
+from customer360.catalog import LOAD_DATE, SOURCE_FILE
 from customer360.physical_types import DUCKDB_TYPES
 from customer360.resources.warehouse import (
     WAREHOUSE_SCHEMAS,
     RawFile,
+    RawLoad,
     Warehouse,
+    qualified,
     validate_identifier,
 )
 
@@ -105,12 +106,12 @@ class DuckDBWarehouse(Warehouse):
         return bool(row and row[0])
 
     def read_table(self, schema: str, table: str) -> pl.DataFrame:
-        name = _qualified(schema, table)
+        name = qualified(schema, table)
         with self.connection() as con:
             return _to_polars(con.sql(f"select * from {name}"))
 
     def write_table(self, schema: str, table: str, df: pl.DataFrame) -> int:
-        name = _qualified(schema, table)
+        name = qualified(schema, table)
         for column in df.columns:
             validate_identifier(column)
         with self.transaction() as con:
@@ -119,21 +120,13 @@ class DuckDBWarehouse(Warehouse):
             con.unregister("_c360_df")
         return df.height
 
-    def replace_partition(
-        self,
-        schema: str,
-        table: str,
-        df: pl.DataFrame,
-        partition_column: str,
-        partition_values: Sequence[Any],
+    def ensure_table(self, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
+        with self.connection() as con:
+            con.execute(_create_table_sql(schema, table, columns))
+
+    def _replace_partition(
+        self, schema: str, name: str, df: pl.DataFrame, partition_column: str, values: list[Any]
     ) -> int:
-        name = _qualified(schema, table)
-        validate_identifier(partition_column)
-        for column in df.columns:
-            validate_identifier(column)
-        if partition_column not in df.columns:
-            raise ValueError(f"partition column {partition_column!r} is not a column of the frame")
-        values = list(partition_values)
         with self.transaction() as con:
             con.register("_c360_df", df.to_arrow())
             con.execute(f"create table if not exists {name} as select * from _c360_df limit 0")
@@ -145,49 +138,26 @@ class DuckDBWarehouse(Warehouse):
             con.unregister("_c360_df")
         return df.height
 
-    def ensure_table(self, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
-        with self.connection() as con:
-            con.execute(_create_table_sql(schema, table, columns))
-
-    def load_raw_files(
-        self,
-        table: str,
-        columns: Sequence[tuple[str, str]],
-        load_dates: Sequence[date],
-        files: Sequence[RawFile],
-        loaded_at: datetime,
-        retain_files: Sequence[str] = (),
-    ) -> int:
-        name = _qualified("raw", table)
-        names = [validate_identifier(c) for c, _ in columns]
-        if loaded_at.tzinfo is not None:
-            loaded_at = loaded_at.astimezone(UTC).replace(tzinfo=None)
-        for f in files:
-            if f.frame.columns != names:
-                raise ValueError(f"{f.key}: columns {f.frame.columns} differ from raw.{table} columns {names}")
-        all_names = [*names, LOAD_DATE, SOURCE_FILE, LOADED_AT]
-        all_columns = [*columns, (LOAD_DATE, "date"), (SOURCE_FILE, "string"), (LOADED_AT, "timestamp")]
-        days = sorted(set(load_dates))
-        retain = sorted(set(retain_files))
+    def _load_raw(self, load: RawLoad) -> int:
+        for f in load.files:
+            if f.frame.columns != load.names:
+                raise ValueError(f"{f.key}: columns {f.frame.columns} differ from raw.{load.table} columns {load.names}")
+        all_names = [c for c, _ in load.all_columns]
         with self.transaction() as con:
-            con.execute(_create_table_sql("raw", table, all_columns))
-            if days:
-                where = f"{LOAD_DATE} in ({', '.join('?' for _ in days)})"
-                params: list[Any] = list(days)
-                if retain:
-                    where += f" and {SOURCE_FILE} not in ({', '.join('?' for _ in retain)})"
-                    params += retain
-                con.execute(f"delete from {name} where {where}", params)
+            con.execute(_create_table_sql("raw", load.table, load.all_columns))
+            if load.days:
+                where, params = load.replaced_rows()
+                con.execute(f"delete from {load.name} where {where}", params)
             inserted = 0
-            if files:
-                batch = _with_loader_columns(files)
+            if load.files:
+                batch = _with_loader_columns(load.files)
                 # one contiguous frame (DuckDB scans a few big Arrow chunks faster than one per file) handed
                 # over as string views (DuckDB reads them without re-encoding): zero-copy, one statement
                 con.register("_c360_raw", batch.to_arrow(compat_level=pl.CompatLevel.newest()))
                 cols = ", ".join(all_names)
                 con.execute(
-                    f"insert into {name} ({cols}) select {', '.join(all_names[:-1])}, ?::timestamp from _c360_raw",
-                    [loaded_at],
+                    f"insert into {load.name} ({cols}) select {', '.join(all_names[:-1])}, ?::timestamp from _c360_raw",
+                    [load.loaded_at],
                 )
                 con.unregister("_c360_raw")
                 inserted = batch.height
@@ -207,13 +177,9 @@ def _with_loader_columns(files: Sequence[RawFile]) -> pl.DataFrame:
     ).rechunk()
 
 
-def _qualified(schema: str, table: str) -> str:
-    return f"{validate_identifier(schema)}.{validate_identifier(table)}"
-
-
 def _create_table_sql(schema: str, table: str, columns: Sequence[tuple[str, str]]) -> str:
     cols = ", ".join(f"{validate_identifier(c)} {DUCKDB_TYPES[t]}" for c, t in columns)
-    return f"create table if not exists {_qualified(schema, table)} ({cols})"
+    return f"create table if not exists {qualified(schema, table)} ({cols})"
 
 
 def _to_polars(rel: duckdb.DuckDBPyRelation | None) -> pl.DataFrame:

@@ -120,8 +120,8 @@ def _s3_client(endpoint: str | None, region: str | None, _credentials: tuple):
 
 
 def _credentials_marker() -> tuple:
-    # a cache key that changes when the credentials in the environment change; never logged or stored
-    return tuple(hashlib.sha256(os.environ.get(v, "").encode()).hexdigest() for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"))
+    # a cache key that changes when the AWS SDK's own environment (credentials, endpoint) changes; never logged or stored
+    return tuple(hashlib.sha256(os.environ.get(v, "").encode()).hexdigest() for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"))
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -130,7 +130,7 @@ class LandingResource(dg.ConfigurableResource):
     landing_url: str = Field(default="data/landing", description="Landing zone (env C360_LANDING_URL).")
     quarantine_url: str = Field(default="data/quarantine", description="Quarantine (env C360_QUARANTINE_URL).")
     s3_endpoint_url: str | None = Field(
-        default=None, description="S3-compatible endpoint; default: the AWS_ENDPOINT_URL environment variable."
+        default=None, description="S3-compatible endpoint; default: the AWS SDK's (AWS_ENDPOINT_URL)."
     )
     s3_region_name: str | None = Field(default=None, description="AWS region for S3 (default: boto3's chain).")
 
@@ -140,7 +140,7 @@ class LandingResource(dg.ConfigurableResource):
 
     def _client(self):
         if self._s3_client is None:
-            endpoint = self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+            endpoint = self.s3_endpoint_url or None  # None: the AWS SDK reads AWS_ENDPOINT_URL itself
             self._s3_client = _s3_client(endpoint, self.s3_region_name, _credentials_marker())
         return self._s3_client
 

@@ -31,7 +31,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +40,20 @@ from dagster_snowflake import SnowflakeResource
 
 from customer360.catalog import LOAD_DATE, LOADED_AT, SOURCE_FILE
 from customer360.physical_types import SNOWFLAKE_TYPES
-from customer360.resources.warehouse import WAREHOUSE_SCHEMAS, RawFile, Warehouse, validate_identifier
+from customer360.resources.warehouse import (
+    WAREHOUSE_SCHEMAS,
+    RawFile,
+    RawLoad,
+    Warehouse,
+    qualified,
+    raw_table_columns,
+    validate_identifier,
+)
+from customer360.settings import DEFAULT_SNOWFLAKE_FILE_FORMAT, DEFAULT_SNOWFLAKE_STAGE, get_settings
 from customer360.storage import InvalidKeyError, validate_key
 
-DEFAULT_STAGE = "RAW.C360_LANDING"
-DEFAULT_FILE_FORMAT = "RAW.C360_PARQUET"
+DEFAULT_STAGE = DEFAULT_SNOWFLAKE_STAGE
+DEFAULT_FILE_FORMAT = DEFAULT_SNOWFLAKE_FILE_FORMAT
 
 # Object names configured by env (stage, file format): SCHEMA.NAME or DB.SCHEMA.NAME, plain identifiers.
 _OBJECT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){1,2}$")
@@ -69,7 +77,7 @@ def snowflake_resource_from_env() -> SnowflakeResource:
     """A :class:`SnowflakeResource` whose settings are ``dg.EnvVar`` references (resolved by Dagster).
 
     Auth: key pair when ``SNOWFLAKE_PRIVATE_KEY_PATH`` or ``SNOWFLAKE_PRIVATE_KEY`` is set, else password."""
-    env = os.environ
+    env = os.environ  # which secrets are present picks the auth method; their values stay dg.EnvVar references
     kwargs: dict[str, Any] = {
         "account": dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         "user": dg.EnvVar("SNOWFLAKE_USER"),
@@ -109,11 +117,6 @@ def _object_name(value: str, what: str) -> str:
     return value.upper()
 
 
-def _qualified(schema: str, table: str) -> str:
-    # Unquoted identifiers: Snowflake stores them upper-case, as dbt-snowflake's relations (STAGING.STG_...).
-    return f"{validate_identifier(schema)}.{validate_identifier(table)}"
-
-
 def _polars_type(dtype: pl.DataType) -> str:
     if dtype == pl.Boolean:
         return "BOOLEAN"
@@ -130,16 +133,16 @@ def _polars_type(dtype: pl.DataType) -> str:
     raise TypeError(f"no Snowflake type for polars dtype {dtype}")
 
 
-def _create_sql(schema: str, table: str, columns: Sequence[tuple[str, str]], transient: bool = False) -> str:
+def _create_sql(name: str, columns: Sequence[tuple[str, str]], transient: bool = False) -> str:
+    """``CREATE [TRANSIENT] TABLE IF NOT EXISTS`` of the qualified ``name`` from ``(column, Snowflake type)``."""
     cols = ", ".join(f"{validate_identifier(c)} {t}" for c, t in columns)
     kind = "TRANSIENT TABLE" if transient else "TABLE"
-    return f"CREATE {kind} IF NOT EXISTS {_qualified(schema, table)} ({cols})"
+    return f"CREATE {kind} IF NOT EXISTS {name} ({cols})"
 
 
 def raw_table_ddl(table: str, columns: Sequence[tuple[str, str]]) -> str:
     """``CREATE TABLE IF NOT EXISTS RAW.<table>`` with the catalog columns + loader columns (as the loader does)."""
-    all_columns = [*columns, (LOAD_DATE, "date"), (SOURCE_FILE, "string"), (LOADED_AT, "timestamp")]
-    cols = ",\n  ".join(f"{validate_identifier(c).upper()} {SNOWFLAKE_TYPES[t]}" for c, t in all_columns)
+    cols = ",\n  ".join(f"{validate_identifier(c).upper()} {SNOWFLAKE_TYPES[t]}" for c, t in raw_table_columns(columns))
     return f"CREATE TABLE IF NOT EXISTS RAW.{validate_identifier(table).upper()} (\n  {cols}\n);"
 
 
@@ -177,14 +180,11 @@ class SnowflakeWarehouse(Warehouse):
         self.file_format = _object_name(file_format, "file format")
 
     @classmethod
-    def from_resource(cls, _resource: Any = None) -> "SnowflakeWarehouse":
-        """Built by ``WarehouseResource.engine_impl`` when ``C360_WAREHOUSE=snowflake``: everything from env."""
+    def from_env(cls) -> "SnowflakeWarehouse":
+        """The engine ``C360_WAREHOUSE=snowflake`` selects: connection, stage and file format from the environment."""
         snowflake = snowflake_resource_from_env().process_config_and_initialize()
-        return cls(
-            snowflake,
-            stage=os.environ.get("C360_SNOWFLAKE_STAGE", "").strip() or DEFAULT_STAGE,
-            file_format=os.environ.get("C360_SNOWFLAKE_FILE_FORMAT", "").strip() or DEFAULT_FILE_FORMAT,
-        )
+        settings = get_settings()
+        return cls(snowflake, stage=settings.snowflake_stage, file_format=settings.snowflake_file_format)
 
     # ---------------------------------------------------------------- connections
     @contextmanager
@@ -230,33 +230,23 @@ class SnowflakeWarehouse(Warehouse):
         return bool(out.item(0, 0))
 
     def read_table(self, schema: str, table: str) -> pl.DataFrame:
-        return self.query(f"select * from {_qualified(schema, table)}")
+        return self.query(f"select * from {qualified(schema, table)}")
 
     def ensure_table(self, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
-        self.execute(_create_sql(schema, table, [(c, SNOWFLAKE_TYPES[t]) for c, t in columns]))
+        self.execute(_create_sql(qualified(schema, table), [(c, SNOWFLAKE_TYPES[t]) for c, t in columns]))
 
     def write_table(self, schema: str, table: str, df: pl.DataFrame) -> int:
-        name = _qualified(schema, table)
+        name = qualified(schema, table)
         with self._scratch_from_frame(schema, df) as scratch:
             # One statement: readers see the old table or the new one, never an empty one.
             self.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {scratch}")
         return df.height
 
-    def replace_partition(
-        self,
-        schema: str,
-        table: str,
-        df: pl.DataFrame,
-        partition_column: str,
-        partition_values: Sequence[Any],
+    def _replace_partition(
+        self, schema: str, name: str, df: pl.DataFrame, partition_column: str, values: list[Any]
     ) -> int:
-        name = _qualified(schema, table)
-        validate_identifier(partition_column)
-        if partition_column not in df.columns:
-            raise ValueError(f"partition column {partition_column!r} is not a column of the frame")
-        columns = [(validate_identifier(c), _polars_type(df.schema[c])) for c in df.columns]
-        self.execute(_create_sql(schema, table, columns))
-        values = list(partition_values)
+        columns = [(c, _polars_type(df.schema[c])) for c in df.columns]
+        self.execute(_create_sql(name, columns))
         with self._scratch_from_frame(schema, df) as scratch:
             cols = ", ".join(df.columns)
             with self.transaction() as cur:
@@ -266,52 +256,33 @@ class SnowflakeWarehouse(Warehouse):
                 cur.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {scratch}")
         return df.height
 
-    def load_raw_files(
-        self,
-        table: str,
-        columns: Sequence[tuple[str, str]],
-        load_dates: Sequence[date],
-        files: Sequence[RawFile],
-        loaded_at: datetime,
-        retain_files: Sequence[str] = (),
-    ) -> int:
-        name = _qualified("raw", table)
-        names = [validate_identifier(c) for c, _ in columns]
-        if loaded_at.tzinfo is not None:
-            loaded_at = loaded_at.astimezone(UTC).replace(tzinfo=None)
-        all_columns = [*columns, (LOAD_DATE, "date"), (SOURCE_FILE, "string"), (LOADED_AT, "timestamp")]
-        self.execute(_create_sql("raw", table, [(c, SNOWFLAKE_TYPES[t]) for c, t in all_columns]))
-        for f in files:
+    def _load_raw(self, load: RawLoad) -> int:
+        self.execute(_create_sql(load.name, [(c, SNOWFLAKE_TYPES[t]) for c, t in load.all_columns]))
+        for f in load.files:
             _split_key(f.key)  # every key validated before any SQL runs
 
-        scratch = f"_c360_copy_{validate_identifier(table)}_{uuid.uuid4().hex[:12]}"
-        scratch_columns = [(c, SNOWFLAKE_TYPES[t]) for c, t in columns]
+        scratch = qualified("raw", f"_c360_copy_{load.table}_{uuid.uuid4().hex[:12]}")
+        scratch_columns = [(c, SNOWFLAKE_TYPES[t]) for c, t in load.columns]
         scratch_columns += [(LOAD_DATE, "DATE"), (SOURCE_FILE, "VARCHAR")]
-        self.execute(_create_sql("raw", scratch, scratch_columns, transient=True))
+        self.execute(_create_sql(scratch, scratch_columns, transient=True))
         try:
-            outcomes = [self._copy_file(f"raw.{scratch}", f) for f in files]
+            outcomes = [self._copy_file(scratch, f) for f in load.files]
             rejected = {o.key: o.error for o in outcomes if o.error is not None}
-            days = sorted(set(load_dates))
-            keep = sorted(set(retain_files) | set(rejected))
-            cols = ", ".join(names)
+            cols = ", ".join(load.names)
             with self.transaction() as cur:
-                if days:
-                    where = f"{LOAD_DATE} IN ({', '.join('?' for _ in days)})"
-                    params: list[Any] = list(days)
-                    if keep:
-                        where += f" AND {SOURCE_FILE} NOT IN ({', '.join('?' for _ in keep)})"
-                        params += keep
-                    cur.execute(f"DELETE FROM {name} WHERE {where}", params)
+                if load.days:
+                    where, params = load.replaced_rows(keep=list(rejected))
+                    cur.execute(f"DELETE FROM {load.name} WHERE {where}", params)
                 cur.execute(
-                    f"INSERT INTO {name} ({cols}, {LOAD_DATE}, {SOURCE_FILE}, {LOADED_AT}) "
-                    f"SELECT {cols}, {LOAD_DATE}, {SOURCE_FILE}, CAST(? AS TIMESTAMP_NTZ) FROM raw.{scratch}",
-                    [loaded_at.isoformat(sep=" ")],
+                    f"INSERT INTO {load.name} ({cols}, {LOAD_DATE}, {SOURCE_FILE}, {LOADED_AT}) "
+                    f"SELECT {cols}, {LOAD_DATE}, {SOURCE_FILE}, CAST(? AS TIMESTAMP_NTZ) FROM {scratch}",
+                    [load.loaded_at.isoformat(sep=" ")],
                 )
                 inserted = int(cur.rowcount or 0)
         finally:
-            self.execute(f"DROP TABLE IF EXISTS raw.{scratch}")
+            self.execute(f"DROP TABLE IF EXISTS {scratch}")
         if rejected:
-            raise RawFilesRejectedError(table, rejected, inserted)  # type: ignore[arg-type]
+            raise RawFilesRejectedError(load.table, rejected, inserted)  # type: ignore[arg-type]
         return inserted
 
     # ---------------------------------------------------------------- helpers

@@ -1,14 +1,14 @@
-"""The warehouse resource: one interface, the engine chosen by ``C360_WAREHOUSE``.
+"""The warehouse interface: what every engine provides, and the helpers the engines share. No Dagster here.
 
-Everything above this module (ingestion, ML, tests) talks to :class:`WarehouseResource` and never learns
-which engine runs. The engines live in their own modules behind the :class:`Warehouse` interface:
+Everything above the engines (ingestion, ML, consumers, tests) talks to a :class:`Warehouse` and never learns
+which engine runs. The engines live in their own modules and import only this one:
 
 * ``duckdb`` (default) → :class:`customer360.resources.duckdb_warehouse.DuckDBWarehouse`
-* ``snowflake`` → ``customer360.resources.snowflake_warehouse.SnowflakeWarehouse`` (the production path;
-  implements the same interface, raw loads become ``COPY INTO`` from the landing stage).
+* ``snowflake`` → :class:`customer360.resources.snowflake_warehouse.SnowflakeWarehouse` (the production path;
+  raw loads become ``COPY INTO`` from the landing stage).
 
-The switch point is :meth:`WarehouseResource.engine_impl`: adding an engine means one class implementing
-:class:`Warehouse` and one branch there.
+The Dagster resource that selects and builds the engine is
+:class:`customer360.resources.warehouse_resource.WarehouseResource`.
 
 Conventions every engine honours:
 
@@ -24,12 +24,12 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-import dagster as dg
 import polars as pl
-from pydantic import Field
+
+from customer360.catalog import LOAD_DATE, LOADER_COLUMNS, SOURCE_FILE
 
 WAREHOUSE_SCHEMAS: tuple[str, ...] = ("raw", "staging", "intermediate", "marts", "ml", "snapshots")
 ENGINES: tuple[str, ...] = ("duckdb", "snowflake")
@@ -48,6 +48,16 @@ def validate_identifier(name: str) -> str:
     return name
 
 
+def qualified(schema: str, table: str) -> str:
+    """``schema.table`` from two validated identifiers (unquoted: Snowflake stores them upper-case)."""
+    return f"{validate_identifier(schema)}.{validate_identifier(table)}"
+
+
+def raw_table_columns(columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The ``(name, logical type)`` columns of a raw table: the catalog's ``columns``, then the loader's."""
+    return [*columns, *((c.name, c.type) for c in LOADER_COLUMNS)]
+
+
 @dataclass(frozen=True)
 class RawFile:
     """One validated landing file ready to load into ``raw.<source>``.
@@ -59,6 +69,58 @@ class RawFile:
     key: str  # landing key, e.g. "orders/load_date=2024-01-03/orders_0001.parquet"
     load_date: date  # the arrival day (its load_date= folder)
     frame: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class RawLoad:
+    """One replacement of arrival days of ``raw.<table>``, validated: what an engine's raw load receives."""
+
+    table: str
+    columns: tuple[tuple[str, str], ...]  # the catalog columns (name, logical type), without the loader's
+    days: tuple[date, ...]  # sorted, distinct
+    files: tuple[RawFile, ...]
+    loaded_at: datetime  # naive UTC
+    retain: tuple[str, ...]  # sorted, distinct landing keys whose earlier rows stay
+
+    @classmethod
+    def of(
+        cls,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        load_dates: Sequence[date],
+        files: Sequence[RawFile],
+        loaded_at: datetime,
+        retain_files: Sequence[str],
+    ) -> "RawLoad":
+        validate_identifier(table)
+        for name, _ in columns:
+            validate_identifier(name)
+        if loaded_at.tzinfo is not None:
+            loaded_at = loaded_at.astimezone(UTC).replace(tzinfo=None)
+        return cls(
+            table, tuple(columns), tuple(sorted(set(load_dates))), tuple(files), loaded_at, tuple(sorted(set(retain_files)))
+        )
+
+    @property
+    def name(self) -> str:
+        return qualified("raw", self.table)
+
+    @property
+    def names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    @property
+    def all_columns(self) -> list[tuple[str, str]]:
+        return raw_table_columns(self.columns)
+
+    def replaced_rows(self, keep: Sequence[str] = ()) -> tuple[str, list[Any]]:
+        """The ``where`` clause (and its parameters) of the rows this load replaces: its days' rows, except
+        those of the retained files and of ``keep``."""
+        kept = sorted(set(self.retain) | set(keep))
+        where = f"{LOAD_DATE} in ({', '.join('?' for _ in self.days)})"
+        if kept:
+            where += f" and {SOURCE_FILE} not in ({', '.join('?' for _ in kept)})"
+        return where, [*self.days, *kept]
 
 
 class Warehouse(ABC):
@@ -83,6 +145,9 @@ class Warehouse(ABC):
         """Atomically create or replace ``schema.table`` with ``df``; return the row count."""
 
     @abstractmethod
+    def ensure_table(self, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
+        """Create ``schema.table`` if missing, from ``(name, logical_type)`` pairs (catalog logical types)."""
+
     def replace_partition(
         self,
         schema: str,
@@ -93,12 +158,14 @@ class Warehouse(ABC):
     ) -> int:
         """Delete rows whose ``partition_column`` is in ``partition_values`` and insert ``df``, in ONE
         transaction. Creates the table from ``df`` when missing. Returns the number of rows inserted."""
+        name = qualified(schema, table)
+        validate_identifier(partition_column)
+        for column in df.columns:
+            validate_identifier(column)
+        if partition_column not in df.columns:
+            raise ValueError(f"partition column {partition_column!r} is not a column of the frame")
+        return self._replace_partition(schema, name, df, partition_column, list(partition_values))
 
-    @abstractmethod
-    def ensure_table(self, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
-        """Create ``schema.table`` if missing, from ``(name, logical_type)`` pairs (catalog logical types)."""
-
-    @abstractmethod
     def load_raw_files(
         self,
         table: str,
@@ -114,77 +181,14 @@ class Warehouse(ABC):
         ``_loaded_at`` (``loaded_at``, naive UTC). Rows of those days whose ``_source_file`` is in
         ``retain_files`` are kept as they are (a quarantined re-delivery never deletes the last good load of
         that file). Returns the number of rows inserted."""
+        return self._load_raw(RawLoad.of(table, columns, load_dates, files, loaded_at, retain_files))
 
-    def close(self) -> None:  # engines holding connections override this
-        return None
-
-
-class WarehouseResource(dg.ConfigurableResource):
-    """The ``warehouse`` resource. ``engine`` selects the implementation (``C360_WAREHOUSE``)."""
-
-    engine: str = Field(default="duckdb", description="duckdb | snowflake (env C360_WAREHOUSE).")
-    duckdb_path: str = Field(
-        default="data/warehouse.duckdb", description="DuckDB database file (env C360_DUCKDB_PATH)."
-    )
-    lock_timeout_seconds: float = Field(
-        default=120.0,
-        description="DuckDB: how long to wait for another process's write lock on the file before failing.",
-    )
-
-    def engine_impl(self) -> Warehouse:
-        """THE switch point between engines."""
-        engine = self.engine.strip().lower()
-        if engine == "duckdb":
-            from customer360.resources.duckdb_warehouse import DuckDBWarehouse
-
-            return DuckDBWarehouse(self.duckdb_path, lock_timeout_seconds=self.lock_timeout_seconds)
-        if engine == "snowflake":
-            try:
-                from customer360.resources.snowflake_warehouse import SnowflakeWarehouse  # type: ignore
-            except ImportError as exc:  # pragma: no cover - until the Snowflake engine lands
-                raise NotImplementedError(
-                    "C360_WAREHOUSE=snowflake: customer360/resources/snowflake_warehouse.py (SnowflakeWarehouse, "
-                    "implementing customer360.resources.warehouse.Warehouse) is not available"
-                ) from exc
-            return SnowflakeWarehouse.from_resource(self)
-        raise ValueError(f"unknown warehouse engine {self.engine!r}: expected one of {ENGINES}")
-
-    # Delegation: the public interface used by assets. Each call opens and closes its own connection.
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        return self.engine_impl().query(sql, params)
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        self.engine_impl().execute(sql, params)
-
-    def table_exists(self, schema: str, table: str) -> bool:
-        return self.engine_impl().table_exists(schema, table)
-
-    def read_table(self, schema: str, table: str) -> pl.DataFrame:
-        return self.engine_impl().read_table(schema, table)
-
-    def write_table(self, schema: str, table: str, df: pl.DataFrame) -> int:
-        return self.engine_impl().write_table(schema, table, df)
-
-    def replace_partition(
-        self,
-        schema: str,
-        table: str,
-        df: pl.DataFrame,
-        partition_column: str,
-        partition_values: Sequence[Any],
+    @abstractmethod
+    def _replace_partition(
+        self, schema: str, name: str, df: pl.DataFrame, partition_column: str, values: list[Any]
     ) -> int:
-        return self.engine_impl().replace_partition(schema, table, df, partition_column, partition_values)
+        """:meth:`replace_partition` of the validated ``name`` (``schema.table``) in this engine's SQL."""
 
-    def ensure_table(self, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
-        self.engine_impl().ensure_table(schema, table, columns)
-
-    def load_raw_files(
-        self,
-        table: str,
-        columns: Sequence[tuple[str, str]],
-        load_dates: Sequence[date],
-        files: Sequence[RawFile],
-        loaded_at: datetime,
-        retain_files: Sequence[str] = (),
-    ) -> int:
-        return self.engine_impl().load_raw_files(table, columns, load_dates, files, loaded_at, retain_files)
+    @abstractmethod
+    def _load_raw(self, load: RawLoad) -> int:
+        """:meth:`load_raw_files` of a validated :class:`RawLoad` in this engine's SQL."""

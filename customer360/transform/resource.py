@@ -33,6 +33,7 @@ from customer360.transform.project import DBT_EXECUTABLE, DBT_TARGETS, dbt_proje
 
 @contextmanager
 def env_overrides(overrides: dict[str, str]) -> Iterator[None]:
+    """dbt reads its configuration from the environment: set for one invocation, then restored."""
     saved = {k: os.environ.get(k) for k in overrides}
     os.environ.update(overrides)
     try:
@@ -67,6 +68,7 @@ class C360DbtCliResource(DbtCliResource):
         # later: dbt's default "eager" selection runs e.g. dim_customers ↔ fct_customer_value relationship tests
         # before fct_customer_value exists, which fails a fresh build. "buildable" runs a test once all its parents
         # are selected or upstream of the selection. An explicit DBT_INDIRECT_SELECTION wins.
+        # dbt's own variable: only its presence is looked at, so that an explicit choice reaches dbt unchanged
         overrides = {} if os.environ.get("DBT_INDIRECT_SELECTION") else {"DBT_INDIRECT_SELECTION": "buildable"}
         if self.duckdb_path:
             overrides["C360_DUCKDB_PATH"] = self.resolved_duckdb_path()
@@ -95,11 +97,6 @@ class C360DbtCliResource(DbtCliResource):
         return parse_cache.cache_file(self._absolute(_get_dbt_target_path()), key)
 
 
-def fetch_metadata_default() -> bool:
-    """``C360_DBT_FETCH_METADATA`` (default on): row counts and column schemas on every dbt materialization."""
-    return os.environ.get("C360_DBT_FETCH_METADATA", "1").strip().lower() not in {"0", "false", "no", "off"}
-
-
 def build_dbt_resource(settings: Settings) -> C360DbtCliResource:
     target = DBT_TARGETS[settings.warehouse]
     return C360DbtCliResource(
@@ -107,5 +104,5 @@ def build_dbt_resource(settings: Settings) -> C360DbtCliResource:
         target=target,
         dbt_executable=DBT_EXECUTABLE,
         duckdb_path=settings.duckdb_path if settings.warehouse == "duckdb" else None,
-        fetch_metadata=fetch_metadata_default(),
+        fetch_metadata=settings.dbt_fetch_metadata,
     )

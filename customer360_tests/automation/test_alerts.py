@@ -12,7 +12,7 @@ from customer360.automation.alerts import (
     freshness_alert_sensor,
     run_failure_alert_sensor,
 )
-from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier, notifier_from_env
+from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier, alert_notifier
 from customer360_tests.automation.webhook_receiver import WebhookReceiver
 
 KEY = dg.AssetKey(["raw", "transactions"])
@@ -82,10 +82,13 @@ def test_notifier_retries_then_names_the_failure_not_the_secret_url(receiver):
     assert "HTTP 500" in str(err.value) and receiver.url not in str(err.value)
 
 
-def test_notifier_from_env_reads_the_webhook_through_envvar(monkeypatch):
-    assert notifier_from_env({}).webhook_url is None
+def test_the_notifier_reads_the_webhook_through_envvar(monkeypatch):
+    from customer360.settings import Settings
+
+    monkeypatch.delenv("C360_ALERT_WEBHOOK_URL", raising=False)
+    assert alert_notifier(Settings.from_env().alert_webhook_set).webhook_url is None
     monkeypatch.setenv("C360_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/x")
-    resource = notifier_from_env()
+    resource = alert_notifier(Settings.from_env().alert_webhook_set)
     assert isinstance(resource.webhook_url, dg.EnvVar)  # resolved at run time, never stored in config
 
 

@@ -118,12 +118,12 @@ def test_dagster_policies_and_dbt_source_freshness_do_not_drift(loaded_graph):
 
 
 def test_override_is_test_only_and_validated():
-    assert effective_slas({}) == SLAS
-    shortened = effective_slas({SLA_OVERRIDE_ENV: "transactions:60:86400"})
+    assert effective_slas("") == SLAS
+    shortened = effective_slas("transactions:60:86400")
     assert shortened["transactions"].warn_after == timedelta(seconds=60)
     assert shortened["orders"] == SLAS["orders"]
     assert SLAS["transactions"].warn_after == timedelta(hours=1)  # the table itself is untouched
-    policy = raw_freshness_policies({SLA_OVERRIDE_ENV: "transactions:60:120"})[dg.AssetKey(["raw", "transactions"])]
+    policy = raw_freshness_policies("transactions:60:120")[dg.AssetKey(["raw", "transactions"])]
     assert _windows(policy) == (timedelta(seconds=60), timedelta(seconds=120))
     for bad in ("nosuch:60:120", "transactions:60", "transactions:30:120", "transactions:a:b", "transactions:120:60"):
         with pytest.raises(ValueError):
@@ -170,3 +170,10 @@ def test_freshness_check_results_mirror_the_daemon_states():
         evaluation = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("a"), check_name="freshness_sla",
                                              passed=passed, severity=severity)
         assert state_of_evaluation(evaluation) == state
+
+
+def test_override_comes_from_the_settings(monkeypatch):
+    monkeypatch.setenv(SLA_OVERRIDE_ENV, "transactions:60:120")
+    assert effective_slas()["transactions"].warn_after == timedelta(seconds=60)
+    monkeypatch.delenv(SLA_OVERRIDE_ENV)
+    assert effective_slas() == SLAS

@@ -17,7 +17,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from customer360.consumers.compliance_export import EXPORT_PREFIX, build_compliance_export_asset, day_prefix, read_day
 from customer360.ingestion.partitions import daily_partitions
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources import WarehouseResource
 from customer360.settings import DBT_PROJECT_DIR
 from customer360.storage import open_store
 from customer360.transform.project import dbt_project

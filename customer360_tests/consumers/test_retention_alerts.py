@@ -11,7 +11,7 @@ import yaml
 
 from customer360.automation.notifier import AlertNotifier
 from customer360.consumers.retention_alerts import build_retention_alerts_asset
-from customer360.resources.warehouse import WarehouseResource
+from customer360.resources import WarehouseResource
 from customer360.settings import DBT_PROJECT_DIR
 from customer360.transform import project_vars
 from customer360.transform.project import dbt_project

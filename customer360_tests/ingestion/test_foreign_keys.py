@@ -16,7 +16,7 @@ D1, D2, D3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
 @pytest.fixture
 def env(tmp_path):
     landing = LandingResource(landing_url=str(tmp_path / "l"), quarantine_url=str(tmp_path / "q"))
-    wh = WarehouseResource(duckdb_path=str(tmp_path / "w.duckdb"))
+    wh = WarehouseResource(duckdb_path=str(tmp_path / "w.duckdb")).build()
 
     def customers(day: date, ids: list[str]) -> None:
         buf = io.BytesIO()

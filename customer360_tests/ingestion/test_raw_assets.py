@@ -82,7 +82,7 @@ def test_range_load_quarantines_every_defect_keeps_every_good_row_and_is_idempot
     assert {b["defect"] for b in bad} == set(EXPECTED_CHECK)  # the generator wrote every kind
     results = materialize_range(workspace, instance)
     assert all(r.success for r in results)
-    wh = build_resources(settings_for(workspace))["warehouse"]
+    wh = build_resources(settings_for(workspace))["warehouse"].build()
 
     # every good row loaded exactly once, nothing from a bad file
     bad_keys = {b["key"] for b in bad}
@@ -145,7 +145,7 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
     sources = {"orders", "transactions", "products"}
     results = materialize_range(workspace, instance, sources=sources)
     assert all(r.success for r in results) and len(results) == 2  # daily sources: one run, products: one run
-    wh = build_resources(settings_for(workspace))["warehouse"]
+    wh = build_resources(settings_for(workspace))["warehouse"].build()
     bad = json.loads((workspace / "truth" / "bad_files.json").read_text())
     partition_keys = {"daily": [(FIRST + timedelta(days=i)).isoformat() for i in range(GEN_DAYS)],
                       "weekly": ["2024-01-01", "2024-01-08"]}
@@ -201,7 +201,7 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
 
 def test_fixed_redelivery_is_loaded_and_broken_redelivery_loses_nothing(workspace, instance):
     settings = settings_for(workspace)
-    wh = build_resources(settings)["warehouse"]
+    wh = build_resources(settings)["warehouse"].build()
     materialize_range(workspace, instance, sources={"orders", "customers", "products"})
     bad = json.loads((workspace / "truth" / "bad_files.json").read_text())
     [neg] = [b for b in bad if b["defect"] == "negative_quantity"]
@@ -246,7 +246,7 @@ def test_load_from_s3_landing(tmp_path, s3_bucket, instance):
     assert all("s3" in a.specs_by_key[a.key].kinds for a in assets)
     result = dg.materialize(assets, resources=build_resources(settings), instance=instance, partition_key=GEN_END.isoformat())
     assert result.success
-    wh = build_resources(settings)["warehouse"]
+    wh = build_resources(settings)["warehouse"].build()
     counts = wh.query("select count(*), count(distinct _source_file) from raw.orders").row(0)
     assert counts[0] > 0 and counts[1] == 1
     [evaluation] = [e for e in checks(result, QUARANTINE_CHECK) if e.asset_key.path[1] == "orders"]
@@ -281,7 +281,7 @@ def _assert_unicode_names_and_unrecognised_objects(settings, instance, day: str)
     orders = [a for a in ingestion_definitions(settings).assets if a.key.path[1] == "orders"]
     result = dg.materialize(orders, resources=resources, instance=instance, partition_key=day)
     assert result.success
-    wh = resources["warehouse"]
+    wh = resources["warehouse"].build()
     assert wh.query("select count(*) from raw.orders where _source_file = ?", [new_key]).item(0, 0) == moved
     [quarantine] = checks(result, QUARANTINE_CHECK)
     quarantined = quarantine.metadata["quarantined_files"].value

@@ -12,7 +12,7 @@ from customer360.ml.assets import CHURN_KEY, LTV_KEY, RISK_KEY, SEGMENTS_KEY, TA
 from customer360.ml.catalog import column_schema
 from customer360.ml.checks import CONTRACT_CHECK, QUALITY
 from customer360.ml.contracts import OUTPUT_SCHEMAS
-from customer360.resources import WarehouseResource
+from customer360.resources import Warehouse, WarehouseResource
 
 
 def _run(db, artifacts, monkeypatch, refit=None, raise_on_error=True):
@@ -32,7 +32,7 @@ def _metadata(result) -> dict[dg.AssetKey, dict]:
 
 
 def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
-    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
     customers = set(wh.query("select customer_id from staging.stg_customers")["customer_id"].to_list())
 
     first = _run(warehouse_copy, tmp_path / "artifacts", monkeypatch)
@@ -101,7 +101,7 @@ def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
 
 
 def test_contract_violation_fails_the_asset_with_the_reason(warehouse_copy, tmp_path, monkeypatch):
-    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
     bad = wh.read_table("ml", "feat_fraud_behavior")
     bad = pl.concat([bad, bad.head(1)]).with_columns(pl.lit(1.7).alias("night_txn_ratio"))
     wh.write_table("ml", "feat_fraud_behavior", bad)
@@ -115,7 +115,7 @@ def test_contract_violation_fails_the_asset_with_the_reason(warehouse_copy, tmp_
 
 def test_point_in_time_on_generated_data(ml_warehouse):
     """Features as of a cutoff computed from all rows == computed from only the rows before the cutoff."""
-    frames = F.load_source_frames(WarehouseResource(duckdb_path=str(ml_warehouse)))
+    frames = F.load_source_frames(WarehouseResource(duckdb_path=str(ml_warehouse)).build())
     cutoff = F.effective_as_of(frames, None) - timedelta(days=120)
     c = F._start(cutoff)
     past = F.SourceFrames(
@@ -137,7 +137,7 @@ def test_point_in_time_on_generated_data(ml_warehouse):
 
 
 def test_sql_loader_matches_the_polars_aggregation(ml_warehouse):
-    wh = WarehouseResource(duckdb_path=str(ml_warehouse))
+    wh = WarehouseResource(duckdb_path=str(ml_warehouse)).build()
     loaded = F.load_source_frames(wh)
     events = wh.query("select customer_id, session_id, event_timestamp from staging.stg_events")
     txns = wh.query("select * from staging.stg_transactions")
@@ -155,7 +155,7 @@ def test_output_contract_failure_is_a_failed_blocking_check_that_stops_downstrea
     """A bad score table is not written, its check fails with the failing rows, and the marts do not run."""
     from customer360.ml import assets as A
 
-    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
     monkeypatch.setenv("C360_ARTIFACTS_URL", str(tmp_path / "artifacts"))
     risk = [a for a in ml_assets() if RISK_KEY in a.keys]
     assert dg.materialize(risk, resources={"warehouse": wh}).success
@@ -210,7 +210,7 @@ def test_settings_are_fixed_when_the_definitions_are_built(warehouse_copy, tmp_p
     monkeypatch.chdir(elsewhere)  # what dagster-dbt's in-process adapter does mid-run
     monkeypatch.setenv("C360_ML_THREADS", "not-a-number")  # nothing reads the environment inside the run
     monkeypatch.setenv("C360_ARTIFACTS_URL", str(tmp_path / "other"))
-    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
     assert dg.materialize(risk, resources={"warehouse": wh}).success
     assert list((home / "data" / "artifacts" / "models" / "customer_risk_scores").glob("*/model.joblib"))
     assert not (elsewhere / "data").exists() and not (tmp_path / "other").exists()
@@ -219,7 +219,7 @@ def test_settings_are_fixed_when_the_definitions_are_built(warehouse_copy, tmp_p
 NEW_CUSTOMER = "CUST-NEW-0000001"
 
 
-def _add_customer(wh: WarehouseResource) -> None:
+def _add_customer(wh: Warehouse) -> None:
     """Changed data since the fit: one more customer (signed up early, so also in the training cutoffs' features),
     in raw (→ the staging views churn/LTV read) and in both feature tables."""
     wh.execute(
@@ -261,7 +261,7 @@ def _spy_point_in_time(monkeypatch) -> dict[str, list]:
 def test_daily_scoring_reuses_the_model_and_refits_only_for_a_reason(warehouse_copy, tmp_path, monkeypatch):
     from customer360.ml import retrain
 
-    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
     artifacts = tmp_path / "artifacts"
     seen = _spy_point_in_time(monkeypatch)
     first = _metadata(_run(warehouse_copy, artifacts, monkeypatch))
@@ -312,7 +312,7 @@ def test_daily_scoring_reuses_the_model_and_refits_only_for_a_reason(warehouse_c
 
 
 def test_score_drift_above_the_threshold_refits(warehouse_copy, tmp_path, monkeypatch):
-    wh = WarehouseResource(duckdb_path=str(warehouse_copy))
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
     monkeypatch.setenv("C360_ARTIFACTS_URL", str(tmp_path / "artifacts"))
     risk = [a for a in ml_assets() if RISK_KEY in a.keys]
     first = _metadata(dg.materialize(risk, resources={"warehouse": wh}))[RISK_KEY]
@@ -330,7 +330,7 @@ def test_score_drift_above_the_threshold_refits(warehouse_copy, tmp_path, monkey
 
 
 def test_scoring_frames_give_the_as_of_features_of_the_full_history_from_less_data(ml_warehouse):
-    wh = WarehouseResource(duckdb_path=str(ml_warehouse))
+    wh = WarehouseResource(duckdb_path=str(ml_warehouse)).build()
     full = F.load_source_frames(wh)
     scoring = F.load_scoring_frames(wh, None)
     as_of = F.effective_as_of(full, None)

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 import pytest
 
 from customer360.ingestion.loader import load_days
+from customer360.resources import WarehouseResource
 from customer360.resources.landing import LandingResource
-from customer360.resources.warehouse import WarehouseResource
 from customer360_tests.production.conftest import GEN_DAYS, GEN_END, bad_file_keys
 from customer360_tests.production.helpers import BIN, DBT_PROJECT, fakesnow_server, snowflake_env
 from customer360_tests.production.snowflake_setup import SOURCE_ORDER, prepare_account
@@ -41,15 +41,14 @@ def test_dbt_build_on_snowflake_emulator(generated_landing, tmp_path, monkeypatc
         env_sf = snowflake_env(port)
         for key, value in env_sf.items():
             monkeypatch.setenv(key, value)
-        warehouse = WarehouseResource(engine="snowflake")
-        wh = warehouse.engine_impl()
+        wh = WarehouseResource(engine="snowflake").build()
         prepare_account(wh, landing)
         res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
         bad = bad_file_keys(landing)
         # everything but the last two arrival days of transactions (they come later, for the incremental run)
         for source in SOURCE_ORDER:
             days = FIRST if source == "transactions" else DAYS
-            quarantined = {q.key for q in load_days(source, days, warehouse, res).quarantined}
+            quarantined = {q.key for q in load_days(source, days, wh, res).quarantined}
             assert quarantined <= bad, quarantined - bad  # only the generator's planted defects
 
         env = {**os.environ, **env_sf, "C360_DBT_TARGET": "snowflake", "DBT_PROFILES_DIR": str(DBT_PROJECT),
@@ -72,7 +71,7 @@ def test_dbt_build_on_snowflake_emulator(generated_landing, tmp_path, monkeypatc
         assert comment and comment.startswith("Customer 360"), comment
 
         # two more arrival days of transactions, and one customer's KYC status changes (a re-sent profile row)
-        assert {q.key for q in load_days("transactions", LATER, warehouse, res).quarantined} <= bad
+        assert {q.key for q in load_days("transactions", LATER, wh, res).quarantined} <= bad
         changed = wh.query(
             "select customer_id, kyc_status from staging.stg_customers order by customer_id limit 1"
         ).row(0)

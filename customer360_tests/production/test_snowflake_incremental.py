@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from customer360.ingestion.loader import load_days
+from customer360.resources import WarehouseResource
 from customer360.resources.landing import LandingResource
-from customer360.resources.warehouse import WarehouseResource
 from customer360_tests.production.conftest import GEN_DAYS, GEN_END, bad_file_keys
 from customer360_tests.production.helpers import DBT_PROJECT, fakesnow_server, snowflake_env
 from customer360_tests.production.snowflake_setup import SOURCE_ORDER, prepare_account
@@ -48,8 +48,7 @@ def test_incremental_days_equal_full_refresh_on_snowflake_emulator(generated_lan
         env_sf = snowflake_env(port)
         for key, value in env_sf.items():
             monkeypatch.setenv(key, value)
-        warehouse = WarehouseResource(engine="snowflake")
-        wh = warehouse.engine_impl()
+        wh = WarehouseResource(engine="snowflake").build()
         prepare_account(wh, landing)
         res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
         bad = bad_file_keys(landing)
@@ -62,7 +61,7 @@ def test_incremental_days_equal_full_refresh_on_snowflake_emulator(generated_lan
                 loads = [("customers", d) for d in (day, day + timedelta(days=1)) if d in DAYS and d not in profile_days]
                 loads += [(source, day) for source in SOURCE_ORDER if source != "customers"]
                 for source, part in loads:
-                    report = load_days(source, [part], warehouse, res, loaded_at=_arrival(day))
+                    report = load_days(source, [part], wh, res, loaded_at=_arrival(day))
                     assert {q.key for q in report.quarantined} <= bad, {q.key for q in report.quarantined} - bad
                 profile_days.update(part for source, part in loads if source == "customers")
 

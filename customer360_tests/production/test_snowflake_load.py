@@ -13,9 +13,9 @@ import pytest
 
 from customer360.ingestion.assets import QUARANTINE_CHECK, build_raw_asset
 from customer360.ingestion.loader import load_days, raw_columns
+from customer360.resources import RawFile, WarehouseResource
 from customer360.resources.landing import LandingResource
 from customer360.resources.snowflake_warehouse import RawFilesRejectedError, SnowflakeWarehouse
-from customer360.resources.warehouse import RawFile, WarehouseResource
 from customer360.settings import Settings
 from customer360_tests.production.conftest import GEN_DAYS, GEN_END, bad_file_keys
 from customer360_tests.production.helpers import snowflake_env
@@ -39,7 +39,7 @@ def emulator(monkeypatch, landing):
     monkeypatch.setenv("C360_WAREHOUSE", "snowflake")
     with fakesnow.patch():
         warehouse = WarehouseResource(engine="snowflake")
-        impl = warehouse.engine_impl()
+        impl = warehouse.build()
         assert isinstance(impl, SnowflakeWarehouse)
         prepare_account(impl, landing)
         yield warehouse, impl
@@ -52,12 +52,12 @@ def _landing_rows(landing, source, skip=frozenset()) -> tuple[int, set[str]]:
 
 def test_copy_into_raw_is_complete_and_idempotent(emulator, landing, tmp_path):
     """Every good file is loaded once; every planted defective file is quarantined, as on DuckDB."""
-    warehouse, impl = emulator
+    _warehouse, impl = emulator
     res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
     bad = bad_file_keys(landing)
     assert len(bad) >= 8
     for source in SOURCE_ORDER:
-        report = load_days(source, DAYS, warehouse, res)
+        report = load_days(source, DAYS, impl, res)
         planted = {k for k in bad if k.startswith(f"{source}/")}
         assert {q.key for q in report.quarantined} == planted, source
         for q in report.quarantined:
@@ -72,7 +72,7 @@ def test_copy_into_raw_is_complete_and_idempotent(emulator, landing, tmp_path):
         assert folders.filter(pl.col("_source_file") != pl.col("_load_date")).height == 0
     before = impl.read_table("raw", "transactions").drop("_loaded_at").sort("transaction_id", "_source_file")
     # re-running the days gives the same rows, no duplicates
-    report = load_days("transactions", DAYS, warehouse, res, loaded_at=datetime.now(UTC) + timedelta(hours=1))
+    report = load_days("transactions", DAYS, impl, res, loaded_at=datetime.now(UTC) + timedelta(hours=1))
     after = impl.read_table("raw", "transactions")
     assert report.rows == after.height == before.height
     assert after["_loaded_at"].n_unique() == 1
@@ -84,7 +84,7 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
     quarantine = tmp_path / "quarantine"
     res = LandingResource(landing_url=str(landing), quarantine_url=str(quarantine))
     day = DAYS[-1]
-    load_days("customers", DAYS, warehouse, res)
+    load_days("customers", DAYS, impl, res)
     bad = bad_file_keys(landing)
     good_rows, _ = _landing_rows(landing, "orders", skip=bad)
     folder = landing / "orders" / f"load_date={day.isoformat()}"
@@ -116,9 +116,9 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
 def test_a_file_snowflake_rejects_is_quarantined_the_rest_commits(emulator, landing, tmp_path, monkeypatch):
     """The contract passed but COPY fails (the file changed after validation): the warehouse reports it, the
     loader quarantines it with Snowflake's reason, the other files of the day commit."""
-    warehouse, impl = emulator
+    _warehouse, impl = emulator
     res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
-    load_days("customers", DAYS, warehouse, res)
+    load_days("customers", DAYS, impl, res)
     day = DAYS[-1]
     files = [f for f in sorted((landing / "products").rglob("*.parquet"))
              if str(f.relative_to(landing)) not in bad_file_keys(landing)]
@@ -142,7 +142,7 @@ def test_a_file_snowflake_rejects_is_quarantined_the_rest_commits(emulator, land
         return original_read(self, good_file.key if key == bad_key else key)
 
     monkeypatch.setattr(LandingResource, "read", read)
-    report = load_days("products", [date.fromisoformat(bad_key.split("load_date=")[1][:10])], warehouse, res)
+    report = load_days("products", [date.fromisoformat(bad_key.split("load_date=")[1][:10])], impl, res)
     rejected = [q for q in report.quarantined if q.key == bad_key]
     assert rejected and "warehouse" in rejected[0].reason
     assert bad_key not in set(impl.read_table("raw", "products")["_source_file"])

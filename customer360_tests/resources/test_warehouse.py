@@ -1,19 +1,59 @@
-"""DuckDB engine of the warehouse resource, through the resource interface the assets use."""
+"""DuckDB engine of the warehouse, as the ``warehouse`` resource builds it; the resource vends the engine."""
 
+import ast
 import threading
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
 
-from customer360.resources import WarehouseResource, validate_identifier
+import customer360.resources as resources_package
+from customer360.resources import Warehouse, WarehouseResource, validate_identifier
+from customer360.resources.duckdb_warehouse import DuckDBWarehouse
 from customer360.resources.warehouse import WAREHOUSE_SCHEMAS, InvalidIdentifierError, RawFile
+
+RESOURCES = resources_package.__path__[0]
 
 
 @pytest.fixture
-def wh(tmp_path) -> WarehouseResource:
-    return WarehouseResource(engine="duckdb", duckdb_path=str(tmp_path / "wh" / "w.duckdb"))
+def wh(tmp_path) -> Warehouse:
+    return WarehouseResource(engine="duckdb", duckdb_path=str(tmp_path / "wh" / "w.duckdb")).build()
+
+
+def test_every_asset_of_a_run_receives_the_one_engine_the_resource_built(tmp_path):
+    seen = []
+
+    @dg.asset
+    def first(warehouse: dg.ResourceParam[Warehouse]) -> None:
+        seen.append(warehouse)
+
+    @dg.asset(deps=[first])
+    def second(warehouse: dg.ResourceParam[Warehouse]) -> None:
+        seen.append(warehouse)
+        warehouse.write_table("ml", "t", pl.DataFrame({"a": [1]}))
+
+    resource = WarehouseResource(duckdb_path=str(tmp_path / "w.duckdb"))
+    assert dg.materialize([first, second], resources={"warehouse": resource}).success
+    assert len(seen) == 2 and seen[0] is seen[1] and isinstance(seen[0], DuckDBWarehouse)
+    assert resource.build().read_table("ml", "t").item() == 1
+
+
+def _imports(module: str) -> set[str]:
+    tree = ast.parse(Path(RESOURCES, f"{module}.py").read_text())
+    return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+
+
+def test_the_interface_is_dagster_free_and_the_engines_import_only_it():
+    assert not {m for m in _imports("warehouse") if m.split(".")[0] == "dagster" or "resources" in m}
+    for engine in ("duckdb_warehouse", "snowflake_warehouse"):
+        assert {m for m in _imports(engine) if m.startswith("customer360.resources")} == {
+            "customer360.resources.warehouse"
+        }, engine
 
 
 def test_schemas_created_on_first_use(wh):
@@ -124,4 +164,4 @@ def test_reader_never_sees_half_a_partition(wh):
 
 def test_unknown_engine_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown warehouse engine"):
-        WarehouseResource(engine="oracle", duckdb_path=str(tmp_path / "x.duckdb")).query("select 1")
+        WarehouseResource(engine="oracle", duckdb_path=str(tmp_path / "x.duckdb")).build()
