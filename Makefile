@@ -1,4 +1,4 @@
-# The README's two commands: `make demo` (set up, run the main job, open the UI) and `make test`.
+# The README's two commands: `make demo` (set up, run the main job, open the UI) and `make test`; CI runs `make lint test`.
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -8,7 +8,8 @@ SCALE ?= 0.01
 DAYS ?= 90
 DEMO_ARGS ?=
 
-.PHONY: setup demo test test-e2e services clean
+.PHONY: setup demo lint test test-e2e services clean
+LINT_PATHS := customer360 customer360_tests data_generation benchmarks scripts
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,6 +31,13 @@ demo: setup
 
 services:
 	bash scripts/test_services.sh
+
+# ruff (pyproject [tool.ruff]) and sqlfluff (.sqlfluff) over the Python and the dbt SQL; the format check runs last so
+# that the lint findings are reported first.
+lint: setup
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 test: setup services
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

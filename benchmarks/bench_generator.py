@@ -65,7 +65,7 @@ def faker_baseline(n: int, seed: int = 1) -> dict:
     Faker.seed(seed)
     t0 = time.perf_counter()
     rows = []
-    for i in range(n):
+    for _ in range(n):
         rows.append(
             {
                 "transaction_id": fake.uuid4(),

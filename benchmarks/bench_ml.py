@@ -59,9 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     artifacts = args.artifacts or Path(tempfile.mkdtemp(prefix="c360_bench_ml_"))
     os.environ["C360_ARTIFACTS_URL"] = str(artifacts.resolve())
     # heavy libraries imported before any timing: the first asset would otherwise pay for them
-    import sklearn.ensemble  # noqa: F401
-
     import dagster as dg
+    import sklearn.ensemble  # noqa: F401
 
     from customer360.ml import assets as ml
 

@@ -23,6 +23,7 @@ The machine is shared: the 1-minute load average is recorded at the start and en
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -65,10 +66,8 @@ class Monitor:
         except self._psutil.Error:
             procs = [self._proc]
         for p in procs:
-            try:
+            with contextlib.suppress(self._psutil.Error):
                 total += p.memory_info().rss
-            except self._psutil.Error:
-                pass
         return total
 
     def _run(self) -> None:
@@ -152,7 +151,7 @@ def _window(meta: dict) -> tuple[date, date]:
 def phase_generate(workdir: Path, meta: dict, mon: Monitor) -> dict:
     from data_generation import GenerateConfig, generate
 
-    first, last = _window(meta)
+    _first, last = _window(meta)
     mon.step("generate")
     summary = generate(GenerateConfig(landing=str(workdir / "landing"), truth=str(workdir / "truth"),
                                       scale=meta["scale"], days=meta["days"], end_date=last, seed=7, overwrite=True))
@@ -389,7 +388,7 @@ def report(workdir: Path, meta: dict) -> dict:
                                   "ratio_cpu": round(inc["cpu_s"] / full["cpu_s"], 3), "target_ratio": 0.10,
                                   "met": inc["wall_s"] / full["wall_s"] <= 0.10}
         ph = phases["incremental"]
-        summary["sensor"] = {k: ph[k] for k in ph if k.startswith("sensor") or k.startswith("file_lands")}
+        summary["sensor"] = {k: ph[k] for k in ph if k.startswith(("sensor", "file_lands"))}
     if "import" in phases:
         ph = phases["import"]
         summary["code_location_load"] = {"median_wall_s": ph["median_wall_s"], "median_cpu_s": ph["median_cpu_s"],

@@ -34,7 +34,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.ml_pipeline import (  # noqa: E402
+from benchmarks.ml_pipeline import (
     dbt_features,
     emit_json,
     fast_ingest,
@@ -66,10 +66,10 @@ def evaluate(duckdb_path: Path, truth_dir: Path, as_of: date) -> dict:
 
     from customer360.ml import features as F
     from customer360.ml.churn import high_risk
-    from customer360.transform.project_vars import churn_probability_threshold
     from customer360.ml.contracts import SEGMENTATION_FEATURES
     from customer360.ml.segmentation import segment_quality
     from customer360.resources import WarehouseResource
+    from customer360.transform.project_vars import churn_probability_threshold
 
     wh = WarehouseResource(duckdb_path=str(duckdb_path)).build()
     truth = pl.read_parquet(truth_dir / "customers.parquet").select(

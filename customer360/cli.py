@@ -117,9 +117,8 @@ def _demo_window(args: argparse.Namespace, settings) -> tuple[date, date]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from data_generation import GenerateConfig, generate
-
     from customer360.partitions_start import record_start
+    from data_generation import GenerateConfig, generate
 
     settings = get_settings()
     if settings.landing_url.startswith("s3://") is False:

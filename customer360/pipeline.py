@@ -29,13 +29,13 @@ import yaml
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.execution.api import execute_run
 from dagster._core.origin import JobPythonOrigin
-from dagster._utils.hosted_user_process import recon_job_from_origin
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.storage.dagster_run import DagsterRunStatus
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+from dagster._utils.hosted_user_process import recon_job_from_origin
 
 from customer360.automation.jobs import DAILY_JOB, DOWNSTREAM_JOB, WEEKLY_JOB, partition_cadence
 from customer360.catalog import RAW, Cadence

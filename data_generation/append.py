@@ -38,7 +38,7 @@ from .events import generate_events
 from .fraud import fraud_bursts
 from .generator import SOURCE_ORDER, SourceSummary, Summary, World, default_truth_dir
 from .orders import generate_orders, order_rows
-from .population import ARCHETYPES, FRAUD_RATE, NEW, Population, S_FRAUD, key_signup_day, signup_keys, signup_shape
+from .population import ARCHETYPES, FRAUD_RATE, NEW, S_FRAUD, Population, key_signup_day, signup_keys, signup_shape
 from .products import Catalogue, next_catalogue, product_names
 from .schema import Lookups, fmt
 from .tickets import generate_tickets
@@ -103,7 +103,11 @@ def recent_sends(store, pop: Population, first: int, last: int) -> dict[str, np.
     cid = t.column("campaign_id").combine_chunks()
     campkey = _ids_to_int(pc.utf8_slice_codeunits(cid, 0, 12), 3)
     cust = _ids_to_int(t.column("customer_id").combine_chunks(), 2)
-    ts = lambda c: np.asarray(pc.fill_null(t.column(c).combine_chunks().cast(pa.int64()), np.iinfo(np.int64).min).to_numpy(zero_copy_only=False))  # noqa: E731
+
+    def ts(c):
+        column = pc.fill_null(t.column(c).combine_chunks().cast(pa.int64()), np.iinfo(np.int64).min)
+        return np.asarray(column.to_numpy(zero_copy_only=False))
+
     chan = np.array([CAMPAIGN_CHANNELS.index(c) for c in t.column("channel").to_pylist()], np.int16)
     frame = {
         "campaign_id": campkey,
@@ -174,7 +178,7 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
     samplers = world.samplers()
     writer = Writer(store, lookups, threads=threads)
     emitters = {s: Emitter(s, writer, seed, day, late=(s != "products")) for s in SOURCE_ORDER}
-    entities = {s: 0 for s in SOURCE_ORDER}
+    entities = dict.fromkeys(SOURCE_ORDER, 0)
 
     # rows decided earlier for today (or later)
     pending = {s: truth_mod.read_frame(truth_dir, f"_state/pending/{s}.parquet") for s in SOURCE_ORDER}

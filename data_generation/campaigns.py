@@ -45,14 +45,14 @@ def campaign_names(seed: int, keys: np.ndarray) -> pa.Array:
     themes = np.where(month == 11, np.where(hash_uniform(seed, keys, 804) < 0.5, "black_friday", themes), themes)
     themes = np.where(month == 12, np.where(hash_uniform(seed, keys, 805) < 0.5, "holiday_gift_guide", themes), themes)
     ch = np.array(["email", "sms", "push", "in_app"], dtype=object)[campaign_channel(seed, keys)]
-    names = [f"{t}_{d}_{c}" for t, d, c in zip(themes, ymd, ch)]
+    names = [f"{t}_{d}_{c}" for t, d, c in zip(themes, ymd, ch, strict=True)]
     return pa.array(names, type=pa.string())
 
 
 def generate_sends(seed: int, pop: Population, days: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
     """All sends of ``days`` with their (final) open and click times and order intents."""
     frames = []
-    for day, n in zip(days, counts):
+    for day, n in zip(days, counts, strict=True):
         rng = rng_for(seed, STREAM["campaigns"], int(day))
         keys, chans = campaigns_for_day(seed, int(day))
         split = rng.dirichlet(np.full(len(keys), 4.0))
@@ -60,7 +60,7 @@ def generate_sends(seed: int, pop: Population, days: np.ndarray, counts: np.ndar
         limit = pop.signed_by(int(day))
         if limit == 0:
             continue
-        for key, ch, size in zip(keys, chans, sizes):
+        for key, ch, size in zip(keys, chans, sizes, strict=True):
             size = min(int(size), limit)
             cust = np.unique(rng.integers(0, limit, size))  # one send per customer per campaign
             send_hour = 9 + int(rng.integers(0, 9))
@@ -113,7 +113,6 @@ def conversion_day(sends: dict[str, np.ndarray], completed_keys: np.ndarray) -> 
 
 def send_rows(pop: Population, sends: dict[str, np.ndarray], conv_day: np.ndarray, last_day: int) -> dict[str, np.ndarray]:
     """Versioned rows: the send day, then the day of each later change (open, click, conversion)."""
-    n = len(conv_day)
     day = sends["sent_at"] // DAY_US
     open_day = np.where(sends["opened_at"] != NULL_TS, sends["opened_at"] // DAY_US, -1)
     click_day = np.where(sends["clicked_at"] != NULL_TS, sends["clicked_at"] // DAY_US, -1)

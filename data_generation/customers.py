@@ -11,7 +11,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import reference as ref
-from .population import DORMANT, S_ACCT, S_ACCTDAY, S_DORMANT, S_EXPIRE, S_KYC, S_KYCDAYS, S_NAME1, S_NAME2, S_PHONE, S_PHONEDAY, S_SUSPEND, Population
+from .population import (
+    DORMANT,
+    S_ACCT,
+    S_ACCTDAY,
+    S_DORMANT,
+    S_EXPIRE,
+    S_KYC,
+    S_KYCDAYS,
+    S_NAME1,
+    S_NAME2,
+    S_PHONE,
+    S_PHONEDAY,
+    S_SUSPEND,
+    Population,
+)
 from .util import NO_DAY, hash_uniform
 
 # catalog orders

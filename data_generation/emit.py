@@ -160,7 +160,7 @@ class Emitter:
         starts = np.concatenate([[0], bounds])
         stops = np.concatenate([bounds, [len(loads)]])
         parts = PARTS.get(self.source, 1)
-        for a, b in zip(starts, stops):
+        for a, b in zip(starts, stops, strict=True):
             day = int(loads[a])
             k = min(parts, b - a)
             edges = np.linspace(a, b, k + 1).astype(np.int64)

@@ -228,7 +228,7 @@ def generate(config: GenerateConfig) -> Summary:
     truth_mod.clear(truth_dir)
 
     tg = targets(config.scale)
-    pop = build_population(config.seed, int(round(tg["customers"])), start, end)
+    pop = build_population(config.seed, round(tg["customers"]), start, end)
     prof = Profiles(pop)
     lookups = Lookups()
     lookups.arrays["email"] = email_lookup(pop, prof)
@@ -269,7 +269,7 @@ def generate(config: GenerateConfig) -> Summary:
     emitters = {s: Emitter(s, writer, config.seed, end, late=(s != "products")) for s in SOURCE_ORDER}
     progress = _Progress(config.progress, config.days + 2)
     completed: list[np.ndarray] = []
-    entities = {s: 0 for s in SOURCE_ORDER}
+    entities = dict.fromkeys(SOURCE_ORDER, 0)
     try:
         for cat in catalogues:
             emitters["products"].add(cat.frame())

@@ -168,7 +168,7 @@ def signup_shape(days: np.ndarray) -> np.ndarray:
 def build_population(seed: int, n_customers: int, start: int, end: int) -> Population:
     """Sign-up days, archetypes, fraudsters and churn for a fresh window ``[start, end]`` (day ordinals)."""
     rng = rng_for(seed, STREAM["population"])
-    n_pre = int(round(n_customers * PRE_WINDOW_SHARE))
+    n_pre = round(n_customers * PRE_WINDOW_SHARE)
     n_in = n_customers - n_pre
     # before the window: up to three years back, denser closer to the window (growth)
     back = (3 * 365 * rng.random(n_pre) ** 1.6).astype(np.int64) + 1

@@ -1,44 +1,10 @@
 """Fixed reference lists (names, geography, catalogue taxonomy, URLs, browsers) the generator draws from."""
 
-FIRST_NAMES = (
-    "james mary robert patricia john jennifer michael linda david elizabeth william barbara richard susan joseph "
-    "jessica thomas sarah charles karen christopher lisa daniel nancy matthew betty anthony margaret mark sandra "
-    "donald ashley steven kimberly paul emily andrew donna joshua michelle kenneth carol kevin amanda brian "
-    "dorothy george melissa timothy deborah ronald stephanie edward rebecca jason sharon jeffrey laura ryan "
-    "cynthia jacob kathleen gary amy nicholas angela eric shirley jonathan anna stephen brenda larry pamela "
-    "justin emma scott nicole brandon helen benjamin samantha samuel katherine gregory christine alexander "
-    "debra frank rachel patrick carolyn raymond janet jack catherine dennis maria jerry heather tyler diane "
-    "aaron ruth jose julie adam olivia nathan joyce henry virginia zachary victoria douglas kelly peter lauren "
-    "kyle christina noah joan ethan evelyn jeremy judith walter megan christian andrea keith cheryl roger "
-    "hannah terry jacqueline austin martha sean gloria gerald teresa carl ann harold sara dylan madison arthur "
-    "frances lawrence kathryn jordan janice jesse jean bryan abigail billy alice bruce judy gabriel sophia joe "
-    "grace logan denise alan amber juan doris wayne marilyn elijah danielle randy beverly roy isabella vincent "
-    "theresa ralph diana eugene natalie russell brittany bobby charlotte mason marie philip kayla louis alexis "
-    "hiroshi yuki priya arjun lucas sofia mateo valentina liam chloe"
-).split()
+FIRST_NAMES = ["james", "mary", "robert", "patricia", "john", "jennifer", "michael", "linda", "david", "elizabeth", "william", "barbara", "richard", "susan", "joseph", "jessica", "thomas", "sarah", "charles", "karen", "christopher", "lisa", "daniel", "nancy", "matthew", "betty", "anthony", "margaret", "mark", "sandra", "donald", "ashley", "steven", "kimberly", "paul", "emily", "andrew", "donna", "joshua", "michelle", "kenneth", "carol", "kevin", "amanda", "brian", "dorothy", "george", "melissa", "timothy", "deborah", "ronald", "stephanie", "edward", "rebecca", "jason", "sharon", "jeffrey", "laura", "ryan", "cynthia", "jacob", "kathleen", "gary", "amy", "nicholas", "angela", "eric", "shirley", "jonathan", "anna", "stephen", "brenda", "larry", "pamela", "justin", "emma", "scott", "nicole", "brandon", "helen", "benjamin", "samantha", "samuel", "katherine", "gregory", "christine", "alexander", "debra", "frank", "rachel", "patrick", "carolyn", "raymond", "janet", "jack", "catherine", "dennis", "maria", "jerry", "heather", "tyler", "diane", "aaron", "ruth", "jose", "julie", "adam", "olivia", "nathan", "joyce", "henry", "virginia", "zachary", "victoria", "douglas", "kelly", "peter", "lauren", "kyle", "christina", "noah", "joan", "ethan", "evelyn", "jeremy", "judith", "walter", "megan", "christian", "andrea", "keith", "cheryl", "roger", "hannah", "terry", "jacqueline", "austin", "martha", "sean", "gloria", "gerald", "teresa", "carl", "ann", "harold", "sara", "dylan", "madison", "arthur", "frances", "lawrence", "kathryn", "jordan", "janice", "jesse", "jean", "bryan", "abigail", "billy", "alice", "bruce", "judy", "gabriel", "sophia", "joe", "grace", "logan", "denise", "alan", "amber", "juan", "doris", "wayne", "marilyn", "elijah", "danielle", "randy", "beverly", "roy", "isabella", "vincent", "theresa", "ralph", "diana", "eugene", "natalie", "russell", "brittany", "bobby", "charlotte", "mason", "marie", "philip", "kayla", "louis", "alexis", "hiroshi", "yuki", "priya", "arjun", "lucas", "sofia", "mateo", "valentina", "liam", "chloe"]
 
-LAST_NAMES = (
-    "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez wilson "
-    "anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark ramirez lewis "
-    "robinson walker young allen king wright scott torres nguyen hill flores green adams nelson baker hall "
-    "rivera campbell mitchell carter roberts gomez phillips evans turner diaz parker cruz edwards collins reyes "
-    "stewart morris morales murphy cook rogers gutierrez ortiz morgan cooper peterson bailey reed kelly howard "
-    "ramos kim cox ward richardson watson brooks chavez wood james bennett gray mendoza ruiz hughes price "
-    "alvarez castillo sanders patel myers long ross foster jimenez powell jenkins perry russell sullivan bell "
-    "coleman butler henderson barnes gonzales fisher vasquez simmons romero jordan patterson alexander hamilton "
-    "graham reynolds griffin wallace moreno west cole hayes bryant herrera gibson ellis tran medina aguilar "
-    "stevens murray ford castro marshall owens harrison fernandez mcdonald woods washington kennedy wells "
-    "vargas henry chen freeman webb tucker guzman burns crawford olson simpson porter hunter gordon mendez "
-    "silva shaw snyder mason dixon munoz hunt hicks holmes palmer wagner black robertson boyd rose stone "
-    "salazar fox warren mills meyer rice schmidt garza daniels ferguson nichols stephens soto weaver ryan "
-    "gardner payne grant dunn kelley spencer hawkins arnold pierce vazquez hansen peters santos hart bradley "
-    "tanaka sato mueller schneider dubois moreau singh kumar oliveira souza"
-).split()
+LAST_NAMES = ["smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis", "rodriguez", "martinez", "hernandez", "lopez", "gonzalez", "wilson", "anderson", "thomas", "taylor", "moore", "jackson", "martin", "lee", "perez", "thompson", "white", "harris", "sanchez", "clark", "ramirez", "lewis", "robinson", "walker", "young", "allen", "king", "wright", "scott", "torres", "nguyen", "hill", "flores", "green", "adams", "nelson", "baker", "hall", "rivera", "campbell", "mitchell", "carter", "roberts", "gomez", "phillips", "evans", "turner", "diaz", "parker", "cruz", "edwards", "collins", "reyes", "stewart", "morris", "morales", "murphy", "cook", "rogers", "gutierrez", "ortiz", "morgan", "cooper", "peterson", "bailey", "reed", "kelly", "howard", "ramos", "kim", "cox", "ward", "richardson", "watson", "brooks", "chavez", "wood", "james", "bennett", "gray", "mendoza", "ruiz", "hughes", "price", "alvarez", "castillo", "sanders", "patel", "myers", "long", "ross", "foster", "jimenez", "powell", "jenkins", "perry", "russell", "sullivan", "bell", "coleman", "butler", "henderson", "barnes", "gonzales", "fisher", "vasquez", "simmons", "romero", "jordan", "patterson", "alexander", "hamilton", "graham", "reynolds", "griffin", "wallace", "moreno", "west", "cole", "hayes", "bryant", "herrera", "gibson", "ellis", "tran", "medina", "aguilar", "stevens", "murray", "ford", "castro", "marshall", "owens", "harrison", "fernandez", "mcdonald", "woods", "washington", "kennedy", "wells", "vargas", "henry", "chen", "freeman", "webb", "tucker", "guzman", "burns", "crawford", "olson", "simpson", "porter", "hunter", "gordon", "mendez", "silva", "shaw", "snyder", "mason", "dixon", "munoz", "hunt", "hicks", "holmes", "palmer", "wagner", "black", "robertson", "boyd", "rose", "stone", "salazar", "fox", "warren", "mills", "meyer", "rice", "schmidt", "garza", "daniels", "ferguson", "nichols", "stephens", "soto", "weaver", "ryan", "gardner", "payne", "grant", "dunn", "kelley", "spencer", "hawkins", "arnold", "pierce", "vazquez", "hansen", "peters", "santos", "hart", "bradley", "tanaka", "sato", "mueller", "schneider", "dubois", "moreau", "singh", "kumar", "oliveira", "souza"]
 
-US_STATES = tuple(
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK "
-    "OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC".split()
-)
+US_STATES = ("AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC")
 # Population weights of the states above (roughly proportional to residents).
 US_STATE_WEIGHTS = (
     5, 1, 7, 3, 39, 6, 4, 1, 22, 11, 1, 2, 13, 7, 3, 3, 5, 5, 1, 6, 7, 10, 6, 3, 6, 1, 2, 3, 1, 9, 2, 20, 11, 1,

@@ -267,7 +267,7 @@ def column_to_arrow(source: str, name: str, frame: dict[str, np.ndarray], lookup
 def to_table(source: str, frame: dict[str, np.ndarray], lookups: Lookups) -> pa.Table:
     schema = arrow_schema(source)
     arrays = [column_to_arrow(source, f.name, frame, lookups) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(f.name, a.type) for f, a in zip(schema, arrays)]))
+    return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(f.name, a.type) for f, a in zip(schema, arrays, strict=True)]))
 
 
 # Fixed writer settings: the same table always gives the same bytes (no timestamps in the footer; the Arrow

@@ -102,10 +102,10 @@ def day_of_year(days: np.ndarray) -> np.ndarray:
     return (d - d.astype("datetime64[Y]")).astype(np.int64)
 
 
-from functools import lru_cache  # noqa: E402
+from functools import cache, lru_cache  # noqa: E402
 
 
-@lru_cache(maxsize=None)
+@cache
 def _word_lut(prefix: bytes, ndigits: int) -> np.ndarray:
     """uint32 words of ``prefix + zero-padded i`` (4 bytes each) for i in 0..10**ndigits-1."""
     words = b"".join(prefix + f"{i:0{ndigits}d}".encode() for i in range(10**ndigits))
@@ -178,17 +178,3 @@ def pick(rng: np.random.Generator, probs: np.ndarray | list[float], size: int) -
     p = np.asarray(probs, dtype=np.float64)
     cdf = np.cumsum(p / p.sum())
     return np.minimum(np.searchsorted(cdf, rng.random(size), side="right"), len(p) - 1).astype(np.int16)
-
-
-def pick_rows(rng: np.random.Generator, prob_rows: np.ndarray) -> np.ndarray:
-    """One categorical draw per row of a (n, k) probability matrix."""
-    cdf = np.cumsum(prob_rows, axis=1)
-    cdf /= cdf[:, -1:]
-    u = rng.random(len(prob_rows))[:, None]
-    return np.minimum((u >= cdf).sum(axis=1), prob_rows.shape[1] - 1).astype(np.int16)
-
-
-def hour_profile_us(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:
-    """Offsets within a day (µs) following a 24-hour weight profile."""
-    hours = pick(rng, weights, n).astype(np.int64)
-    return hours * HOUR_US + (rng.random(n) * HOUR_US).astype(np.int64)

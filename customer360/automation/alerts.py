@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 (no public export in 1.13)
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: PLC2701
+from dagster._core.definitions.freshness import FreshnessState  # no public export in 1.13
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from customer360.automation.freshness_checks import is_freshness_check
-from customer360.automation.source_freshness import DBT_SOURCE_FRESHNESS_CHECK
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
+from customer360.automation.source_freshness import DBT_SOURCE_FRESHNESS_CHECK
 
 ALERT_SENSOR_INTERVAL_SECONDS = 30
 MAX_EVENTS_PER_TICK = 200

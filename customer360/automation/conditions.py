@@ -46,9 +46,9 @@ from functools import lru_cache
 
 import dagster as dg
 
+from customer360.catalog import RAW, SOURCES
 from customer360.ingestion.sensors import ARRIVAL_TRIGGER, TRIGGER_TAG
 from customer360.run_priorities import PRIORITY_TAG, REBUILD_RUN_PRIORITY
-from customer360.catalog import RAW, SOURCES
 from customer360.sla import DAILY, HOURLY, ON_DEPLOY, REBUILD_SLAS, WEEKLY, RebuildSla
 
 HOURLY_CRON = REBUILD_SLAS[HOURLY].rebuild_cron

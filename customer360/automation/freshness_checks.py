@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import dagster as dg
-from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 (no public export in 1.13)
-from dagster._core.definitions.freshness_evaluator import FRESHNESS_EVALUATORS_BY_POLICY_TYPE  # noqa: PLC2701
-from dagster._core.loader import LoadingContext  # noqa: PLC2701
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: PLC2701
+from dagster._core.definitions.freshness import FreshnessState  # no public export in 1.13
+from dagster._core.definitions.freshness_evaluator import FRESHNESS_EVALUATORS_BY_POLICY_TYPE
+from dagster._core.loader import LoadingContext
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from customer360.automation.freshness import SlaRow, policy_for_row, sla_rows
 from customer360.automation.runless_checks import runless_check_sensor

@@ -121,7 +121,7 @@ class AlertNotifier(dg.ConfigurableResource):
                 url, data=body, method="POST", headers={"Content-Type": "application/json"}
             )
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310 (validated)
+                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # validated URL
                     if 200 <= response.status < 300:
                         return
                     last_error = f"HTTP {response.status}"

@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,9 +26,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from customer360.transform.project_vars import project_var
 from customer360.resources.warehouse import Warehouse
 from customer360.storage import ObjectStore, open_store
+from customer360.transform.project_vars import project_var
 
 EXPORT_PREFIX = "compliance/high_risk_transactions"
 FILE_STEM = "high_risk_transactions"

@@ -37,8 +37,8 @@ import dagster as dg
 import polars as pl
 
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
-from customer360.transform.project_vars import churn_probability_threshold
 from customer360.resources.warehouse import Warehouse
+from customer360.transform.project_vars import churn_probability_threshold
 
 EXPOSURE_NAME = "retention_alerts"
 STATE_SCHEMA = "marts"

@@ -27,8 +27,8 @@ import dagster as dg
 import polars as pl
 
 from customer360.consumers.semantic_layer import MetricQuery, SemanticLayerError, query_all
-from customer360.transform.project_vars import churn_probability_threshold
 from customer360.settings import DBT_PROJECT_DIR, Settings
+from customer360.transform.project_vars import churn_probability_threshold
 
 EXPOSURE_NAME = "executive_kpi_scorecard"
 SCORECARD_PREFIX = "scorecard"

@@ -89,7 +89,7 @@ def _answer(request: Path, folder: Path) -> int:
                 writer = csv.writer(out)
                 writer.writerow(frame.column_names)
                 writer.writerows(frame.rows)
-    except Exception as exc:  # noqa: BLE001 — reported to the caller with the query it belongs to
+    except Exception as exc:  # reported to the caller with the query it belongs to
         (folder / ERROR_FILE).write_text(json.dumps({"index": max(index, 0), "message": f"{type(exc).__name__}: {exc}"}))
         return 2
     return 0

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: PLC2701
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from customer360.automation.alerts import check_is_alerting
 from customer360.automation.freshness_checks import is_freshness_check

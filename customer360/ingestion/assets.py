@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from customer360.catalog import LOADER_COLUMNS, RAW, SOURCES, Cadence
-from customer360.physical_types import DBT_TYPES
-from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.ledger import record_loads
+from customer360.ingestion.partitions import days_of_partition, days_of_window, partitions_for
 from customer360.ingestion.quarantine import open_records
+from customer360.physical_types import DBT_TYPES
 from customer360.resources.landing import LandingResource
 from customer360.resources.warehouse import Warehouse
 from customer360.settings import Settings, get_settings

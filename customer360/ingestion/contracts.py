@@ -228,16 +228,6 @@ def batch(frames: list[tuple[date, pl.DataFrame]]) -> pl.DataFrame:
     return data.with_columns(helper_columns([day for day, _ in frames], [df.height for _, df in frames]))
 
 
-def validate_batch(source: str, frames: list[tuple[date, pl.DataFrame]]) -> dict[int, list[Violation]]:
-    """Validate conformed frames (``(arrival day, frame)``) with ONE pandera pass.
-
-    Returns the violations per frame index; frames without an entry passed.
-    """
-    if not frames:
-        return {}
-    return validate_stacked(source, batch(frames), [day for day, _ in frames])
-
-
 def validate_stacked(source: str, data: pl.DataFrame, days: Sequence[date]) -> dict[int, list[Violation]]:
     """Validate a stacked batch (conformed rows + ``FILE_ID`` + ``ARRIVAL_DAY``; file ``i`` arrived on
     ``days[i]``) with ONE pandera pass. Returns the violations per file index; files without an entry passed."""
@@ -248,15 +238,6 @@ def validate_stacked(source: str, data: pl.DataFrame, days: Sequence[date]) -> d
     except pa.errors.SchemaErrors as exc:
         return _violations_from_pandera(source, data, exc.failure_cases, days)
     return {}
-
-
-def validate(source: str, df: pl.DataFrame, load_date: date) -> pl.DataFrame:
-    """Conform and validate one file's frame; return it (catalog order and types) or raise ContractError."""
-    df = conform(source, df)
-    violations = validate_batch(source, [(load_date, df)]).get(0)
-    if violations:
-        raise ContractError(violations)
-    return df
 
 
 def _violations_from_pandera(

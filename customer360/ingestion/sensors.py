@@ -54,11 +54,11 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from customer360.catalog import SOURCES
-from customer360.run_priorities import ARRIVAL_RUN_PRIORITY, PRIORITY_TAG
 from customer360.ingestion.assets import RAW_ASSET_CHECKS, UNRECOGNISED_CHECK, raw_asset_key
 from customer360.ingestion.ledger import read_ledger
 from customer360.ingestion.partitions import days_of_partition, partition_key_for_day
 from customer360.resources.landing import LandingResource, UnrecognisedObject, fingerprint, listing_fingerprint
+from customer360.run_priorities import ARRIVAL_RUN_PRIORITY, PRIORITY_TAG
 from customer360.settings import Settings, get_settings
 from customer360.storage import ObjectInfo
 

@@ -21,9 +21,8 @@ import json
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
 from importlib.metadata import version as _dist_version
+from typing import Any
 
 from customer360.storage import ObjectStore, open_store, validate_key
 

@@ -26,10 +26,10 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 import dagster as dg
-from threadpoolctl import threadpool_limits
 import numpy as np
 import polars as pl
 from pydantic import Field
+from threadpoolctl import threadpool_limits
 
 from customer360.catalog import STAGING
 from customer360.ml import checks, retrain
@@ -142,7 +142,7 @@ def _float_md(metrics: dict[str, Any]) -> dict[str, Any]:
     """Scalar metrics as Dagster metadata (floats rounded, dicts skipped)."""
     out: dict[str, Any] = {}
     for k, v in metrics.items():
-        if isinstance(v, bool) or isinstance(v, int):
+        if isinstance(v, (bool, int)):
             out[k] = v
         elif isinstance(v, float):
             out[k] = round(v, 4) if np.isfinite(v) else dg.MetadataValue.text("nan")

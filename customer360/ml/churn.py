@@ -34,9 +34,9 @@ scoring — proportionally cheaper).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,6 @@ import polars as pl
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import StratifiedKFold
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -52,10 +51,8 @@ from sklearn.metrics import (
     brier_score_loss,
     roc_auc_score,
 )
+from sklearn.model_selection import StratifiedKFold
 
-from customer360.transform.project_vars import churn_probability_threshold
-from customer360.ml.training import TrainingFrames
-from customer360.ml.training import training_frames as cutoff_frames
 from customer360.ml.features import (
     CHURN_LTV_FEATURES,
     HORIZON_DAYS,
@@ -65,6 +62,9 @@ from customer360.ml.features import (
     churn_labels,
     to_matrix,
 )
+from customer360.ml.training import TrainingFrames
+from customer360.ml.training import training_frames as cutoff_frames
+from customer360.transform.project_vars import churn_probability_threshold
 
 SEED = 42
 REVISION = 2  # bump when fitting or features change incompatibly: a saved model of another revision refits
@@ -144,12 +144,12 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
     x_hold, y_hold = to_matrix(hold, feats), hold["churned"].to_numpy()
     p_hold = model.predict_proba(x_hold)[:, 1]
     metrics: dict[str, Any] = {
-        "train_rows": int(len(y_train)),
+        "train_rows": len(y_train),
         "train_fold_rows": int(data.train.height),
         "train_churn_rate": float(y_train.mean()),
         "calibration_rows": int(cal.height),
         "calibration_bins": CALIBRATION_BINS,
-        "holdout_rows": int(len(y_hold)),
+        "holdout_rows": len(y_hold),
         "holdout_churn_rate": float(y_hold.mean()) if len(y_hold) else float("nan"),
     }
     if len(np.unique(y_hold)) == 2:

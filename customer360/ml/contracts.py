@@ -11,8 +11,8 @@ column: the assets run them as blocking asset checks and show them as the tables
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 from customer360.ml.features import CHURN_LTV_FEATURES, ID
@@ -182,9 +182,6 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
-FAILURE_COLUMNS = ("column", "check", "failure_case", "index")
-
-
 def contract_failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
     """Every failed check of ``df`` against ``schema`` (all checks, lazily): one row per failing value with
     ``column``, ``check``, ``failure_case`` (the value, as text) and ``index`` (the row, null for table-level
@@ -237,10 +234,6 @@ def _summarise(failures: pl.DataFrame) -> str:
 
 def validate_feature_table(name: str, df: pl.DataFrame, required: tuple[str, ...]) -> pl.DataFrame:
     return validate(feature_table_schema(f"ml.{name}", required, df.columns), df)
-
-
-def validate_output(table: str, df: pl.DataFrame) -> pl.DataFrame:
-    return validate(OUTPUT_SCHEMAS[table], df)
 
 
 def output_failures(table: str, df: pl.DataFrame) -> pl.DataFrame:

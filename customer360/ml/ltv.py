@@ -22,9 +22,9 @@ Method (README "Design decisions"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,8 +33,6 @@ from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.inspection import permutation_importance
 
-from customer360.ml.training import TrainingFrames
-from customer360.ml.training import training_frames as cutoff_frames
 from customer360.ml.features import (
     CHURN_LTV_FEATURES,
     HORIZON_DAYS,
@@ -44,6 +42,8 @@ from customer360.ml.features import (
     future_spend,
     to_matrix,
 )
+from customer360.ml.training import TrainingFrames
+from customer360.ml.training import training_frames as cutoff_frames
 
 SEED = 42
 REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
@@ -129,10 +129,10 @@ def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.n
     mae, naive_mae = float(np.abs(pred - y_val).mean()), float(np.abs(naive - y_val).mean())
     rmse, naive_rmse = _rmse(pred, y_val), _rmse(naive, y_val)
     metrics = {
-        "train_rows": int(len(y)),
+        "train_rows": len(y),
         "train_share_spending": float((y > 0).mean()),
-        "calibration_rows": int(len(y_cal)),
-        "holdout_rows": int(len(y_val)),
+        "calibration_rows": len(y_cal),
+        "holdout_rows": len(y_val),
         "holdout_spearman": float(rho),
         "holdout_mae": mae,
         "holdout_naive_mae": naive_mae,

@@ -14,10 +14,9 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 
 DPI = 100
 WIDTH_IN = 10.0  # → 1,000 px

@@ -55,7 +55,7 @@ def drift_reference(values: Any, edges: Sequence[float] | None = None, bins: int
     if edges is None:
         edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, bins + 1)[1:-1])) if len(v) else np.array([])
     e = np.asarray(edges, dtype=np.float64)
-    return {"edges": e.tolist(), "shares": _shares(v, e).tolist(), "rows": int(len(v))}
+    return {"edges": e.tolist(), "shares": _shares(v, e).tolist(), "rows": len(v)}
 
 
 def psi(reference: dict[str, Any], values: Any) -> float:

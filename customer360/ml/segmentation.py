@@ -174,7 +174,7 @@ def segment_quality(features: pl.DataFrame, assigned: pl.DataFrame, features_col
     idx = rng.choice(len(x), size=min(SILHOUETTE_SAMPLE * 2, len(x)), replace=False)
     sil = float(silhouette_score(x[idx], labels[idx])) if len(set(labels[idx])) > 1 else float("nan")
     shares = np.bincount(labels)[np.unique(labels)] / len(labels)
-    return {"silhouette": sil, "min_segment_share": float(shares.min()), "n_segments": int(len(shares))}
+    return {"silhouette": sil, "min_segment_share": float(shares.min()), "n_segments": len(shares)}
 
 
 def segment_profile(features: pl.DataFrame, assigned: pl.DataFrame, features_cols: list[str]) -> pl.DataFrame:

@@ -9,6 +9,7 @@ docstring under its constant; :func:`reason` returns it (the check descriptions 
 import ast
 import functools
 import inspect
+import itertools
 import sys
 
 # --- segments ---------------------------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ the day-to-day change of a daily rebuild stay well below it."""
 def _reasons() -> dict[str, str]:
     body = ast.parse(inspect.getsource(sys.modules[__name__])).body
     out = {}
-    for node, nxt in zip(body, body[1:], strict=False):
+    for node, nxt in itertools.pairwise(body):
         if isinstance(node, ast.Assign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
             for target in node.targets:
                 if isinstance(target, ast.Name):

@@ -19,8 +19,14 @@ import polars as pl
 
 from customer360.catalog import LOAD_DATE, SOURCE_FILE
 from customer360.physical_types import DUCKDB_TYPES
-from customer360.resources.warehouse import WAREHOUSE_SCHEMAS, RawFile, RawLoad, Warehouse, qualified, validate_identifier
-
+from customer360.resources.warehouse import (
+    WAREHOUSE_SCHEMAS,
+    RawFile,
+    RawLoad,
+    Warehouse,
+    qualified,
+    validate_identifier,
+)
 
 _SCHEMAS_READY: set[str] = set()  # database files whose schemas exist (per process)
 

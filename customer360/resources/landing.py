@@ -42,7 +42,7 @@ _LOAD_DATE_PART = re.compile(r"load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})")  # fullm
 class LandedKey:
     """A parsed, validated landing key ``<source>/load_date=YYYY-MM-DD/<file>``."""
 
-    __slots__ = ("key", "source", "load_date", "file_name")
+    __slots__ = ("file_name", "key", "load_date", "source")
 
     def __init__(self, key: str, source: str, load_date: date, file_name: str):
         self.key, self.source, self.load_date, self.file_name = key, source, load_date, file_name
@@ -108,12 +108,6 @@ def listing_fingerprint(infos: Iterable[ObjectInfo]) -> str:
 
 def content_digest(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-def day_prefix(source: str, day: date) -> str:
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}")
-    return f"{source}/load_date={day.isoformat()}"
 
 
 @lru_cache(maxsize=16)

@@ -49,8 +49,8 @@ from customer360.resources.warehouse import (
     raw_table_columns,
     validate_identifier,
 )
-from customer360.storage import InvalidKeyError, validate_key
 from customer360.settings import DEFAULT_SNOWFLAKE_FILE_FORMAT, DEFAULT_SNOWFLAKE_STAGE, get_settings
+from customer360.storage import InvalidKeyError, validate_key
 
 DEFAULT_STAGE = DEFAULT_SNOWFLAKE_STAGE
 DEFAULT_FILE_FORMAT = DEFAULT_SNOWFLAKE_FILE_FORMAT

@@ -29,8 +29,8 @@ from pydantic import Field
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings
 from customer360.transform.resource import env_overrides
-from customer360.transform.warehouse_metadata import with_warehouse_metadata
 from customer360.transform.translator import C360DagsterDbtTranslator, PartitionedModelTranslator
+from customer360.transform.warehouse_metadata import with_warehouse_metadata
 
 PARTITIONED_MODEL = "fct_transactions"
 

@@ -26,9 +26,10 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from customer360.settings import Settings
 from customer360.transform import parse_cache
 from customer360.transform.project import DBT_EXECUTABLE, DBT_TARGETS, dbt_project
-from customer360.settings import Settings
+
 
 @contextmanager
 def env_overrides(overrides: dict[str, str]) -> Iterator[None]:
@@ -88,7 +89,9 @@ class C360DbtCliResource(DbtCliResource):
         return target_path if Path(target_path).is_absolute() else Path(self.project_dir) / target_path
 
     def _parse_state_file(self) -> Path:
-        from dagster_dbt.core.dbt_cli_invocation import _get_dbt_target_path  # dagster-dbt 0.29: $DBT_TARGET_PATH or target
+        from dagster_dbt.core.dbt_cli_invocation import (
+            _get_dbt_target_path,  # dagster-dbt 0.29: $DBT_TARGET_PATH or target
+        )
 
         key = parse_cache.cache_key(self.target, self.resolved_duckdb_path() if self.duckdb_path else None)
         return parse_cache.cache_file(self._absolute(_get_dbt_target_path()), key)

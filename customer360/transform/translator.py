@@ -24,7 +24,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from customer360.catalog import LAYERS as WAREHOUSE_LAYERS, RAW, STAGING
+from customer360.catalog import LAYERS as WAREHOUSE_LAYERS
+from customer360.catalog import RAW, STAGING
 
 LAYERS = tuple(layer for layer in WAREHOUSE_LAYERS if layer != RAW)  # the layers dbt builds
 DEFAULT_OWNER = "team:analytics-engineering"

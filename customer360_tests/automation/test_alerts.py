@@ -49,7 +49,7 @@ def tick(sensor, instance, receiver, cursor, attempts=1, definitions=None):
 
 def report_change(instance, previous: FreshnessState, new: FreshnessState, key=KEY):
     # what the freshness daemon writes on a state change (dagster/_daemon/freshness.py)
-    instance._report_runless_asset_event(  # noqa: SLF001
+    instance._report_runless_asset_event(
         asset_event=FreshnessStateChange(
             key=key, previous_state=previous, new_state=new, state_change_timestamp=time.time()
         )

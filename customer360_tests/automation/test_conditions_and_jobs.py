@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from customer360 import sla
 from customer360.automation import with_automation
 from customer360.automation.conditions import (
     DAILY_CRON,
@@ -13,7 +14,6 @@ from customer360.automation.conditions import (
     automation_plan,
     cadence_of,
 )
-from customer360 import sla
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
 WEEKLY = dg.WeeklyPartitionsDefinition(start_date="2024-01-01", day_offset=1, end_offset=1)

@@ -88,7 +88,7 @@ def test_downstream_policies_follow_the_rebuild_cadence(loaded_graph):
 
 
 def _interval(cron: str) -> dt.timedelta:
-    from dagster._utils.schedules import cron_string_iterator  # noqa: PLC2701
+    from dagster._utils.schedules import cron_string_iterator
 
     ticks = cron_string_iterator(dt.datetime(2024, 1, 1, tzinfo=dt.UTC).timestamp(), cron, "UTC")
     return max(b - a for a, b in itertools.pairwise(itertools.islice(ticks, 200)))

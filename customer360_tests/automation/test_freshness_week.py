@@ -9,7 +9,7 @@ import datetime as dt
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701
+from dagster._core.definitions.freshness import FreshnessState
 
 from customer360.automation.alerts import asset_check_alert_sensor, freshness_alert, freshness_alert_sensor
 from customer360.automation.freshness_checks import FRESHNESS_CHECK_NAME
@@ -184,7 +184,7 @@ def test_the_freshness_check_follows_the_daemon_and_passes_after_a_fresh_build(e
         assert [s for _, s in daemon] == [FreshnessState.WARN, FreshnessState.FAIL, FreshnessState.PASS], (key, daemon)
         assert _check_sequence(sim, key) == daemon, key  # mirrored at the daemon's own evaluation
         recovered_at = daemon[-1][0]
-        assert RESUME < recovered_at and sim.builds_of(key.to_user_string(), RESUME, recovered_at), key
+        assert recovered_at > RESUME and sim.builds_of(key.to_user_string(), RESUME, recovered_at), key
         # what the UI reads: the latest execution of the check passed
         check_key = dg.AssetCheckKey(key, FRESHNESS_CHECK_NAME)
         latest = sim.instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])[check_key]

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from unittest import mock
 
 import dagster as dg
-from dagster._core.definitions.freshness import FreshnessState  # noqa: PLC2701 (no public export in 1.13)
-from dagster._core.loader import LoadingContextForTest  # noqa: PLC2701
-from dagster._daemon.freshness import FreshnessDaemon  # noqa: PLC2701
-from dagster._utils.schedules import cron_string_iterator  # noqa: PLC2701
+from dagster._core.definitions.freshness import FreshnessState  # no public export in 1.13
+from dagster._core.loader import LoadingContextForTest
+from dagster._daemon.freshness import FreshnessDaemon
+from dagster._utils.schedules import cron_string_iterator
 
 from customer360.automation.freshness_checks import is_freshness_check, mirror_freshness_states, state_of_evaluation
 
@@ -246,7 +246,7 @@ class WeekSimulation:
     def _evaluate_freshness(self) -> None:
         daemon_context = _DaemonContext(self.instance, self.graph)
         process_context = mock.Mock(create_request_context=lambda: daemon_context)
-        asyncio.run(self.daemon._evaluate_assets(workspace_process_context=process_context))  # noqa: SLF001
+        asyncio.run(self.daemon._evaluate_assets(workspace_process_context=process_context))
         for evaluation in mirror_freshness_states(self.instance, self.freshness_checks):
             self.check_results.append((self.clock.now, evaluation.asset_key, state_of_evaluation(evaluation)))
         for hook in self.after_freshness:

@@ -135,7 +135,7 @@ def test_unwritable_location_is_a_clear_error_and_a_retry_completes(warehouse_fi
     blocked = tmp_path / "exports"
     blocked.write_text("a file where the exports folder should be")
     asset = _asset(str(blocked))
-    with pytest.raises(dg.Failure, match="cannot write the compliance export .* C360_EXPORTS_URL"):
+    with pytest.raises(dg.Failure, match=r"cannot write the compliance export .* C360_EXPORTS_URL"):
         _materialize(asset, warehouse_file, partition_key=day.isoformat())
     blocked.unlink()  # the location comes back: the same asset, re-run, completes
     assert _materialize(asset, warehouse_file, partition_key=day.isoformat()).success

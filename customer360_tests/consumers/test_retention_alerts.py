@@ -2,7 +2,6 @@
 re-sent after a restart, nothing lost during a webhook outage; one threshold shared with dbt."""
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg

@@ -9,7 +9,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-
 import pyarrow.parquet as pq
 import pytest
 
@@ -158,9 +157,9 @@ def test_cli_runs_and_refuses_bad_arguments(tmp_path):
     out = subprocess.run([sys.executable, "-m", "data_generation", "--append-day", "--landing", str(tmp_path / "landing"),
                           "--truth", str(tmp_path / "truth"), "--no-progress"], capture_output=True, text=True, check=True)
     assert "2024-03-11" in out.stdout and "transactions" in out.stdout
-    bad = subprocess.run(cmd[:-2] + ["--scale", "-1"], capture_output=True, text=True)
+    bad = subprocess.run([*cmd[:-2], "--scale", "-1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--scale" in bad.stderr
-    inside = subprocess.run(cmd[:10] + ["--truth", str(tmp_path / "landing" / "t"), "--overwrite"], capture_output=True, text=True)
+    inside = subprocess.run([*cmd[:10], "--truth", str(tmp_path / "landing" / "t"), "--overwrite"], capture_output=True, text=True)
     assert inside.returncode == 2 and "truth" in inside.stderr
 
 

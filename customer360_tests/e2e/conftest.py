@@ -80,7 +80,6 @@ def e2e(tmp_path_factory):
 
     sys.path.insert(0, str(REPO_ROOT))
     from benchmarks.ml_pipeline import fast_ingest
-
     from customer360_tests.resources.moto_s3 import moto_server, new_bucket
 
     def _interrupt(signum, frame):  # SIGTERM (CI timeout): unwind so the teardown below stops every process

@@ -7,6 +7,7 @@ through the DevTools protocol (wait until the page shows what we expect, then sc
 """
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -137,10 +138,8 @@ class ManagedProcess:
             os.killpg(pgid, signal.SIGKILL)
             return self.proc.wait(10)
         finally:
-            try:  # children (code servers, run workers) of the group
+            with contextlib.suppress(ProcessLookupError):  # children (code servers, run workers) of the group
                 os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
@@ -149,13 +148,13 @@ class ManagedProcess:
 def start_process(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> ManagedProcess:
     log_path = log_dir / f"{name}.log"
     log = log_path.open("w")
-    proc = subprocess.Popen(  # noqa: S603 (fixed argv)
+    proc = subprocess.Popen(  # fixed argv
         args,
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        preexec_fn=_restore_default_signals,  # noqa: PLW1509 (no threads touch the child before exec)
+        preexec_fn=_restore_default_signals,  # no threads touch the child before exec
     )
     log.close()
     return ManagedProcess(name, proc, log_path)
@@ -182,14 +181,14 @@ class DagsterStack:
         request = urllib.request.Request(
             f"{self.base_url}/graphql", data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # loopback URL
             payload = json.loads(response.read())
         if payload.get("errors"):
             raise RuntimeError(f"GraphQL errors: {payload['errors']}")
         return payload["data"]
 
     def server_info(self) -> dict:
-        with urllib.request.urlopen(f"{self.base_url}/server_info", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{self.base_url}/server_info", timeout=5) as response:
             return json.loads(response.read())
 
     def alive(self) -> None:
@@ -252,12 +251,12 @@ class Browser:
         ]
         port_file = profile_dir / "DevToolsActivePort"
         port_file.unlink(missing_ok=True)  # a profile reused from an earlier run names that run's (dead) port
-        self.proc = subprocess.Popen(  # noqa: S603
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_restore_default_signals  # noqa: PLW1509
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_restore_default_signals
         )
         wait_for(lambda: port_file.exists() and len(port_file.read_text().splitlines()) >= 2, 30, 0.2, "chromium")
         self.port = int(port_file.read_text().splitlines()[0])
-        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=5).read())  # noqa: S310
+        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=5).read())
         page = next(t for t in targets if t.get("type") == "page")
         from websockets.sync.client import connect
 

@@ -162,7 +162,7 @@ def test_every_asset_has_code_references(demo):
 PAGES = [
     # (file, path, texts the page must show once rendered)
     ("demo-catalog.png", "/assets", ["executive_kpi_scorecard", "fct_customer_value", "churn_predictions", "raw / orders"]),
-    ("demo-raw-orders-partitions.png", "/assets/raw/orders?view=partitions", ["Materialized (%d)" % DAYS]),
+    ("demo-raw-orders-partitions.png", "/assets/raw/orders?view=partitions", [f"Materialized ({DAYS})"]),
     ("demo-mart-fct-customer-value.png", "/assets/marts/fct_customer_value", ["customer_id", "composite_score"]),
     ("demo-ml-churn-predictions.png", "/assets/ml/churn_predictions", ["churn_probability"]),
 ]

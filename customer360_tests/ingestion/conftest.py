@@ -1,13 +1,12 @@
+# ---------------------------------------------------------------- generated landing zones (the real generator)
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
 import pytest
 
 from customer360_tests.resources.conftest import moto_endpoint, s3_bucket  # noqa: F401 - the S3 fixtures, shared
-
-
-# ---------------------------------------------------------------- generated landing zones (the real generator)
-import json  # noqa: E402
-import shutil  # noqa: E402
-from datetime import date  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 GEN_END = date(2024, 1, 10)
 GEN_DAYS = 4

@@ -5,8 +5,8 @@ from datetime import date
 import polars as pl
 
 from customer360.ingestion.chunk import ParsedFile, conform_chunk
-from customer360.ingestion.contracts import ARRIVAL_DAY, FILE_ID, validate, validate_stacked
-from customer360_tests.ingestion.test_contracts import orders
+from customer360.ingestion.contracts import ARRIVAL_DAY, FILE_ID, validate_stacked
+from customer360_tests.ingestion.test_contracts import orders, validate
 
 D1, D2 = date(2024, 3, 10), date(2024, 3, 11)
 

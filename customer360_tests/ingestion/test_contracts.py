@@ -6,9 +6,20 @@ import polars as pl
 import pytest
 
 from customer360.catalog import SOURCES
-from customer360.ingestion.contracts import ContractError, contract_schema, validate
+from customer360.ingestion.chunk import ParsedFile, conform_chunk
+from customer360.ingestion.contracts import ContractError, contract_schema, validate_stacked
 
 DAY = date(2024, 3, 10)
+
+
+def validate(source: str, df: pl.DataFrame, load_date: date) -> pl.DataFrame:
+    """One file through the loader's checks (conform_chunk, then validate_stacked): its conformed rows (catalog
+    order and types), or ContractError with every violation."""
+    chunk, rejected = conform_chunk(source, [ParsedFile("file", load_date, df)])
+    violations = rejected.get(0) or validate_stacked(source, chunk.frame, chunk.days).get(0)
+    if violations:
+        raise ContractError(violations)
+    return chunk.file_frame(0)
 
 
 def orders(**overrides) -> pl.DataFrame:

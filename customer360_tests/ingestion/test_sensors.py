@@ -5,12 +5,11 @@ import logging
 
 import dagster as dg
 import pytest
-
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from customer360.ingestion.sensors import build_arrival_sensor, load_cursor
-from customer360.run_priorities import ARRIVAL_RUN_PRIORITY, USER_RUN_PRIORITY
 from customer360.resources import LandingResource
+from customer360.run_priorities import ARRIVAL_RUN_PRIORITY, USER_RUN_PRIORITY
 from customer360.settings import Settings
 
 START = "2024-01-01"
@@ -93,7 +92,7 @@ def test_redelivery_is_ignored_and_new_file_reloads_the_day(landing):
 def test_restart_midway_uses_the_persisted_cursor(landing):
     settings = _settings(landing.landing_url)
     put(landing, "events/load_date=2024-01-05/h00.parquet", b"0")
-    [r1], cursor = tick(build_arrival_sensor("events", settings), landing)
+    [_r1], cursor = tick(build_arrival_sensor("events", settings), landing)
     persisted = json.loads(json.dumps(cursor))  # what the instance stores
     # the daemon restarts: a new sensor object, files landed meanwhile (one old day re-delivered, one new)
     put(landing, "events/load_date=2024-01-05/h00.parquet", b"0")

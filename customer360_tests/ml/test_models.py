@@ -2,8 +2,8 @@
 planted outliers found."""
 
 import numpy as np
-import pytest
 import polars as pl
+import pytest
 
 from customer360.ml import fraud, segmentation
 from customer360.ml.contracts import FRAUD_FEATURES, SEGMENTATION_FEATURES
@@ -12,7 +12,7 @@ from customer360.ml.contracts import FRAUD_FEATURES, SEGMENTATION_FEATURES
 def _segment_table(n_per: int = 150, seed: int = 0) -> pl.DataFrame:
     """Four well separated groups with obvious profiles (values in [0, 1])."""
     rng = np.random.default_rng(seed)
-    base = {f: 0.3 for f in SEGMENTATION_FEATURES}
+    base = dict.fromkeys(SEGMENTATION_FEATURES, 0.3)
     profiles = {
         "whales": {**base, "monetary_norm": 0.95, "avg_order_value_norm": 0.9, "frequency_norm": 0.8, "recency_norm": 0.9},
         "newbies": {**base, "tenure_norm": 0.02, "recency_norm": 0.9, "frequency_norm": 0.1},
@@ -53,7 +53,7 @@ def test_min_share_rule_rejects_k_with_a_tiny_cluster():
     rng = np.random.default_rng(1)
     tiny = pl.DataFrame([{"customer_id": f"tiny-{i}", **{f: float(rng.uniform(0.97, 1.0)) for f in SEGMENTATION_FEATURES}} for i in range(4)])
     model = segmentation.fit_segmentation(pl.concat([df, tiny]), k_range=(4, 5))
-    chosen = [r for r in model.selection if r["chosen"]][0]
+    chosen = next(r for r in model.selection if r["chosen"])
     assert chosen["eligible"] and chosen["min_share"] >= segmentation.MIN_SEGMENT_SHARE
 
 
@@ -129,7 +129,7 @@ def test_boosters_stop_early_and_report_what_they_predict():
     cmodel, cmetrics, _ = churn.fit_churn(cdata)
     assert all(b.n_iter_ < churn.PARAMS["max_iter"] for b in churn.boosters(cmodel))
     assert cmetrics["holdout_roc_auc"] > 0.6
-    assert list(cmetrics["feature_importance"])[0] == "orders_90d"
+    assert next(iter(cmetrics["feature_importance"])) == "orders_90d"
 
 
 def _with_holdout(df: pl.DataFrame, column: str, expr: pl.Expr) -> pl.DataFrame:
@@ -152,7 +152,10 @@ def test_ltv_corrections_never_see_the_holdout_and_its_bias_can_fail():
     from customer360.ml.features import calibration_holdout_split, to_matrix
 
     train, validation = _boosting_folds(n=1500, seed=1)
-    folds = lambda v: ltv.LtvTraining(train.drop("churned"), v.drop("churned"), date(2024, 1, 1), date(2024, 3, 31))  # noqa: E731
+
+    def folds(v):
+        return ltv.LtvTraining(train.drop("churned"), v.drop("churned"), date(2024, 1, 1), date(2024, 3, 31))
+
     cal, hold = calibration_holdout_split(validation)
     assert abs(cal.height - hold.height) < 0.1 * validation.height  # halves, whatever the ids look like
     model, metrics, _ = ltv.fit_ltv(folds(validation))
@@ -178,10 +181,13 @@ def test_churn_calibration_never_sees_the_holdout():
     from customer360.ml.features import to_matrix
 
     train, validation = _boosting_folds(n=1500, seed=2)
-    folds = lambda v: churn.ChurnTraining(train.drop("future_spend"), v.drop("future_spend"), date(2024, 1, 1), date(2024, 3, 31))  # noqa: E731
+
+    def folds(v):
+        return churn.ChurnTraining(train.drop("future_spend"), v.drop("future_spend"), date(2024, 1, 1), date(2024, 3, 31))
+
     model, metrics, hold = churn.fit_churn(folds(validation))
     flipped = _with_holdout(validation, "churned", (1 - pl.col("churned")).cast(pl.Int8))
-    model2, metrics2, hold2 = churn.fit_churn(folds(flipped))
+    model2, metrics2, _hold2 = churn.fit_churn(folds(flipped))
     x = to_matrix(validation, model.features)
     assert np.array_equal(model.classifier.predict_proba(x), model2.classifier.predict_proba(x))
     assert metrics2["holdout_roc_auc"] == pytest.approx(1 - metrics["holdout_roc_auc"])

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,10 +39,8 @@ def stop(proc: subprocess.Popen, timeout: float = 60) -> int:
     """SIGTERM the process group we started, then SIGKILL if it does not exit within ``timeout`` (a graceful gRPC
     shutdown took over 15 s once on a fully loaded 2-core CI machine; the e2e stack allows 30 s per process)."""
     if proc.poll() is None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -22,7 +22,7 @@ def prepare_account(wh: SnowflakeWarehouse, landing: Path) -> None:
     )
     # the generated raw-table DDL of the setup (step 05) runs as is (minus the role/namespace lines)
     ddl = (REPO / "deploy" / "snowflake" / "05_raw_tables.sql").read_text()
-    body = "\n".join(l for l in ddl.splitlines() if not l.strip().startswith("--"))
+    body = "\n".join(line for line in ddl.splitlines() if not line.strip().startswith("--"))
     for statement in body.split(";"):
         sql = statement.strip()
         if sql and not sql.upper().startswith("USE "):

@@ -224,17 +224,17 @@ def test_code_location_serves_over_grpc(tmp_path):
         "C360_ARTIFACTS_URL": str(tmp_path / "artifacts"),
         "DAGSTER_HOME": str(tmp_path),
     }
-    log = open(tmp_path / "grpc.log", "wb")
-    proc = subprocess.Popen(
-        [str(BIN / "dagster"), "api", "grpc", "-m", "customer360.definitions", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # own session + default SIGTERM/SIGINT: earlier tests in the same pytest process leave SIGTERM ignored, and
-        # an ignored signal is inherited across exec — the server then never stops (exit -9 in the full suite)
-        preexec_fn=restore_default_signals,
-    )
+    with open(tmp_path / "grpc.log", "wb") as log:  # the server writes to its own copy of the descriptor
+        proc = subprocess.Popen(
+            [str(BIN / "dagster"), "api", "grpc", "-m", "customer360.definitions", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # own session + default SIGTERM/SIGINT: earlier tests in the same pytest process leave SIGTERM ignored,
+            # and an ignored signal is inherited across exec — the server then never stops (exit -9 in the full suite)
+            preexec_fn=restore_default_signals,
+        )
     try:
         wait_for_port(port, proc, timeout=180)
         health = subprocess.run(
@@ -250,7 +250,6 @@ def test_code_location_serves_over_grpc(tmp_path):
             client.ping("customer360")["echo"] == "customer360"
     finally:
         code = stop(proc)
-        log.close()
     assert code is not None, "the code server did not stop"
     if code not in (0, -15):
         pytest.fail(f"code server exited with {code}: {(tmp_path / 'grpc.log').read_text()[-2000:]}")

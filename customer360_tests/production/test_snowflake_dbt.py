@@ -8,12 +8,11 @@ import shutil
 import subprocess
 from datetime import date, timedelta
 
-import polars as pl
 import pytest
 
 from customer360.ingestion.loader import load_days
-from customer360.resources.landing import LandingResource
 from customer360.resources import WarehouseResource
+from customer360.resources.landing import LandingResource
 from customer360_tests.production.conftest import GEN_DAYS, GEN_END, bad_file_keys
 from customer360_tests.production.helpers import BIN, DBT_PROJECT, fakesnow_server, snowflake_env
 from customer360_tests.production.snowflake_setup import SOURCE_ORDER, prepare_account

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from customer360.ingestion.loader import load_days
-from customer360.resources.landing import LandingResource
 from customer360.resources import WarehouseResource
+from customer360.resources.landing import LandingResource
 from customer360_tests.production.conftest import GEN_DAYS, GEN_END, bad_file_keys
 from customer360_tests.production.helpers import DBT_PROJECT, fakesnow_server, snowflake_env
 from customer360_tests.production.snowflake_setup import SOURCE_ORDER, prepare_account

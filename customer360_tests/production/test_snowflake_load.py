@@ -13,9 +13,9 @@ import pytest
 
 from customer360.ingestion.assets import QUARANTINE_CHECK, build_raw_asset
 from customer360.ingestion.loader import load_days, raw_columns
+from customer360.resources import RawFile, WarehouseResource
 from customer360.resources.landing import LandingResource
 from customer360.resources.snowflake_warehouse import RawFilesRejectedError, SnowflakeWarehouse
-from customer360.resources import RawFile, WarehouseResource
 from customer360.settings import Settings
 from customer360_tests.production.conftest import GEN_DAYS, GEN_END, bad_file_keys
 from customer360_tests.production.helpers import snowflake_env
@@ -52,7 +52,7 @@ def _landing_rows(landing, source, skip=frozenset()) -> tuple[int, set[str]]:
 
 def test_copy_into_raw_is_complete_and_idempotent(emulator, landing, tmp_path):
     """Every good file is loaded once; every planted defective file is quarantined, as on DuckDB."""
-    warehouse, impl = emulator
+    _warehouse, impl = emulator
     res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
     bad = bad_file_keys(landing)
     assert len(bad) >= 8
@@ -88,7 +88,7 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
     bad = bad_file_keys(landing)
     good_rows, _ = _landing_rows(landing, "orders", skip=bad)
     folder = landing / "orders" / f"load_date={day.isoformat()}"
-    victim = [f for f in sorted(folder.glob("*.parquet")) if str(f.relative_to(landing)) not in bad][0]
+    victim = next(f for f in sorted(folder.glob("*.parquet")) if str(f.relative_to(landing)) not in bad)
     victim_rows = pl.read_parquet(victim).height
     victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])  # truncated delivery
     settings = dataclasses.replace(Settings.from_env(), partitions_start=DAYS[0].isoformat())  # not the env's
@@ -116,7 +116,7 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
 def test_a_file_snowflake_rejects_is_quarantined_the_rest_commits(emulator, landing, tmp_path, monkeypatch):
     """The contract passed but COPY fails (the file changed after validation): the warehouse reports it, the
     loader quarantines it with Snowflake's reason, the other files of the day commit."""
-    warehouse, impl = emulator
+    _warehouse, impl = emulator
     res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
     load_days("customers", DAYS, impl, res)
     day = DAYS[-1]

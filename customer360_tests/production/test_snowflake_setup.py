@@ -4,7 +4,6 @@ the emulator-only dbt overrides are inert on a real account."""
 import os
 import re
 import subprocess
-from pathlib import Path
 
 from customer360.catalog import SOURCES
 from customer360.resources.warehouse import WAREHOUSE_SCHEMAS
@@ -58,7 +57,7 @@ def test_database_schemas_stage_and_raw_tables_match_the_code():
         match = re.search(rf"CREATE TABLE IF NOT EXISTS RAW\.{source.name.upper()} \((.*?)\);", raw, flags=re.S)
         assert match, source.name
         cols = [line.split()[0].lower() for line in match.group(1).strip().splitlines()]
-        assert cols == source.column_names + ["_load_date", "_source_file", "_loaded_at"]
+        assert cols == [*source.column_names, "_load_date", "_source_file", "_loaded_at"]
 
 
 def test_snowpipe_for_near_real_time_sources():
@@ -125,7 +124,7 @@ def test_emulator_overrides_are_inert_on_a_real_account(tmp_path):
         cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=200,
     )
     assert out.returncode == 0, out.stdout[-3000:]
-    line = next(l for l in out.stdout.splitlines() if l.startswith("C360_OVERRIDES"))
+    line = next(s for s in out.stdout.splitlines() if s.startswith("C360_OVERRIDES"))
     # on a real account dbt-snowflake's own behaviour: temporary relations, explicit DML transactions
     assert line.split()[1:] == ["fakesnow=False", "temporary_table=True", "temporary_view=True",
                                 "explicit_transaction=True"], line

@@ -1,6 +1,7 @@
 """Fixtures of the dbt/Dagster transform tests: one small generated dataset per session, a private DuckDB file and a
 private dbt target folder per test (the shared ``dbt_project/target`` manifest is never overwritten)."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,10 +38,8 @@ def _close_duckdb() -> None:
         env = DuckDBConnectionManager._ENV
         DuckDBConnectionManager._ENV = None
     if env is not None:
-        try:
+        with contextlib.suppress(Exception):
             env.close()
-        except Exception:
-            pass
 
 
 @dataclass

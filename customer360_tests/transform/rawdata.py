@@ -14,7 +14,6 @@ from customer360.catalog import SOURCES
 from customer360.physical_types import DUCKDB_TYPES as SQL_TYPES
 
 
-
 def load_raw(
     landing: Path,
     db_path: Path,

@@ -4,7 +4,7 @@ materializations against a private DuckDB file."""
 import dataclasses
 import json
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -69,7 +69,7 @@ def test_asset_graph_keys_lineage_groups(graph_assets):
 
 
 def test_vars_from_partition_window():
-    window = dg.TimeWindow(start=datetime(2024, 3, 1, tzinfo=timezone.utc), end=datetime(2024, 3, 4, tzinfo=timezone.utc))
+    window = dg.TimeWindow(start=datetime(2024, 3, 1, tzinfo=UTC), end=datetime(2024, 3, 4, tzinfo=UTC))
     settings = dataclasses.replace(Settings.from_env(), as_of_date="2024-03-04")
     assert dbt_vars(settings, window) == {"as_of_date": "2024-03-04", "min_date": "2024-03-01", "max_date": "2024-03-04"}
     assert dbt_vars(dataclasses.replace(settings, as_of_date=None)) == {}

@@ -1,7 +1,6 @@
 """dbt on real generated data: the full build with every test, incremental == full refresh, mf (SCD2 history:
 test_customer_profile_history.py)."""
 
-import json
 import os
 import subprocess
 import sys
@@ -9,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from customer360.settings import DBT_PROJECT_DIR
-from customer360_tests.transform.conftest import AS_OF, FIRST_DAY, GEN_END
+from customer360_tests.transform.conftest import FIRST_DAY, GEN_END
 
 FCT_COLUMNS = ("transaction_id, customer_id, order_id, transaction_date, amount, amount_local, currency, payment_method, "
                "transaction_type, status, merchant_id, transaction_day")

@@ -14,7 +14,7 @@ def test_resent_catalogue_reprices_only_changed_products(built_copy):
     env.sql("update marts.fct_orders set gross_margin = -12345 where order_id = ?", [marked])
     # the next weekly catalogue: every product again (a later load), one of them with a new price
     [(last_load, last_loaded_at)] = env.sql("select max(_load_date), max(_loaded_at) from raw.products")
-    env.sql(f"""
+    env.sql("""
         insert into raw.products
         select * replace (
             case when product_id = ? then unit_price * 2 else unit_price end as unit_price,
@@ -55,7 +55,7 @@ def test_category_change_recomputes_only_its_customers_affinity(built_copy):
     env.sql("update intermediate.int_product_affinity set avg_qty_per_order = -1 where customer_id in (?, ?)",
             [buyer, other])
     [(last_load, last_loaded_at)] = env.sql("select max(_load_date), max(_loaded_at) from raw.products")
-    env.sql(f"""
+    env.sql("""
         insert into raw.products
         select * replace (
             case when product_id = ? then ? else category end as category,

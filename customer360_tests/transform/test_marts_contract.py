@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from customer360.settings import DBT_PROJECT_DIR
 from customer360.physical_types import DBT_TYPES
+from customer360.settings import DBT_PROJECT_DIR
 from customer360.transform.translator import C360DagsterDbtTranslator, column_is_kpi
 
 DESIGN = Path("/work/shared/seeds/001_5580cac241cca775.txt")
@@ -78,8 +78,8 @@ def test_marts_enforce_contracts_and_flag_kpis_as_the_documents_do(test_project,
 
 
 def test_dagster_shows_a_type_for_every_column_of_every_dbt_asset(test_project):
-    from customer360.transform.assets import build_dbt_assets
     from customer360.settings import Settings
+    from customer360.transform.assets import build_dbt_assets
 
     untyped = {}
     for assets_def in build_dbt_assets(test_project, Settings.from_env()):

@@ -4,7 +4,7 @@ invocation starts from the parse state the previous one wrote for the same wareh
 import dataclasses
 import glob
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg

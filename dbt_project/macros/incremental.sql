@@ -107,3 +107,25 @@
     {%- endfor -%}
     cast(greatest({{ guarded | join(', ') }}) as {{ type_ts() }})
 {%- endmacro %}
+
+{#- The customers touched by the new arrivals, for the `touched` CTE of a customer-level incremental: those whose
+    profile (stg_customers) arrived since the watermark and, for each fact model of `facts` ({model: date column}),
+    those with a fact that arrived since the watermark or whose date crosses a moved as_of_date. A model unions its
+    own further reasons (a changed category, a session's owner) after it. -#}
+{% macro touched_customers(facts={}) -%}
+    select customer_id from {{ ref('stg_customers') }} where _loaded_at >= {{ loaded_at_watermark() }}
+    {%- for model, date_column in facts.items() %}
+    union
+    select customer_id from {{ ref(model) }}
+    where _loaded_at >= {{ loaded_at_watermark() }} or {{ crosses_as_of_shift(date_column) }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The profiles a customer-level incremental computes rows for: every customer (customer_id, _loaded_at) of
+    stg_customers on a full build, only those of the `touched` CTE on an incremental run. -#}
+{% macro touched_customer_profiles() -%}
+    select customer_id, _loaded_at from {{ ref('stg_customers') }}
+    {%- if is_incremental() %}
+    where customer_id in (select customer_id from touched)
+    {%- endif %}
+{%- endmacro %}

@@ -16,10 +16,7 @@
 with
 {%- if is_incremental() %}
 touched as (
-    select customer_id from {{ ref('stg_customers') }} where _loaded_at >= {{ loaded_at_watermark() }}
-    union
-    select customer_id from {{ ref('stg_transactions') }}
-    where _loaded_at >= {{ loaded_at_watermark() }} or {{ crosses_as_of_shift('transaction_date') }}
+    {{ touched_customers({'stg_transactions': 'transaction_date'}) }}
     union
     select customer_id from {{ ref('stg_events') }}
     where customer_id is not null
@@ -30,10 +27,7 @@ touched as (
 {%- endif %}
 
 customers as (
-    select customer_id, _loaded_at from {{ ref('stg_customers') }}
-    {%- if is_incremental() %}
-    where customer_id in (select customer_id from touched)
-    {%- endif %}
+    {{ touched_customer_profiles() }}
 ),
 
 customer_transactions as (

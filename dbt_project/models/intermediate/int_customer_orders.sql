@@ -16,10 +16,7 @@
 with
 {%- if is_incremental() %}
 touched as (
-    select customer_id from {{ ref('stg_customers') }} where _loaded_at >= {{ loaded_at_watermark() }}
-    union
-    select customer_id from {{ ref('stg_orders') }}
-    where _loaded_at >= {{ loaded_at_watermark() }} or {{ crosses_as_of_shift('order_date') }}
+    {{ touched_customers({'stg_orders': 'order_date'}) }}
     union
     select affinity.customer_id
     from {{ ref('int_product_affinity') }} as affinity
@@ -29,10 +26,7 @@ touched as (
 {%- endif %}
 
 customers as (
-    select customer_id, _loaded_at from {{ ref('stg_customers') }}
-    {%- if is_incremental() %}
-    where customer_id in (select customer_id from touched)
-    {%- endif %}
+    {{ touched_customer_profiles() }}
 ),
 
 orders as (

@@ -14,18 +14,12 @@
 with
 {%- if is_incremental() %}
 touched as (
-    select customer_id from {{ ref('stg_customers') }} where _loaded_at >= {{ loaded_at_watermark() }}
-    union
-    select customer_id from {{ ref('stg_transactions') }}
-    where _loaded_at >= {{ loaded_at_watermark() }} or {{ crosses_as_of_shift('transaction_date') }}
+    {{ touched_customers({'stg_transactions': 'transaction_date'}) }}
 ),
 {%- endif %}
 
 customers as (
-    select customer_id, _loaded_at from {{ ref('stg_customers') }}
-    {%- if is_incremental() %}
-    where customer_id in (select customer_id from touched)
-    {%- endif %}
+    {{ touched_customer_profiles() }}
 ),
 
 transactions as (

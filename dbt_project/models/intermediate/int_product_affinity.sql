@@ -27,12 +27,11 @@ catalogue as (
     select count(distinct category) as n_categories from products where category is not null
 ),
 
+{# noqa ST03: sqlfluff renders these CTEs without their users (its adapter stand-in reports no columns, so
+   `incremental` is false there) #}
 {%- if incremental %}
-touched as (
-    select customer_id from {{ ref('stg_customers') }} where _loaded_at >= {{ loaded_at_watermark() }}
-    union
-    select customer_id from {{ ref('stg_orders') }}
-    where _loaded_at >= {{ loaded_at_watermark() }} or {{ crosses_as_of_shift('order_date') }}
+touched as (  -- noqa: ST03
+    {{ touched_customers({'stg_orders': 'order_date'}) }}
     union
     select o.customer_id
     from {{ ref('stg_orders') }} as o
@@ -40,7 +39,7 @@ touched as (
     where p._category_since >= {{ loaded_at_watermark() }}
 ),
 
-recompute_all as (
+recompute_all as (  -- noqa: ST03
     select count(*) > 0 as yes
     from {{ this }} as stored
     cross join catalogue

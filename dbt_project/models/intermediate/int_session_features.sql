@@ -21,7 +21,7 @@ touched_sessions as (
 ),
 
 touched as (
-    select customer_id from {{ ref('stg_customers') }} where _loaded_at >= {{ loaded_at_watermark() }}
+    {{ touched_customers() }}
     union
     select customer_id from {{ ref('stg_events') }}
     where customer_id is not null and session_id in (select session_id from touched_sessions)
@@ -29,10 +29,7 @@ touched as (
 {%- endif %}
 
 customers as (
-    select customer_id, _loaded_at from {{ ref('stg_customers') }}
-    {%- if is_incremental() %}
-    where customer_id in (select customer_id from touched)
-    {%- endif %}
+    {{ touched_customer_profiles() }}
 ),
 
 events as (

@@ -71,7 +71,9 @@ flagged as (
         ) as customer_is_risky,
         -- the attempt itself is anomalous on at least fraud_min_transaction_anomalies (2) of four counts
         (
-            case when coalesce(transactions.amount_usd > {{ var('fraud_unusual_amount_multiple') }} * customer_amounts.avg_transaction_amount, false) then 1 else 0 end
+            case when coalesce(
+                transactions.amount_usd > {{ var('fraud_unusual_amount_multiple') }} * customer_amounts.avg_transaction_amount,
+                false) then 1 else 0 end
             + case when {{ hour_of_day('transactions.transaction_date') }} < 5 then 1 else 0 end
             + case when transactions.status = 'failed' then 1 else 0 end
             + case when transactions.currency <> 'USD' then 1 else 0 end
