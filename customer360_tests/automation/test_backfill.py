@@ -31,16 +31,10 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 @pytest.fixture(scope="module")
 def backfill_env(tmp_path_factory):
-<<<<<<< HEAD
-    from data_generation.generator import GenerateConfig, generate
-
     from customer360.transform.assets import build_dbt_assets
     from customer360.transform.project import dbt_project, dbt_target
     from customer360.transform.resource import build_dbt_resource
-=======
-    from customer360.transform.defs import transform_definitions
     from data_generation.generator import GenerateConfig, generate
->>>>>>> lint
 
     root = tmp_path_factory.mktemp("backfill30")
     generate(GenerateConfig(landing=str(root / "landing"), scale=0.003, days=DAYS, end_date=END, seed=5))
