@@ -54,8 +54,9 @@ def instance_yaml(storage: str, home: Path, pg=None) -> str | None:
             f"  config:\n    base_dir: {home / 'history'}\ntelemetry:\n  enabled: false\n"
         )
     if storage.startswith("postgres"):
-        params = ("      params:\n        options: -c synchronous_commit=off\n"
-                  if storage == "postgres-async-commit" else "")
+        params = (
+            "      params:\n        options: -c synchronous_commit=off\n" if storage == "postgres-async-commit" else ""
+        )
         return (
             "storage:\n  postgres:\n    postgres_db:\n"
             f"      hostname: {pg.host}\n      port: {pg.port}\n      db_name: {pg.name}\n"
@@ -72,18 +73,32 @@ def build_assets(sources: int):
     for i in range(sources):
         key = dg.AssetKey(["raw", f"source_{i}"])
 
-        @dg.asset(key=key, partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(), pool="warehouse",
-                  check_specs=[dg.AssetCheckSpec("no_quarantined_files", asset=key),
-                               dg.AssetCheckSpec("no_unrecognised_landing_objects", asset=key)],
-                  )
+        @dg.asset(
+            key=key,
+            partitions_def=partitions,
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            pool="warehouse",
+            check_specs=[
+                dg.AssetCheckSpec("no_quarantined_files", asset=key),
+                dg.AssetCheckSpec("no_unrecognised_landing_objects", asset=key),
+            ],
+        )
         def _asset(context: dg.AssetExecutionContext):
             for pkey in context.partition_keys:  # what raw/<source> records per partition (ingestion/assets.py)
-                context.add_asset_metadata({
-                    "dagster/row_count": 1000, "dagster/partition_row_count": 1000, "files_loaded": 1,
-                    "files": dg.MetadataValue.json([f"load_date={pkey}/part-0.parquet"]), "bytes": 123456,
-                    "files_quarantined": 0, "quarantined": dg.MetadataValue.json({}),
-                    "preview": dg.MetadataValue.md("| a |\n| --- |\n| 1 |"), "run_partitions": "range",
-                }, partition_key=pkey)
+                context.add_asset_metadata(
+                    {
+                        "dagster/row_count": 1000,
+                        "dagster/partition_row_count": 1000,
+                        "files_loaded": 1,
+                        "files": dg.MetadataValue.json([f"load_date={pkey}/part-0.parquet"]),
+                        "bytes": 123456,
+                        "files_quarantined": 0,
+                        "quarantined": dg.MetadataValue.json({}),
+                        "preview": dg.MetadataValue.md("| a |\n| --- |\n| 1 |"),
+                        "run_partitions": "range",
+                    },
+                    partition_key=pkey,
+                )
             yield dg.MaterializeResult()
             yield dg.AssetCheckResult(check_name="no_quarantined_files", passed=True)
             yield dg.AssetCheckResult(check_name="no_unrecognised_landing_objects", passed=True)
@@ -98,8 +113,10 @@ def run_one(storage: str, sources: int, days: int) -> dict:
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     assets = build_assets(sources)
-    tags = {ASSET_PARTITION_RANGE_START_TAG: START.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: (START + timedelta(days=days - 1)).isoformat()}
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: START.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: (START + timedelta(days=days - 1)).isoformat(),
+    }
     instance = dg.DagsterInstance.ephemeral() if storage == "memory" else dg.DagsterInstance.get()
     with instance:
         # warm-up (schema creation, first connections): a one-partition run, not measured
@@ -112,9 +129,15 @@ def run_one(storage: str, sources: int, days: int) -> dict:
         events = len(instance.all_logs(result.run_id))
         materializations = sum(len(result.asset_materializations_for_node(a.op.name)) for a in assets)
     assert materializations == sources * days, materializations  # one per partition, none dropped
-    return {"storage": storage, "sources": sources, "days": days, "wall_s": round(wall, 2),
-            "cpu_s": round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 2),
-            "events": events, "materializations": materializations}
+    return {
+        "storage": storage,
+        "sources": sources,
+        "days": days,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 2),
+        "events": events,
+        "materializations": materializations,
+    }
 
 
 def measure(storage: str, sources: int, days: int) -> dict:
@@ -134,8 +157,10 @@ def measure(storage: str, sources: int, days: int) -> dict:
         env = {**os.environ, "DAGSTER_HOME": str(home)}
         if storage == "postgres-batched":
             env["DAGSTER_EVENT_BATCH_SIZE"] = str(EVENT_BATCH_SIZE)
-        code = (f"import json, sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import bench_event_log as b; "
-                f"print(json.dumps(b.run_one({storage!r}, {sources}, {days})))")
+        code = (
+            f"import json, sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import bench_event_log as b; "
+            f"print(json.dumps(b.run_one({storage!r}, {sources}, {days})))"
+        )
         out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError(f"{storage}: {out.stderr[-2000:]}")
@@ -150,15 +175,17 @@ def main() -> None:
     args = parser.parse_args()
     rows = [measure(s, args.sources, args.days) for s in args.storages]
     floor = next((r for r in rows if r["storage"] == "memory"), None)
-    print(f"{args.sources} assets × {args.days} daily partitions, one range run; load average "
-          f"{os.getloadavg()[0]:.1f}")
+    print(f"{args.sources} assets × {args.days} daily partitions, one range run; load average {os.getloadavg()[0]:.1f}")
     print(f"{'storage':22} {'wall s':>8} {'CPU s':>8} {'events':>8} {'ms/event':>9} {'ms/event > memory':>18}")
     for r in rows:
         r["ms_per_event"] = round(1000 * r["wall_s"] / r["events"], 2)
-        r["ms_per_event_above_memory"] = (round(1000 * (r["wall_s"] - floor["wall_s"]) / r["events"], 2)
-                                          if floor else None)
-        print(f"{r['storage']:22} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['events']:8d} {r['ms_per_event']:9.2f} "
-              f"{r['ms_per_event_above_memory'] if floor else '':>18}")
+        r["ms_per_event_above_memory"] = (
+            round(1000 * (r["wall_s"] - floor["wall_s"]) / r["events"], 2) if floor else None
+        )
+        print(
+            f"{r['storage']:22} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['events']:8d} {r['ms_per_event']:9.2f} "
+            f"{r['ms_per_event_above_memory'] if floor else '':>18}"
+        )
     out = REPO / "benchmarks" / "results" / "event_log.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"load_average": os.getloadavg(), "rows": rows}, indent=1))

@@ -25,9 +25,26 @@ TARGET_RSS_MB = 2048.0
 
 
 def run_generator(workdir: Path, scale: float, days: int, end: date, seed: int) -> dict:
-    cmd = [sys.executable, "-m", "data_generation", "--scale", str(scale), "--days", str(days), "--end-date", end.isoformat(),
-           "--landing", str(workdir / "landing"), "--truth", str(workdir / "truth"), "--seed", str(seed), "--overwrite",
-           "--no-progress", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "data_generation",
+        "--scale",
+        str(scale),
+        "--days",
+        str(days),
+        "--end-date",
+        end.isoformat(),
+        "--landing",
+        str(workdir / "landing"),
+        "--truth",
+        str(workdir / "truth"),
+        "--seed",
+        str(seed),
+        "--overwrite",
+        "--no-progress",
+        "--json",
+    ]
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
@@ -50,7 +67,10 @@ def run_generator(workdir: Path, scale: float, days: int, end: date, seed: int) 
         "rows_per_s": round(rows / wall),
         "rows_per_cpu_s": round(rows / max(usage.ru_utime + usage.ru_stime, 1e-9)),
         "load_average_before": round(load_before, 2),
-        "per_source": {k: {"rows": v["rows"], "entities": v["entities"], "files": v["files"], "mb": round(v["bytes"] / 1e6, 1)} for k, v in summary["sources"].items()},
+        "per_source": {
+            k: {"rows": v["rows"], "entities": v["entities"], "files": v["files"], "mb": round(v["bytes"] / 1e6, 1)}
+            for k, v in summary["sources"].items()
+        },
     }
 
 
@@ -92,7 +112,9 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--end-date", type=date.fromisoformat, default=date(2025, 12, 31))
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--workdir", type=Path, default=None, help="where to write the data (default: a temporary folder, removed)")
+    ap.add_argument(
+        "--workdir", type=Path, default=None, help="where to write the data (default: a temporary folder, removed)"
+    )
     ap.add_argument("--faker-rows", type=int, default=20_000)
     args = ap.parse_args()
 

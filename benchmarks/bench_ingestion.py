@@ -27,14 +27,31 @@ sys.path.insert(0, str(REPO))  # benchmarks.code_location
 
 
 def generate(workdir: Path, scale: float, days: int, end: date) -> None:
-    cmd = [sys.executable, "-m", "data_generation", "--scale", str(scale), "--days", str(days), "--end-date",
-           end.isoformat(), "--landing", str(workdir / "landing"), "--truth", str(workdir / "truth"), "--seed", "7"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "data_generation",
+        "--scale",
+        str(scale),
+        "--days",
+        str(days),
+        "--end-date",
+        end.isoformat(),
+        "--landing",
+        str(workdir / "landing"),
+        "--truth",
+        str(workdir / "truth"),
+        "--seed",
+        "7",
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     print(f"generated scale {scale}, {days} days in {time.perf_counter() - t0:.1f} s")
 
 
-def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, float, dict[str, tuple[int, float, float, int]]]:
+def ingest(
+    workdir: Path, first: date, last: date, db: Path
+) -> tuple[float, float, dict[str, tuple[int, float, float, int]]]:
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -44,8 +61,15 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, flo
     from customer360.resources import build_resources
     from customer360.settings import Settings
 
-    settings = Settings(str(workdir / "landing"), str(workdir / "quarantine"), str(db), "duckdb",
-                        first.isoformat(), str(workdir / "artifacts"), None)
+    settings = Settings(
+        str(workdir / "landing"),
+        str(workdir / "quarantine"),
+        str(db),
+        "duckdb",
+        first.isoformat(),
+        str(workdir / "artifacts"),
+        None,
+    )
     assets = list(build_raw_assets(settings))
     resources = build_resources(settings)
     per_source: dict[str, tuple[int, float, float, int]] = {}
@@ -57,13 +81,22 @@ def ingest(workdir: Path, first: date, last: date, db: Path) -> tuple[float, flo
             keys = [k for k in pdef.get_partition_keys() if k <= last.isoformat()]
             keys = [k for k in keys if k >= (first - timedelta(days=6 if cadence == "weekly" else 0)).isoformat()]
             tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
-            result = dg.materialize(selected, resources=resources, instance=instance, tags=tags,
-                                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+            result = dg.materialize(
+                selected,
+                resources=resources,
+                instance=instance,
+                tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
             assert result.success
             for entry in instance.all_logs(result.run_id):  # the run's totals: one log line per asset
                 if summary := parse_run_summary(entry.user_message):
-                    per_source[summary["source"]] = (summary["rows"], summary["seconds"], summary["cpu_seconds"],
-                                                     summary["files_quarantined"])
+                    per_source[summary["source"]] = (
+                        summary["rows"],
+                        summary["seconds"],
+                        summary["cpu_seconds"],
+                        summary["files_quarantined"],
+                    )
     return time.perf_counter() - t0, time.process_time() - cpu0, per_source
 
 
@@ -90,15 +123,19 @@ def main() -> None:
         print(f"\n{label}: scale {args.scale}, {args.days} days, {total:,} rows")
         print(f"{'source':<17}{'rows':>11}{'seconds':>9}{'cpu s':>8}{'rows/s':>11}{'quarantined':>13}")
         for source, (rows, seconds, cpu_s, q) in per_source.items():
-            print(f"{source:<17}{rows:>11,}{seconds:>9.2f}{cpu_s:>8.2f}{rows / seconds if seconds else 0:>11,.0f}{q:>13}")
+            print(
+                f"{source:<17}{rows:>11,}{seconds:>9.2f}{cpu_s:>8.2f}{rows / seconds if seconds else 0:>11,.0f}{q:>13}"
+            )
         print(f"{'loader total':<17}{total:>11,}{loader_s:>9.2f}{loader_cpu:>8.2f}{total / loader_s:>11,.0f}")
         print(f"{'dagster run':<17}{total:>11,}{wall:>9.2f}{cpu:>8.2f}{total / wall:>11,.0f}")
     print(f"\n(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     from benchmarks.code_location import measure_definitions_import
 
     load = measure_definitions_import()
-    print(f"\nDefinitions load (import customer360.definitions, median of 3): {load['median_wall_s']:.2f} s wall, "
-          f"{load['median_cpu_s']:.2f} s CPU")
+    print(
+        f"\nDefinitions load (import customer360.definitions, median of 3): {load['median_wall_s']:.2f} s wall, "
+        f"{load['median_cpu_s']:.2f} s CPU"
+    )
     print("slowest top-level imports (-X importtime, cumulative):")
     for seconds, module, _ in [i for i in load["imports"] if i[2] == 0][:8]:
         print(f"  {seconds:6.2f} s  {module}")

@@ -77,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             load_before = os.getloadavg()[0]
             wall, cpu, reasons = _materialize([a], args.warehouse, {**config, "refit": refit})
             out[phase][a.op.name] = {
-                "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
-                "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)], "refit_reason": reasons,
+                "wall_seconds": round(wall, 2),
+                "cpu_seconds": round(cpu, 2),
+                "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                "refit_reason": reasons,
             }
             print(phase, a.op.name, out[phase][a.op.name], flush=True)
         out[f"all_{phase}_wall_seconds"] = round(sum(v["wall_seconds"] for v in out[phase].values()), 2)

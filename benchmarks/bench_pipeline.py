@@ -91,11 +91,16 @@ class Monitor:
             self._step_peak = max(self._step_peak, rss)
             if self._current is not None:
                 label, t0, c0, l0 = self._current
-                self.steps.append({
-                    "step": label, "wall_s": round(now - t0, 2), "cpu_s": round(cpu - c0, 2),
-                    "peak_rss_mb": round(self._step_peak / 2**20), "load_start": l0,
-                    "load_end": round(os.getloadavg()[0], 2),
-                })
+                self.steps.append(
+                    {
+                        "step": label,
+                        "wall_s": round(now - t0, 2),
+                        "cpu_s": round(cpu - c0, 2),
+                        "peak_rss_mb": round(self._step_peak / 2**20),
+                        "load_start": l0,
+                        "load_end": round(os.getloadavg()[0], 2),
+                    }
+                )
             self._current = (name, now, cpu, round(os.getloadavg()[0], 2)) if name else None
             self._step_peak = rss
 
@@ -121,8 +126,9 @@ def _env_for(workdir: Path, name: str) -> dict[str, str]:
 
 
 def _landed_days(landing: Path, source: str) -> list[date]:
-    return sorted(date.fromisoformat(p.name.split("=", 1)[1]) for p in (landing / source).glob("load_date=*")
-                  if p.is_dir())
+    return sorted(
+        date.fromisoformat(p.name.split("=", 1)[1]) for p in (landing / source).glob("load_date=*") if p.is_dir()
+    )
 
 
 def _dbt() -> str:
@@ -134,12 +140,22 @@ def _prepare_dbt(target_path: Path | None = None) -> float:
     from customer360.settings import DBT_PROJECT_DIR
 
     t0 = time.perf_counter()
-    args = [_dbt(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target", "local"]
+    args = [
+        _dbt(),
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        "local",
+    ]
     if target_path is not None:
         args += ["--target-path", str(target_path)]
-    subprocess.run(args, check=True, cwd=DBT_PROJECT_DIR, env={**os.environ, "C360_DBT_TARGET": "local"},
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        args, check=True, cwd=DBT_PROJECT_DIR, env={**os.environ, "C360_DBT_TARGET": "local"}, stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - t0
 
 
@@ -153,8 +169,17 @@ def phase_generate(workdir: Path, meta: dict, mon: Monitor) -> dict:
 
     _first, last = _window(meta)
     mon.step("generate")
-    summary = generate(GenerateConfig(landing=str(workdir / "landing"), truth=str(workdir / "truth"),
-                                      scale=meta["scale"], days=meta["days"], end_date=last, seed=7, overwrite=True))
+    summary = generate(
+        GenerateConfig(
+            landing=str(workdir / "landing"),
+            truth=str(workdir / "truth"),
+            scale=meta["scale"],
+            days=meta["days"],
+            end_date=last,
+            seed=7,
+            overwrite=True,
+        )
+    )
     mon.step(None)
     rows = sum(s.rows for s in summary.sources.values()) if hasattr(summary, "sources") else None
     return {"rows": rows, "summary": summary.table()}
@@ -210,10 +235,21 @@ def phase_direct(workdir: Path, meta: dict, mon: Monitor) -> dict:
                 rows[source] = load_days(source, _landed_days(landing, source), warehouse, landing_res).rows
 
     def dbt(args: list[str]) -> None:
-        cmd = [_dbt(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-               "--target", "local", "--target-path", str(target)]
-        proc = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
-                              env={**os.environ, "C360_DBT_TARGET": "local"})
+        cmd = [
+            _dbt(),
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            "local",
+            "--target-path",
+            str(target),
+        ]
+        proc = subprocess.run(
+            cmd, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, env={**os.environ, "C360_DBT_TARGET": "local"}
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"dbt failed: {' '.join(args)}\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
 
@@ -242,8 +278,9 @@ def _ml_direct(warehouse, settings) -> None:
     store = ArtifactStore.from_url(settings.artifacts_url)
     as_of = date.fromisoformat(settings.as_of_date) if settings.as_of_date else None
     days = settings.ml_retrain_days
-    seg = validate_feature_table(SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE),
-                                 SEGMENTATION_FEATURES)
+    seg = validate_feature_table(
+        SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
+    )
     warehouse.write_table("ml", "customer_segments", ml.run_segments(seg, store, None, retrain_days=days)["scores"])
     fraud = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
     warehouse.write_table("ml", "customer_risk_scores", ml.run_risk(fraud, store, None, retrain_days=days)["scores"])
@@ -268,6 +305,7 @@ def phase_incremental(workdir: Path, meta: dict, mon: Monitor) -> dict:
     sensor = build_arrival_sensor("transactions", settings)
     out: dict = {"sensor_minimum_interval_s": MINIMUM_INTERVAL_SECONDS}
     with dg.DagsterInstance.get() as instance:
+
         def tick(cursor):
             ctx = dg.build_sensor_context(cursor=cursor, instance=instance, resources={"landing": landing})
             t0 = time.perf_counter()
@@ -300,8 +338,15 @@ def _run_update_steps(mon: Monitor, defs, instance, landing, settings) -> list[s
             mon.step(msg[2:].split(":")[0])
         print("   " + msg, flush=True)
 
-    report = run_update(defs, instance, landing, settings.partitions_start, defs.resources["warehouse"].build(), log=log,
-                        log_level="ERROR")
+    report = run_update(
+        defs,
+        instance,
+        landing,
+        settings.partitions_start,
+        defs.resources["warehouse"].build(),
+        log=log,
+        log_level="ERROR",
+    )
     mon.step(None)
     for line in report.lines():
         print("   " + line, flush=True)
@@ -323,8 +368,15 @@ def run_phase(name: str, workdir: Path) -> None:
     load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), Monitor.cpu()
     extra = globals()[f"phase_{name}"](workdir, meta, mon)
-    out = {"phase": name, "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(Monitor.cpu() - c0, 2),
-           "load_start": round(load0, 2), "load_end": round(os.getloadavg()[0], 2), **mon.close(), **(extra or {})}
+    out = {
+        "phase": name,
+        "wall_s": round(time.perf_counter() - t0, 2),
+        "cpu_s": round(Monitor.cpu() - c0, 2),
+        "load_start": round(load0, 2),
+        "load_end": round(os.getloadavg()[0], 2),
+        **mon.close(),
+        **(extra or {}),
+    }
     (workdir / f"phase_{name}.json").write_text(json.dumps(out, indent=2, default=str))
 
 
@@ -339,14 +391,20 @@ def _versions() -> dict[str, str]:
 def _machine() -> dict:
     import psutil
 
-    return {"nproc": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": sys.version.split()[0]}
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+    }
 
 
 def _sum(steps: list[dict], names: list[str] | None = None) -> dict:
     chosen = [s for s in steps if names is None or s["step"] in names]
-    return {"wall_s": round(sum(s["wall_s"] for s in chosen), 2), "cpu_s": round(sum(s["cpu_s"] for s in chosen), 2),
-            "peak_rss_mb": max((s["peak_rss_mb"] for s in chosen), default=0)}
+    return {
+        "wall_s": round(sum(s["wall_s"] for s in chosen), 2),
+        "cpu_s": round(sum(s["cpu_s"] for s in chosen), 2),
+        "peak_rss_mb": max((s["peak_rss_mb"] for s in chosen), default=0),
+    }
 
 
 def report(workdir: Path, meta: dict) -> dict:
@@ -359,41 +417,60 @@ def report(workdir: Path, meta: dict) -> dict:
     print(f"\nscale {meta['scale']}, {meta['days']} days ({meta['first']} … {meta['last']}), workdir {workdir}")
     print(f"{'phase / step':<66}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}{'load':>12}")
     for name, ph in phases.items():
-        print(f"{name:<66}{ph['wall_s']:>8.1f}{ph['cpu_s']:>8.1f}{ph.get('peak_rss_mb', 0):>13}"
-              f"{ph['load_start']:>6.1f}→{ph['load_end']:<5.1f}")
+        print(
+            f"{name:<66}{ph['wall_s']:>8.1f}{ph['cpu_s']:>8.1f}{ph.get('peak_rss_mb', 0):>13}"
+            f"{ph['load_start']:>6.1f}→{ph['load_end']:<5.1f}"
+        )
         for s in ph.get("steps", []):
-            print(f"  {s['step'][:62]:<64}{s['wall_s']:>8.1f}{s['cpu_s']:>8.1f}{s['peak_rss_mb']:>13}"
-                  f"{s['load_start']:>6.1f}→{s['load_end']:<5.1f}")
+            print(
+                f"  {s['step'][:62]:<64}{s['wall_s']:>8.1f}{s['cpu_s']:>8.1f}{s['peak_rss_mb']:>13}"
+                f"{s['load_start']:>6.1f}→{s['load_end']:<5.1f}"
+            )
     if "dagster" in phases:
         steps = phases["dagster"]["steps"]
         pipeline = _sum([s for s in steps if s["step"] != "load definitions"])
-        summary["full_pipeline"] = {**pipeline, "with_definitions_load": _sum(steps)["wall_s"],
-                                    "target_wall_s": 120, "target_peak_rss_mb": 4096,
-                                    "met": pipeline["wall_s"] <= 120 and phases["dagster"]["peak_rss_mb"] <= 4096}
+        summary["full_pipeline"] = {
+            **pipeline,
+            "with_definitions_load": _sum(steps)["wall_s"],
+            "target_wall_s": 120,
+            "target_peak_rss_mb": 4096,
+            "met": pipeline["wall_s"] <= 120 and phases["dagster"]["peak_rss_mb"] <= 4096,
+        }
         summary["full_pipeline"]["peak_rss_mb"] = phases["dagster"]["peak_rss_mb"]
     if "dagster" in phases and "direct" in phases:
         d = summary["full_pipeline"]
         direct = _sum([s for s in phases["direct"]["steps"] if not s["step"].startswith("imports")])
         summary["orchestration_overhead"] = {
-            "dagster_wall_s": d["wall_s"], "direct_wall_s": direct["wall_s"],
+            "dagster_wall_s": d["wall_s"],
+            "direct_wall_s": direct["wall_s"],
             "ratio_wall": round(d["wall_s"] / direct["wall_s"], 3),
-            "dagster_cpu_s": d["cpu_s"], "direct_cpu_s": direct["cpu_s"],
-            "ratio_cpu": round(d["cpu_s"] / direct["cpu_s"], 3), "target_ratio": 1.25,
+            "dagster_cpu_s": d["cpu_s"],
+            "direct_cpu_s": direct["cpu_s"],
+            "ratio_cpu": round(d["cpu_s"] / direct["cpu_s"], 3),
+            "target_ratio": 1.25,
             "met": d["wall_s"] / direct["wall_s"] <= 1.25,
         }
     if "incremental" in phases and "dagster" in phases:
         inc = _sum([s for s in phases["incremental"]["steps"] if not s["step"].startswith("append_day")])
         full = summary["full_pipeline"]
-        summary["incremental"] = {**inc, "ratio_wall": round(inc["wall_s"] / full["wall_s"], 3),
-                                  "ratio_cpu": round(inc["cpu_s"] / full["cpu_s"], 3), "target_ratio": 0.10,
-                                  "met": inc["wall_s"] / full["wall_s"] <= 0.10}
+        summary["incremental"] = {
+            **inc,
+            "ratio_wall": round(inc["wall_s"] / full["wall_s"], 3),
+            "ratio_cpu": round(inc["cpu_s"] / full["cpu_s"], 3),
+            "target_ratio": 0.10,
+            "met": inc["wall_s"] / full["wall_s"] <= 0.10,
+        }
         ph = phases["incremental"]
         summary["sensor"] = {k: ph[k] for k in ph if k.startswith(("sensor", "file_lands"))}
     if "import" in phases:
         ph = phases["import"]
-        summary["code_location_load"] = {"median_wall_s": ph["median_wall_s"], "median_cpu_s": ph["median_cpu_s"],
-                                         "target_s": 3, "met": ph["median_wall_s"] <= 3,
-                                         "slowest_imports": ph["slowest_imports"]}
+        summary["code_location_load"] = {
+            "median_wall_s": ph["median_wall_s"],
+            "median_cpu_s": ph["median_cpu_s"],
+            "target_s": 3,
+            "met": ph["median_wall_s"] <= 3,
+            "slowest_imports": ph["slowest_imports"],
+        }
     print()
     for k, v in summary.items():
         shown = {a: b for a, b in v.items() if a != "slowest_imports"}
@@ -422,10 +499,15 @@ def main() -> None:
         meta = json.loads(meta_path.read_text())
     else:
         last = date.fromisoformat(args.end_date) if args.end_date else datetime.now(UTC).date() - timedelta(days=1)
-        meta = {"scale": args.scale, "days": args.days, "first": (last - timedelta(days=args.days - 1)).isoformat(),
-                "last": last.isoformat()}
-    meta.update({"machine": _machine(), "versions": _versions(),
-                 "started_utc": datetime.now(UTC).isoformat(timespec="seconds")})
+        meta = {
+            "scale": args.scale,
+            "days": args.days,
+            "first": (last - timedelta(days=args.days - 1)).isoformat(),
+            "last": last.isoformat(),
+        }
+    meta.update(
+        {"machine": _machine(), "versions": _versions(), "started_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+    )
     meta_path.write_text(json.dumps(meta, indent=2))
     for name in args.phases:
         if name == "generate" and (workdir / "landing").exists():
@@ -442,15 +524,17 @@ def main() -> None:
             (home / "dagster.yaml").write_text(demo_instance_yaml(home))
         Path(env["C360_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
         print(f"[{name}] load {os.getloadavg()[0]:.1f}", flush=True)
-        subprocess.run([sys.executable, __file__, "--phase", name, "--workdir", str(workdir)], check=True, env=env,
-                       cwd=REPO)
+        subprocess.run(
+            [sys.executable, __file__, "--phase", name, "--workdir", str(workdir)], check=True, env=env, cwd=REPO
+        )
     result = report(workdir, meta)
     (workdir / "results.json").write_text(json.dumps(result, indent=2, default=str))
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (out / f"pipeline_s{meta['scale']}_d{meta['days']}_{stamp}.json").write_text(json.dumps(result, indent=2,
-                                                                                           default=str))
+    (out / f"pipeline_s{meta['scale']}_d{meta['days']}_{stamp}.json").write_text(
+        json.dumps(result, indent=2, default=str)
+    )
     print(f"\nJSON: {workdir / 'results.json'}")
 
 

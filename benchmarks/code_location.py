@@ -24,8 +24,9 @@ def measure_definitions_import(runs: int = 3) -> dict:
         subprocess.run(IMPORT, check=True, cwd=REPO, stderr=subprocess.DEVNULL)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         samples.append((time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime))
-    err = subprocess.run([sys.executable, "-X", "importtime", *IMPORT[1:]], cwd=REPO, capture_output=True,
-                         text=True).stderr.splitlines()
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", *IMPORT[1:]], cwd=REPO, capture_output=True, text=True
+    ).stderr.splitlines()
     imports = []
     for line in err:
         parts = line.split("|")

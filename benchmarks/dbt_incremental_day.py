@@ -30,8 +30,19 @@ def _arrival(day: date) -> datetime:
 
 def _dbt(project: Path, db: Path, target: Path, as_of: date, *args: str) -> float:
     env = {**os.environ, "C360_DUCKDB_PATH": str(db), "DBT_PROFILES_DIR": str(project), "C360_DBT_THREADS": "2"}
-    cmd = [str(DBT), *args, "--project-dir", str(project), "--target-path", str(target), "--log-path", str(target),
-           "--vars", json.dumps({"as_of_date": as_of.isoformat()}), "--quiet"]
+    cmd = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(project),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target),
+        "--vars",
+        json.dumps({"as_of_date": as_of.isoformat()}),
+        "--quiet",
+    ]
     started = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
@@ -68,8 +79,11 @@ def main() -> None:
         full = _dbt(project, db, target, args.end_date, "build")
         load_raw(landing, db, only_days=(new_day, new_day), loaded_at=_arrival(new_day), append=True)
         day = _dbt(project, db, target, new_day, "build")
-        results[label] = {"full_build_s": round(full, 1), "appended_day_build_s": round(day, 1),
-                          "ratio": round(day / full, 2)}
+        results[label] = {
+            "full_build_s": round(full, 1),
+            "appended_day_build_s": round(day, 1),
+            "ratio": round(day / full, 2),
+        }
         print(label, results[label], flush=True)
     print(json.dumps({"scale": args.scale, "days": args.days, "results": results}, indent=2))
 

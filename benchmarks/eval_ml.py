@@ -100,8 +100,11 @@ def evaluate(duckdb_path: Path, truth_dir: Path, as_of: date) -> dict:
     q = segment_quality(feats, seg, cols)
     joined = seg.join(truth, on="customer_id", how="inner")
     crosstab = (
-        joined.group_by("customer_segment", "archetype").len().pivot(on="archetype", index="customer_segment", values="len")
-        .fill_null(0).sort("customer_segment")
+        joined.group_by("customer_segment", "archetype")
+        .len()
+        .pivot(on="archetype", index="customer_segment", values="len")
+        .fill_null(0)
+        .sort("customer_segment")
     )
     out["segments"] = {
         **q,
@@ -215,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
 
             shutil.rmtree(work)
         work.mkdir(parents=True)
-        timing["generate_seconds"] = generate(landing, truth, scale=args.scale, days=args.days, end_date=args.end_date, seed=args.seed)
+        timing["generate_seconds"] = generate(
+            landing, truth, scale=args.scale, days=args.days, end_date=args.end_date, seed=args.seed
+        )
         timing["ingest_seconds"] = fast_ingest(landing, db)
         timing["dbt_seconds"] = dbt_features(db, as_of=args.end_date, target_path=work / "dbt_target")
     as_of = holdout_as_of(args.end_date, args.holdout_days)

@@ -25,8 +25,21 @@ def generate(landing: Path, truth: Path, *, scale: float, days: int, end_date: d
     """Run the generator CLI; returns seconds."""
     t0 = time.perf_counter()
     cmd = [
-        sys.executable, "-m", "data_generation", "--scale", str(scale), "--days", str(days),
-        "--end-date", end_date.isoformat(), "--landing", str(landing), "--truth", str(truth), "--seed", str(seed),
+        sys.executable,
+        "-m",
+        "data_generation",
+        "--scale",
+        str(scale),
+        "--days",
+        str(days),
+        "--end-date",
+        end_date.isoformat(),
+        "--landing",
+        str(landing),
+        "--truth",
+        str(truth),
+        "--seed",
+        str(seed),
         "--no-progress",
     ]
     subprocess.run(cmd, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
@@ -91,8 +104,15 @@ def dbt_features(duckdb_path: Path, as_of: date | None = None, target_path: Path
         env["DBT_TARGET_PATH"] = str(target_path)
     dbt = str(Path(sys.executable).with_name("dbt"))
     args = [
-        "build", "--select", FEATURE_SELECTION, "--exclude", "resource_type:test resource_type:unit_test",
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "build",
+        "--select",
+        FEATURE_SELECTION,
+        "--exclude",
+        "resource_type:test resource_type:unit_test",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
     ]
     if as_of:
         args += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]

@@ -153,15 +153,29 @@ SOURCES: dict[str, Source] = {
             unique=("email",),
             columns=(
                 Column("customer_id", "string", "Unique customer identifier. Natural key used across all models."),
-                Column("first_name", "string", "Lowercased and trimmed in staging. Combined with last_name → full_name."),
+                Column(
+                    "first_name", "string", "Lowercased and trimmed in staging. Combined with last_name → full_name."
+                ),
                 Column("last_name", "string", "Lowercased and trimmed in staging."),
                 Column("email", "string", "Primary email. Unique. Used for campaign matching."),
                 Column("phone", "string", "Nullable. Not always captured at signup.", nullable=True),
                 Column("signup_date", "date", "Account creation date. Drives customer_tenure_days in dim_customers."),
-                Column("state", "string", "US state code (null outside the US). Geographic segmentation.", nullable=True),
+                Column(
+                    "state", "string", "US state code (null outside the US). Geographic segmentation.", nullable=True
+                ),
                 Column("country", "string", "ISO 2-letter country code. Used in cross-border fraud signal."),
-                Column("kyc_status", "string", "pending / verified / failed / expired. Gates transaction eligibility.", enum=KYC_STATUSES),
-                Column("account_status", "string", "active / suspended / closed / dormant. Filters the active population.", enum=ACCOUNT_STATUSES),
+                Column(
+                    "kyc_status",
+                    "string",
+                    "pending / verified / failed / expired. Gates transaction eligibility.",
+                    enum=KYC_STATUSES,
+                ),
+                Column(
+                    "account_status",
+                    "string",
+                    "active / suspended / closed / dormant. Filters the active population.",
+                    enum=ACCOUNT_STATUSES,
+                ),
                 Column("preferred_language", "string", "Defaults to en. Used in campaign personalization logic."),
             ),
         ),
@@ -174,13 +188,30 @@ SOURCES: dict[str, Source] = {
             event_time="order_date",
             columns=(
                 Column("order_id", "string", "Unique order identifier from OMS."),
-                Column("customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"),
+                Column(
+                    "customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"
+                ),
                 Column("order_date", "date", "Date order was placed. Recency calculation and cohort analysis."),
-                Column("order_status", "string", "completed / cancelled / pending / returned. Only completed count toward RFM.", enum=ORDER_STATUSES),
+                Column(
+                    "order_status",
+                    "string",
+                    "completed / cancelled / pending / returned. Only completed count toward RFM.",
+                    enum=ORDER_STATUSES,
+                ),
                 Column("total_amount", "float", "Gross order value in USD before refunds.", min=0.0),
-                Column("product_id", "string", "FK to stg_products. Used in int_product_affinity.", references="products.product_id"),
+                Column(
+                    "product_id",
+                    "string",
+                    "FK to stg_products. Used in int_product_affinity.",
+                    references="products.product_id",
+                ),
                 Column("quantity", "int", "Number of units ordered. Used in avg_qty_per_order feature.", min=1),
-                Column("channel", "string", "web / mobile / in-store / partner. Channel mix reporting.", enum=ORDER_CHANNELS),
+                Column(
+                    "channel",
+                    "string",
+                    "web / mobile / in-store / partner. Channel mix reporting.",
+                    enum=ORDER_CHANNELS,
+                ),
             ),
         ),
         Source(
@@ -193,14 +224,44 @@ SOURCES: dict[str, Source] = {
             event_time="transaction_date",
             columns=(
                 Column("transaction_id", "string", "Unique payment attempt identifier."),
-                Column("customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"),
-                Column("order_id", "string", "References stg_orders.order_id. Nullable: standalone payments.", nullable=True, references="orders.order_id"),
-                Column("transaction_date", "timestamp", "UTC timestamp of payment attempt. Velocity and time-of-day risk."),
+                Column(
+                    "customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"
+                ),
+                Column(
+                    "order_id",
+                    "string",
+                    "References stg_orders.order_id. Nullable: standalone payments.",
+                    nullable=True,
+                    references="orders.order_id",
+                ),
+                Column(
+                    "transaction_date", "timestamp", "UTC timestamp of payment attempt. Velocity and time-of-day risk."
+                ),
                 Column("amount", "float", "Transaction value in local currency. Negative values = refunds."),
-                Column("currency", "string", "ISO currency code. Non-USD values used in cross-border flag.", enum=tuple(FX_RATES_TO_USD)),
-                Column("payment_method", "string", "card / ach / wallet / wire. Payment method diversity feature.", enum=PAYMENT_METHODS),
-                Column("transaction_type", "string", "purchase / refund / reversal / fee. Filter on purchase for spend.", enum=TRANSACTION_TYPES),
-                Column("status", "string", "success / failed / pending / reversed. Failed ratio is a key fraud signal.", enum=TRANSACTION_STATUSES),
+                Column(
+                    "currency",
+                    "string",
+                    "ISO currency code. Non-USD values used in cross-border flag.",
+                    enum=tuple(FX_RATES_TO_USD),
+                ),
+                Column(
+                    "payment_method",
+                    "string",
+                    "card / ach / wallet / wire. Payment method diversity feature.",
+                    enum=PAYMENT_METHODS,
+                ),
+                Column(
+                    "transaction_type",
+                    "string",
+                    "purchase / refund / reversal / fee. Filter on purchase for spend.",
+                    enum=TRANSACTION_TYPES,
+                ),
+                Column(
+                    "status",
+                    "string",
+                    "success / failed / pending / reversed. Failed ratio is a key fraud signal.",
+                    enum=TRANSACTION_STATUSES,
+                ),
                 Column("merchant_id", "string", "Merchant identifier. distinct_merchants count."),
             ),
         ),
@@ -214,12 +275,23 @@ SOURCES: dict[str, Source] = {
             event_time="event_timestamp",
             columns=(
                 Column("event_id", "string", "Unique event identifier generated by tracking platform."),
-                Column("customer_id", "string", "References stg_customers. Null for anonymous / pre-login sessions.", nullable=True, references="customers.customer_id"),
+                Column(
+                    "customer_id",
+                    "string",
+                    "References stg_customers. Null for anonymous / pre-login sessions.",
+                    nullable=True,
+                    references="customers.customer_id",
+                ),
                 Column("session_id", "string", "Groups events into a single browsing session."),
                 Column("event_type", "string", "page_view / click / form_submit / login / logout.", enum=EVENT_TYPES),
                 Column("page_url", "string", "URL where the event occurred."),
                 Column("event_timestamp", "timestamp", "UTC timestamp. Session duration and time-of-day analysis."),
-                Column("device_type", "string", "mobile / desktop / tablet. mobile_session_ratio and new_device_flag.", enum=DEVICE_TYPES),
+                Column(
+                    "device_type",
+                    "string",
+                    "mobile / desktop / tablet. mobile_session_ratio and new_device_flag.",
+                    enum=DEVICE_TYPES,
+                ),
                 Column("browser", "string", "Browser identifier. Secondary device-fingerprint signal for fraud."),
             ),
         ),
@@ -236,7 +308,9 @@ SOURCES: dict[str, Source] = {
                 Column("product_name", "string", "Display name of the product."),
                 Column("category", "string", "Top-level product category. Primary grouping for affinity analysis."),
                 Column("subcategory", "string", "Secondary classification. Granular affinity scoring."),
-                Column("unit_price", "float", "Listed price in USD. Used to calculate gross_margin in fct_orders.", min=0.0),
+                Column(
+                    "unit_price", "float", "Listed price in USD. Used to calculate gross_margin in fct_orders.", min=0.0
+                ),
                 Column("is_active", "bool", "False = discontinued."),
             ),
         ),
@@ -249,12 +323,18 @@ SOURCES: dict[str, Source] = {
             event_time="sent_at",
             columns=(
                 Column("campaign_id", "string", "Unique send identifier: campaign + customer + send date."),
-                Column("customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"),
+                Column(
+                    "customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"
+                ),
                 Column("campaign_name", "string", "Name of the campaign as defined in the marketing platform."),
                 Column("channel", "string", "email / sms / push / in-app.", enum=CAMPAIGN_CHANNELS),
                 Column("sent_at", "timestamp", "UTC timestamp of message delivery."),
-                Column("opened_at", "timestamp", "Nullable. Timestamp of open event. Null = not opened.", nullable=True),
-                Column("clicked_at", "timestamp", "Nullable. Timestamp of click event. Null = not clicked.", nullable=True),
+                Column(
+                    "opened_at", "timestamp", "Nullable. Timestamp of open event. Null = not opened.", nullable=True
+                ),
+                Column(
+                    "clicked_at", "timestamp", "Nullable. Timestamp of click event. Null = not clicked.", nullable=True
+                ),
                 Column("converted", "bool", "True if customer made a purchase within 7 days of receiving campaign."),
             ),
         ),
@@ -267,13 +347,29 @@ SOURCES: dict[str, Source] = {
             event_time="created_at",
             columns=(
                 Column("ticket_id", "string", "Unique support ticket identifier from helpdesk platform."),
-                Column("customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"),
+                Column(
+                    "customer_id", "string", "References stg_customers.customer_id.", references="customers.customer_id"
+                ),
                 Column("created_at", "timestamp", "When the ticket was opened by the customer."),
                 Column("resolved_at", "timestamp", "Nullable. When closed. Null = still open.", nullable=True),
-                Column("category", "string", "billing / fraud / technical / account / general.", enum=TICKET_CATEGORIES),
-                Column("priority", "string", "low / medium / high / critical. High + critical are churn signals.", enum=TICKET_PRIORITIES),
+                Column(
+                    "category", "string", "billing / fraud / technical / account / general.", enum=TICKET_CATEGORIES
+                ),
+                Column(
+                    "priority",
+                    "string",
+                    "low / medium / high / critical. High + critical are churn signals.",
+                    enum=TICKET_PRIORITIES,
+                ),
                 Column("status", "string", "open / in-progress / resolved / closed.", enum=TICKET_STATUSES),
-                Column("satisfaction_score", "int", "CSAT score 1–5. Nullable: not always submitted.", nullable=True, min=1, max=5),
+                Column(
+                    "satisfaction_score",
+                    "int",
+                    "CSAT score 1–5. Nullable: not always submitted.",
+                    nullable=True,
+                    min=1,
+                    max=5,
+                ),
             ),
         ),
     )

@@ -38,8 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     demo.add_argument("--no-ui", action="store_true", help="stay headless: do not start the Dagster UI at the end")
     demo.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
-    demo.add_argument("--skip-generate", action="store_true",
-                      help="use the files already in the landing zone: load only what is not loaded yet (as update)")
+    demo.add_argument(
+        "--skip-generate",
+        action="store_true",
+        help="use the files already in the landing zone: load only what is not loaded yet (as update)",
+    )
     sub.add_parser(
         "update",
         help="load what has landed and is not loaded yet, then bring every downstream asset up to date (headless)",
@@ -104,15 +107,18 @@ def _demo_window(args: argparse.Namespace, settings) -> tuple[date, date]:
         first, end = window
     else:
         if args.days < MIN_HISTORY_DAYS:
-            raise ValueError(f"--days {args.days}: the churn and LTV models need at least {MIN_HISTORY_DAYS} days "
-                             "of history")
+            raise ValueError(
+                f"--days {args.days}: the churn and LTV models need at least {MIN_HISTORY_DAYS} days of history"
+            )
         if args.scale <= 0:
             raise ValueError(f"--scale {args.scale}: must be > 0")
         end = args.end_date or (date.today() - timedelta(days=1))
         first = end - timedelta(days=args.days - 1)
     if settings.partitions_start_set and first.isoformat() < settings.partitions_start:
-        raise ValueError(f"the data starts on {first}, before C360_PARTITIONS_START={settings.partitions_start}: "
-                         "set C360_PARTITIONS_START earlier (or unset it) or generate fewer --days")
+        raise ValueError(
+            f"the data starts on {first}, before C360_PARTITIONS_START={settings.partitions_start}: "
+            "set C360_PARTITIONS_START earlier (or unset it) or generate fewer --days"
+        )
     return first, end
 
 
@@ -133,8 +139,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.skip_generate:
         print(f"[1/3] generating scale={args.scale} days={args.days} ending {end} into {settings.landing_url}")
         config = GenerateConfig(
-            landing=settings.landing_url, scale=args.scale, days=args.days, end_date=end, seed=args.seed,
-            overwrite=True, progress=sys.stderr.isatty(),
+            landing=settings.landing_url,
+            scale=args.scale,
+            days=args.days,
+            end_date=end,
+            seed=args.seed,
+            overwrite=True,
+            progress=sys.stderr.isatty(),
         )
         summary = generate(config)
         print(summary.table())
@@ -144,8 +155,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # the partitions start where the data starts, for this run and every later load of the code location
         record_start(settings.quarantine_url, first, "customer360 demo")
     home = _dagster_home(settings)
-    print(f"[2/3] ingest → build → score through Dagster (instance {home}, warehouse {settings.warehouse}"
-          f"{': ' + settings.duckdb_path if settings.warehouse == 'duckdb' else ''})")
+    print(
+        f"[2/3] ingest → build → score through Dagster (instance {home}, warehouse {settings.warehouse}"
+        f"{': ' + settings.duckdb_path if settings.warehouse == 'duckdb' else ''})"
+    )
     import dagster as dg
 
     from customer360.definitions import defs
@@ -156,12 +169,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         with dg.DagsterInstance.get() as instance:
             result = run_pipeline(defs, instance, first, end)
-        print(f"pipeline: {result.seconds:.1f} s in {len(result.steps)} runs of "
-              f"{', '.join(dict.fromkeys(s.job_name for s in result.steps))}; total {time.perf_counter() - t0:.1f} s")
+        print(
+            f"pipeline: {result.seconds:.1f} s in {len(result.steps)} runs of "
+            f"{', '.join(dict.fromkeys(s.job_name for s in result.steps))}; total {time.perf_counter() - t0:.1f} s"
+        )
 
     _print_outcome()
     if args.no_ui:
-        print(f"[3/3] headless (--no-ui). Open the UI later with: DAGSTER_HOME={home} .venv/bin/dg dev -w workspace.yaml")
+        print(
+            f"[3/3] headless (--no-ui). Open the UI later with: DAGSTER_HOME={home} .venv/bin/dg dev -w workspace.yaml"
+        )
         return 0
     print(f"[3/3] Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
     return _run_ui(args.port)

@@ -66,8 +66,10 @@ def _link_spec(spec: dg.AssetSpec, base: str, mapping: dg.FilePathMapping) -> dg
     value = spec.metadata.get("dagster/code_references")
     if value is None:
         return spec
-    linked = [convert_local_path_to_git_path(base, mapping, r) if isinstance(r, dg.LocalFileCodeReference) else r
-              for r in value.code_references]
+    linked = [
+        convert_local_path_to_git_path(base, mapping, r) if isinstance(r, dg.LocalFileCodeReference) else r
+        for r in value.code_references
+    ]
     return spec.replace_attributes(
         metadata={**spec.metadata, "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=linked)}
     )
@@ -90,7 +92,13 @@ def with_code_references(defs: dg.Definitions, settings: Settings, repo_root: Pa
             base = base_git_url(link.url, link.ref, link.platform)
             assets = [_link_spec(a, base, mapping) if isinstance(a, dg.AssetSpec) else a for a in assets]
     return dg.Definitions(
-        assets=assets, asset_checks=defs.asset_checks, jobs=defs.jobs, schedules=defs.schedules,
-        sensors=defs.sensors, resources=defs.resources, executor=defs.executor, loggers=defs.loggers,
+        assets=assets,
+        asset_checks=defs.asset_checks,
+        jobs=defs.jobs,
+        schedules=defs.schedules,
+        sensors=defs.sensors,
+        resources=defs.resources,
+        executor=defs.executor,
+        loggers=defs.loggers,
         metadata=defs.metadata,
     )

@@ -39,8 +39,9 @@ def recorded_start(quarantine_url: str) -> str | None:
             return None
         return parse_day(str(json.loads(store.read(RECORD_KEY))["start"]), f"'start' in {RECORD_KEY}")
     except Exception as exc:  # an unreadable record must not stop the code location from loading
-        log.warning("partitions start record in %s unreadable (%s): using %s", quarantine_url, exc,
-                    DEFAULT_PARTITIONS_START)
+        log.warning(
+            "partitions start record in %s unreadable (%s): using %s", quarantine_url, exc, DEFAULT_PARTITIONS_START
+        )
         return None
 
 

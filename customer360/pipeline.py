@@ -42,8 +42,13 @@ from customer360.catalog import RAW, Cadence
 from customer360.settings import REPO_ROOT
 
 WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
-JOB_OF_STEP = {"raw_daily": DAILY_JOB, "raw_weekly": WEEKLY_JOB, "downstream": DOWNSTREAM_JOB,
-               "daily_downstream": DAILY_JOB, "consumers": DOWNSTREAM_JOB}
+JOB_OF_STEP = {
+    "raw_daily": DAILY_JOB,
+    "raw_weekly": WEEKLY_JOB,
+    "downstream": DOWNSTREAM_JOB,
+    "daily_downstream": DAILY_JOB,
+    "consumers": DOWNSTREAM_JOB,
+}
 UNPARTITIONED_STEPS = ("downstream", "consumers")
 RAW_STEP_OF = {Cadence.DAILY: "raw_daily", Cadence.WEEKLY: "raw_weekly"}  # the raw assets' partition cadence
 
@@ -76,8 +81,13 @@ class PipelineResult:
 def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
     """Materializable assets by step: raw daily, raw weekly, unpartitioned downstream, daily downstream."""
     graph = defs.resolve_asset_graph()
-    plan: dict[str, list[dg.AssetKey]] = {"raw_daily": [], "raw_weekly": [], "downstream": [], "daily_downstream": [],
-                                          "consumers": []}
+    plan: dict[str, list[dg.AssetKey]] = {
+        "raw_daily": [],
+        "raw_weekly": [],
+        "downstream": [],
+        "daily_downstream": [],
+        "consumers": [],
+    }
     for key in sorted(graph.get_all_asset_keys()):
         node = graph.get(key)
         if not node.is_materializable:
@@ -98,8 +108,11 @@ def plan_assets(defs: dg.Definitions) -> dict[str, list[dg.AssetKey]]:
 
 def _reads_partitioned_marts(graph, key: dg.AssetKey) -> bool:
     """An unpartitioned asset downstream of a partitioned non-raw asset (``fct_transactions``)."""
-    return any(a.path[0] != RAW and graph.get(a).partitions_def is not None
-               for a in graph.get_ancestor_asset_keys(key) if graph.has(a))
+    return any(
+        a.path[0] != RAW and graph.get(a).partitions_def is not None
+        for a in graph.get_ancestor_asset_keys(key)
+        if graph.has(a)
+    )
 
 
 def _partition_range(defs: dg.Definitions, key: dg.AssetKey, first: date, last: date) -> tuple[str, str]:
@@ -110,8 +123,9 @@ def _partition_range(defs: dg.Definitions, key: dg.AssetKey, first: date, last: 
         earlier = [k for k in pdef.get_partition_keys() if k <= first.isoformat()]
         keys = ([earlier[-1]] if earlier else []) + [k for k in keys if k not in earlier[-1:]]
     if not keys:
-        raise ValueError(f"{key.to_user_string()} has no partitions between {first} and {last} "
-                         f"(check C360_PARTITIONS_START)")
+        raise ValueError(
+            f"{key.to_user_string()} has no partitions between {first} and {last} (check C360_PARTITIONS_START)"
+        )
     return keys[0], keys[-1]
 
 
@@ -121,8 +135,9 @@ def _code_location(instance: dg.DagsterInstance) -> Iterator[tuple[object, objec
     process: the module is imported already, so this costs no second load."""
     name, module, attribute = code_location_target()
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, module_name=module, attribute=attribute,
-                             working_directory=str(REPO_ROOT)),
+        LoadableTargetOrigin(
+            executable_path=sys.executable, module_name=module, attribute=attribute, working_directory=str(REPO_ROOT)
+        ),
         location_name=name,
     )
     with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget([origin])) as workspace:
@@ -145,26 +160,48 @@ def own_checks(defs: dg.Definitions, keys: list[dg.AssetKey]) -> set[dg.AssetChe
 
 
 def launch_job_run(
-    instance: dg.DagsterInstance, location, repository, job_name: str, keys: list[dg.AssetKey],
-    tags: dict[str, str], run_config: dict, checks: set[dg.AssetCheckKey] | None = None,
+    instance: dg.DagsterInstance,
+    location,
+    repository,
+    job_name: str,
+    keys: list[dg.AssetKey],
+    tags: dict[str, str],
+    run_config: dict,
+    checks: set[dg.AssetCheckKey] | None = None,
 ) -> dg.DagsterRun:
     """Create a run of ``job_name`` limited to ``keys`` (and ``checks``; None: every check of those assets) as the
     UI's Launchpad does (job snapshot, plan, origins), execute it in this process, and return the finished run
     (raises if it failed)."""
-    selector = JobSubsetSelector(location_name=location.name, repository_name=repository.name, job_name=job_name,
-                                 op_selection=None, asset_selection=keys, asset_check_selection=checks)
-    remote_job = location.get_job(selector)
-    plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None, known_state=None,
-                                       instance=instance)
-    run = instance.create_run(
-        job_name=job_name, run_id=None, run_config=run_config, status=DagsterRunStatus.NOT_STARTED,
-        tags={**remote_job.tags, **tags}, root_run_id=None, parent_run_id=None,
-        step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute,
-        execution_plan_snapshot=plan.execution_plan_snapshot, job_snapshot=remote_job.job_snapshot,
-        parent_job_snapshot=remote_job.parent_job_snapshot, asset_selection=frozenset(keys),
-        asset_check_selection=frozenset(checks) if checks is not None else None, resolved_op_selection=None,
+    selector = JobSubsetSelector(
+        location_name=location.name,
+        repository_name=repository.name,
+        job_name=job_name,
         op_selection=None,
-        remote_job_origin=remote_job.get_remote_origin(), job_code_origin=remote_job.get_python_origin(),
+        asset_selection=keys,
+        asset_check_selection=checks,
+    )
+    remote_job = location.get_job(selector)
+    plan = location.get_execution_plan(
+        remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=instance
+    )
+    run = instance.create_run(
+        job_name=job_name,
+        run_id=None,
+        run_config=run_config,
+        status=DagsterRunStatus.NOT_STARTED,
+        tags={**remote_job.tags, **tags},
+        root_run_id=None,
+        parent_run_id=None,
+        step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
+        job_snapshot=remote_job.job_snapshot,
+        parent_job_snapshot=remote_job.parent_job_snapshot,
+        asset_selection=frozenset(keys),
+        asset_check_selection=frozenset(checks) if checks is not None else None,
+        resolved_op_selection=None,
+        op_selection=None,
+        remote_job_origin=remote_job.get_remote_origin(),
+        job_code_origin=remote_job.get_python_origin(),
         asset_graph=repository.asset_graph,
     )
     origin = run.job_code_origin
@@ -186,13 +223,20 @@ class Step:
     partition_range: tuple[str, str] | None = None
 
 
-STEP_NAMES = {"raw_daily": "ingest (daily sources)", "raw_weekly": "ingest (products, weekly)",
-              "downstream": "build + score (dbt and ML)", "daily_downstream": "build (daily-partitioned marts)",
-              "consumers": "publish (consumers of the daily-partitioned marts)"}
+STEP_NAMES = {
+    "raw_daily": "ingest (daily sources)",
+    "raw_weekly": "ingest (products, weekly)",
+    "downstream": "build + score (dbt and ML)",
+    "daily_downstream": "build (daily-partitioned marts)",
+    "consumers": "publish (consumers of the daily-partitioned marts)",
+}
 
 
 def run_steps(
-    defs: dg.Definitions, instance: dg.DagsterInstance, steps: list[Step], log: Callable[[str], None] = print,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    steps: list[Step],
+    log: Callable[[str], None] = print,
     log_level: str = "WARNING",
 ) -> PipelineResult:
     """Run ``steps`` in order, each as a run of the code location's job (see :func:`launch_job_run`)."""
@@ -205,8 +249,16 @@ def run_steps(
             span = f" [{step.partition_range[0]} … {step.partition_range[1]}]" if step.partition_range else ""
             log(f"→ {step.name}: {step.job_name}, {len(step.keys)} assets{span}")
             t0 = time.perf_counter()
-            run = launch_job_run(instance, location, repository, step.job_name, step.keys, tags,
-                                 _quiet_console(log_level), own_checks(defs, step.keys))
+            run = launch_job_run(
+                instance,
+                location,
+                repository,
+                step.job_name,
+                step.keys,
+                tags,
+                _quiet_console(log_level),
+                own_checks(defs, step.keys),
+            )
             seconds = time.perf_counter() - t0
             result.steps.append(StepResult(step.name, seconds, len(step.keys), run.run_id, step.job_name))
             log(f"  done in {seconds:.1f} s (run {run.run_id[:8]})")
@@ -223,8 +275,12 @@ def run_pipeline(
 ) -> PipelineResult:
     """Every step of the plan over ``[first_day, last_day]``: the full build of the demo."""
     steps = [
-        Step(STEP_NAMES[step], JOB_OF_STEP[step], keys,
-             None if step in UNPARTITIONED_STEPS else _partition_range(defs, keys[0], first_day, last_day))
+        Step(
+            STEP_NAMES[step],
+            JOB_OF_STEP[step],
+            keys,
+            None if step in UNPARTITIONED_STEPS else _partition_range(defs, keys[0], first_day, last_day),
+        )
         for step, keys in plan_assets(defs).items()
         if keys
     ]

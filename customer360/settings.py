@@ -62,7 +62,9 @@ class Settings:
     dbt_fetch_metadata: bool = True  # row counts and column schemas on each dbt materialization
     alert_webhook_set: bool = False  # C360_ALERT_WEBHOOK_URL given (the URL, a secret, is resolved by dg.EnvVar)
     sla_overrides: str = ""  # C360_TEST_SLA_OVERRIDES, end-to-end test only (customer360/automation/freshness.py)
-    snowflake_stage: str = DEFAULT_SNOWFLAKE_STAGE  # C360_SNOWFLAKE_STAGE (customer360/resources/snowflake_warehouse.py)
+    snowflake_stage: str = (
+        DEFAULT_SNOWFLAKE_STAGE  # C360_SNOWFLAKE_STAGE (customer360/resources/snowflake_warehouse.py)
+    )
     snowflake_file_format: str = DEFAULT_SNOWFLAKE_FILE_FORMAT  # C360_SNOWFLAKE_FILE_FORMAT
 
     @classmethod

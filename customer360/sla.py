@@ -94,7 +94,9 @@ def _fed(cadence: str, label: str, cron: str) -> RebuildSla:
     """
     feeds = [s for s in SLAS.values() if s.rebuilds == cadence]
     return RebuildSla(
-        cadence, label, cron,
+        cadence,
+        label,
+        cron,
         warn_after=max(s.warn_after for s in feeds) + BUILD_SLACK,
         error_after=max(s.error_after for s in feeds) + BUILD_SLACK,
     )

@@ -48,8 +48,9 @@ class UpdateReport:
         if self.pending:
             for source, keys in sorted(self.pending.items()):
                 span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]}"
-                out.append(f"loaded raw/{source}: {len(keys)} partition(s) [{span}], "
-                           f"{self.rows_loaded.get(source, 0):,} rows")
+                out.append(
+                    f"loaded raw/{source}: {len(keys)} partition(s) [{span}], {self.rows_loaded.get(source, 0):,} rows"
+                )
         else:
             out.append("loaded nothing: every landed partition is in the load ledger with the same content")
         for key, rows in sorted(self.model_rows.items()):
@@ -59,9 +60,7 @@ class UpdateReport:
         return out
 
 
-def pending_partitions(
-    landing: LandingResource, partitions_start: str, warehouse=None
-) -> dict[str, list[str]]:
+def pending_partitions(landing: LandingResource, partitions_start: str, warehouse=None) -> dict[str, list[str]]:
     """source → partition keys whose landed content is not what the ledger says was loaded (sorted).
 
     With ``warehouse``: a source whose ``raw`` table does not exist (a new warehouse file beside an old ledger) has
@@ -105,8 +104,12 @@ def load_steps(defs: dg.Definitions, pending: dict[str, list[str]]) -> list[Step
 
 
 def _load_step(step: str, sources: set[str], partitions: list[str]) -> Step:
-    return Step(STEP_NAMES[step], JOB_OF_STEP[step], [raw_asset_key(s) for s in sorted(sources)],
-                (partitions[0], partitions[-1]))
+    return Step(
+        STEP_NAMES[step],
+        JOB_OF_STEP[step],
+        [raw_asset_key(s) for s in sorted(sources)],
+        (partitions[0], partitions[-1]),
+    )
 
 
 def _latest_timestamp(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:
@@ -148,10 +151,18 @@ def run_update(
         steps.append(Step(STEP_NAMES["downstream"], JOB_OF_STEP["downstream"], plan["downstream"]))
     else:
         report.skipped.append("staging → marts → ML: nothing new since the last build")
-    daily_days = sorted({p for s, keys in report.pending.items() if SOURCES[s].partition_cadence != Cadence.WEEKLY for p in keys})
+    daily_days = sorted(
+        {p for s, keys in report.pending.items() if SOURCES[s].partition_cadence != Cadence.WEEKLY for p in keys}
+    )
     if plan["daily_downstream"] and daily_days:
-        steps.append(Step(STEP_NAMES["daily_downstream"], JOB_OF_STEP["daily_downstream"], plan["daily_downstream"],
-                          (daily_days[0], daily_days[-1])))
+        steps.append(
+            Step(
+                STEP_NAMES["daily_downstream"],
+                JOB_OF_STEP["daily_downstream"],
+                plan["daily_downstream"],
+                (daily_days[0], daily_days[-1]),
+            )
+        )
     elif plan["daily_downstream"]:
         report.skipped.append("daily-partitioned marts: no new day")
     if plan["consumers"] and len(steps) > loads:  # something was built: the consumers of the partitioned marts follow

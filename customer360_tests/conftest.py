@@ -48,6 +48,13 @@ def small_landing(tmp_path_factory) -> SmallLanding:
     summary = generate(cfg)
     end = cfg.end_date
     return SmallLanding(
-        landing=root / "landing", truth=root / "truth", start=date.fromordinal(end.toordinal() - cfg.days + 1), end=end,
-        seed=cfg.seed, scale=cfg.scale, days=cfg.days, bad_files=cfg.bad_files, summary=summary,
+        landing=root / "landing",
+        truth=root / "truth",
+        start=date.fromordinal(end.toordinal() - cfg.days + 1),
+        end=end,
+        seed=cfg.seed,
+        scale=cfg.scale,
+        days=cfg.days,
+        bad_files=cfg.bad_files,
+        summary=summary,
     )

@@ -64,7 +64,11 @@ def restore_population(seed: int, truth_dir: str) -> Population:
     key = _ids_to_int(t.column("customer_id").combine_chunks(), 2)
     order = np.argsort(key, kind="stable")
     churn_col = t.column("churn_date").combine_chunks()
-    churn = np.where(churn_col.is_null().to_numpy(zero_copy_only=False), NO_DAY, churn_col.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False))
+    churn = np.where(
+        churn_col.is_null().to_numpy(zero_copy_only=False),
+        NO_DAY,
+        churn_col.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False),
+    )
     arch_names = t.column("archetype").to_pylist()
     arch = np.array([ARCHETYPES.index(a) for a in arch_names], dtype=np.int8)
     fraud = t.column("is_fraudster").to_numpy(zero_copy_only=False).astype(bool)
@@ -132,7 +136,14 @@ def recent_sends(store, pop: Population, first: int, last: int) -> dict[str, np.
     return take(frame, last_of)
 
 
-def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed: int | None = None, progress: bool = False, threads: int = 2) -> Summary:
+def append_day(
+    landing: str,
+    truth: str | None = None,
+    bad_files: int = 0,
+    seed: int | None = None,
+    progress: bool = False,
+    threads: int = 2,
+) -> Summary:
     """Write the day after the newest load_date of ``landing``; see the module docstring for what it reads."""
     t0 = time.perf_counter()
     store = open_store(landing)
@@ -146,7 +157,9 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
         raise FileNotFoundError(f"landing zone {store.url} is empty: generate a dataset first")
     newest = dates[-1]
     if newest != state.end:
-        raise ValueError(f"landing zone's newest load_date {newest} does not match the truth state's last day {state.end}")
+        raise ValueError(
+            f"landing zone's newest load_date {newest} does not match the truth state's last day {state.end}"
+        )
     day = day_ordinal(date.fromisoformat(newest)) + 1
     days = np.array([day], dtype=np.int64)
 
@@ -158,8 +171,11 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
         new_keys = signup_keys(np.full(n_new, day))
         fraud_new = hash_uniform(seed, new_keys, S_FRAUD) < FRAUD_RATE * 1.5
         pop = Population(
-            seed, np.concatenate([pop.key, new_keys]), np.concatenate([pop.signup, np.full(n_new, day, np.int32)]),
-            np.concatenate([pop.archetype, np.full(n_new, NEW, np.int8)]), np.concatenate([pop.fraud, fraud_new]),
+            seed,
+            np.concatenate([pop.key, new_keys]),
+            np.concatenate([pop.signup, np.full(n_new, day, np.int32)]),
+            np.concatenate([pop.archetype, np.full(n_new, NEW, np.int8)]),
+            np.concatenate([pop.fraud, fraud_new]),
             np.concatenate([pop.churn, np.full(n_new, NO_DAY, np.int32)]),
         )
     prof = Profiles(pop)
@@ -195,17 +211,42 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
     else:
         intents = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
-    ob = generate_orders(seed, pop, days, daily_counts(k["orders"], pop, pop.w_order, days, "orders"), samplers["orders"], intents, current.available())
+    ob = generate_orders(
+        seed,
+        pop,
+        days,
+        daily_counts(k["orders"], pop, pop.w_order, days, "orders"),
+        samplers["orders"],
+        intents,
+        current.available(),
+    )
     entities["orders"] = len(ob.key)
     emitters["orders"].add(order_rows(pop, ob))
     bursts = fraud_bursts(seed, pop, days)
-    tx = generate_transactions(seed, pop, days, daily_counts(k["transactions"], pop, pop.w_txn, days, "transactions"), samplers["transactions"], ob, bursts, world.pool)
+    tx = generate_transactions(
+        seed,
+        pop,
+        days,
+        daily_counts(k["transactions"], pop, pop.w_txn, days, "transactions"),
+        samplers["transactions"],
+        ob,
+        bursts,
+        world.pool,
+    )
     entities["transactions"] = nrows(tx)
     emitters["transactions"].add(tx)
-    ev = generate_events(seed, pop, days, daily_counts(k["events"], pop, pop.w_session, days, "events"), samplers["events"], bursts)
+    ev = generate_events(
+        seed, pop, days, daily_counts(k["events"], pop, pop.w_session, days, "events"), samplers["events"], bursts
+    )
     entities["events"] = nrows(ev)
     emitters["events"].add(ev)
-    tk = generate_tickets(seed, pop, days, daily_counts(k["support_tickets"], pop, pop.w_ticket, days, "support_tickets"), samplers["support_tickets"])
+    tk = generate_tickets(
+        seed,
+        pop,
+        days,
+        daily_counts(k["support_tickets"], pop, pop.w_ticket, days, "support_tickets"),
+        samplers["support_tickets"],
+    )
     entities["support_tickets"] = int((tk["_ver"] == 0).sum())
     emitters["support_tickets"].add(tk)
     emitters["customers"].add(customer_rows(pop, prof, day, day, initial_export=False))
@@ -256,25 +297,46 @@ def append_day(landing: str, truth: str | None = None, bad_files: int = 0, seed:
     # truth and state move to the new day
     old_fraud = truth_mod.read_table(truth_dir, truth_mod.FRAUD).column("transaction_id")
     new_fraud = np.unique(np.concatenate(emitters["transactions"].fraud_written or [np.zeros(0, np.int64)]))
-    fraud_ids = pa.concat_arrays([old_fraud.combine_chunks(), fmt("transaction")(new_fraud)]) if len(new_fraud) else old_fraud.combine_chunks()
+    fraud_ids = (
+        pa.concat_arrays([old_fraud.combine_chunks(), fmt("transaction")(new_fraud)])
+        if len(new_fraud)
+        else old_fraud.combine_chunks()
+    )
     state.end = ordinal_date(day).isoformat()
     state.appended = [*state.appended, state.end]
     new_pending = {s: em.pending() for s, em in emitters.items()}
     truth_mod.write_truth(truth_dir, pop, np.zeros(0, np.int64), state, new_pending, samples={})
-    truth_mod.write_bytes(truth_dir, truth_mod.FRAUD, truth_mod._pq(pa.table({"transaction_id": pc.unique(fraud_ids).sort()})))
+    truth_mod.write_bytes(
+        truth_dir, truth_mod.FRAUD, truth_mod._pq(pa.table({"transaction_id": pc.unique(fraud_ids).sort()}))
+    )
 
     summary = Summary(
-        landing=store.url, truth=truth_dir, start_date=state.end, end_date=state.end, seed=seed, scale=state.scale,
-        fraudsters=int(pop.fraud.sum()), churners=int((pop.churn <= day).sum()),
+        landing=store.url,
+        truth=truth_dir,
+        start_date=state.end,
+        end_date=state.end,
+        seed=seed,
+        scale=state.scale,
+        fraudsters=int(pop.fraud.sum()),
+        churners=int((pop.churn <= day).sum()),
     )
     for s in SOURCE_ORDER:
         st = writer.stats.get(s)
-        summary.sources[s] = SourceSummary(st.rows if st else 0, st.bytes if st else 0, st.files if st else 0, entities[s])
+        summary.sources[s] = SourceSummary(
+            st.rows if st else 0, st.bytes if st else 0, st.files if st else 0, entities[s]
+        )
     if bad_files:
         from .bad_files import write_bad_files
 
         existing = truth_mod.read_json(truth_dir, truth_mod.BAD_FILES) or []
-        summary.bad_files = write_bad_files(seed, store, truth_dir, lookups, {s: em.sample for s, em in emitters.items()}, bad_files, first_index=len(existing))
+        summary.bad_files = write_bad_files(
+            seed,
+            store,
+            truth_dir,
+            lookups,
+            {s: em.sample for s, em in emitters.items()},
+            bad_files,
+            first_index=len(existing),
+        )
     summary.seconds = time.perf_counter() - t0
     return summary
-

@@ -50,7 +50,15 @@ APPLICABLE = {
     "missing_column": ("orders", "transactions", "customers", "events", "support_tickets", "campaigns", "products"),
     "wrong_type": ("transactions", "orders", "support_tickets", "products", "events"),
     "null_primary_key": ("orders", "transactions", "events", "support_tickets", "customers", "campaigns", "products"),
-    "duplicate_primary_key": ("transactions", "orders", "events", "support_tickets", "customers", "campaigns", "products"),
+    "duplicate_primary_key": (
+        "transactions",
+        "orders",
+        "events",
+        "support_tickets",
+        "customers",
+        "campaigns",
+        "products",
+    ),
     "unknown_foreign_key": ("orders", "transactions", "support_tickets", "campaigns", "events"),
     "negative_quantity": ("orders",),
     "future_date": ("transactions", "orders", "events", "support_tickets", "campaigns"),
@@ -62,7 +70,13 @@ WRONG_TYPE_COLUMN = {
     "products": "unit_price",
     "events": "event_timestamp",
 }
-PK_KIND = {"orders": "order", "transactions": "transaction", "events": "event", "support_tickets": "ticket", "customers": "customer"}
+PK_KIND = {
+    "orders": "order",
+    "transactions": "transaction",
+    "events": "event",
+    "support_tickets": "ticket",
+    "customers": "customer",
+}
 UNKNOWN_CUSTOMER = "CU99990101"  # a sign-up date no real customer can have
 
 
@@ -93,7 +107,9 @@ def _fresh_keys(source: str, table: pa.Table, frame: dict, day: int, offset: int
     raise ValueError(source)
 
 
-def _apply(defect: str, source: str, table: pa.Table, day: int, rng: np.random.Generator) -> tuple[pa.Table | bytes, str]:
+def _apply(
+    defect: str, source: str, table: pa.Table, day: int, rng: np.random.Generator
+) -> tuple[pa.Table | bytes, str]:
     n = table.num_rows
     pk = SOURCES[source].primary_key
     if defect == "corrupt_parquet":
@@ -107,13 +123,17 @@ def _apply(defect: str, source: str, table: pa.Table, day: int, rng: np.random.G
     if defect == "wrong_type":
         col = WRONG_TYPE_COLUMN[source]
         arr = pc.cast(table.column(col), pa.string())
-        return _replace(table, col, arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr), f"column {col!r} is text instead of {table.schema.field(col).type}"
+        return _replace(
+            table, col, arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
+        ), f"column {col!r} is text instead of {table.schema.field(col).type}"
     if defect == "null_primary_key":
         k = max(1, n // 4)
         mask = np.zeros(n, bool)
         mask[rng.choice(n, k, replace=False)] = True
         col = table.column(pk).combine_chunks()
-        return _replace(table, pk, pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), col)), f"{k} of {n} rows have a null {pk}"
+        return _replace(
+            table, pk, pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), col)
+        ), f"{k} of {n} rows have a null {pk}"
     if defect == "duplicate_primary_key":
         ids = table.column(pk).to_pylist()
         ids[1] = ids[0]
@@ -123,7 +143,9 @@ def _apply(defect: str, source: str, table: pa.Table, day: int, rng: np.random.G
         ids = table.column("customer_id").to_pylist()
         for j, i in enumerate(sorted(rng.choice(n, k, replace=False))):
             ids[i] = f"{UNKNOWN_CUSTOMER}{j:06d}"
-        return _replace(table, "customer_id", pa.array(ids, pa.string())), f"{k} of {n} rows reference customer_id values that never existed"
+        return _replace(
+            table, "customer_id", pa.array(ids, pa.string())
+        ), f"{k} of {n} rows reference customer_id values that never existed"
     if defect == "negative_quantity":
         q = np.array(table.column("quantity").to_pylist())
         k = max(1, n // 4)
@@ -145,7 +167,9 @@ def _apply(defect: str, source: str, table: pa.Table, day: int, rng: np.random.G
             vals[idx] = (day + shift_days) * DAY_US + (vals[idx] % DAY_US)
             new = pa.array(vals, arr.type)
         future = ordinal_date(day) + timedelta(days=shift_days)
-        return _replace(table, col, new), f"{k} of {n} rows have {col} on {future.isoformat()}, after the file's load_date"
+        return _replace(
+            table, col, new
+        ), f"{k} of {n} rows have {col} on {future.isoformat()}, after the file's load_date"
     raise ValueError(defect)
 
 
@@ -176,8 +200,16 @@ def write_bad_files(
         data = result if isinstance(result, bytes) else parquet_bytes(result, None)
         key = f"{source}/load_date={ordinal_date(day).isoformat()}/part-{900 + i:03d}.parquet"
         store.write(key, data)
-        records.append({"key": key, "source": source, "load_date": ordinal_date(day).isoformat(), "defect": defect, "detail": detail, "rows": table.num_rows})
+        records.append(
+            {
+                "key": key,
+                "source": source,
+                "load_date": ordinal_date(day).isoformat(),
+                "defect": defect,
+                "detail": detail,
+                "rows": table.num_rows,
+            }
+        )
     existing = truth_mod.read_json(truth_dir, truth_mod.BAD_FILES) or []
     truth_mod.write_bytes(truth_dir, truth_mod.BAD_FILES, (json.dumps(existing + records, indent=2) + "\n").encode())
     return records
-

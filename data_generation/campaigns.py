@@ -84,7 +84,9 @@ def generate_sends(seed: int, pop: Population, days: np.ndarray, counts: np.ndar
     opened_at = np.where(opened, sent + open_delay.astype(np.int64), NULL_TS)
     p_click = np.clip(ARCH[arch, A_CLICK] * np.sqrt(pop.engagement[cust]) * (0.4 + 0.6 * act), 0, 0.9)
     click_delay = np.minimum(np.exp(np.log(3) + 0.9 * rng.standard_normal(n)), 600) * MINUTE_US
-    clicked = opened & (rng.random(n) < p_click) & ((opened_at + click_delay.astype(np.int64)) // DAY_US < pop.churn[cust])
+    clicked = (
+        opened & (rng.random(n) < p_click) & ((opened_at + click_delay.astype(np.int64)) // DAY_US < pop.churn[cust])
+    )
     clicked_at = np.where(clicked, opened_at + click_delay.astype(np.int64), NULL_TS)
     intent = clicked & (rng.random(n) < ARCH[arch, A_CONV] * act)
     lag = np.minimum(rng.geometric(0.45, n) - 1, CONVERSION_WINDOW_DAYS)
@@ -107,11 +109,17 @@ def conversion_day(sends: dict[str, np.ndarray], completed_keys: np.ndarray) -> 
     lo = sends["_cidx"] * 100_000 + day
     pos = np.searchsorted(completed_keys, lo, side="left")
     pos_c = np.minimum(pos, max(len(completed_keys) - 1, 0))
-    found = (pos < len(completed_keys)) & (completed_keys[pos_c] <= lo + CONVERSION_WINDOW_DAYS) if len(completed_keys) else np.zeros(len(lo), bool)
+    found = (
+        (pos < len(completed_keys)) & (completed_keys[pos_c] <= lo + CONVERSION_WINDOW_DAYS)
+        if len(completed_keys)
+        else np.zeros(len(lo), bool)
+    )
     return np.where(found, completed_keys[pos_c] % 100_000, -1)
 
 
-def send_rows(pop: Population, sends: dict[str, np.ndarray], conv_day: np.ndarray, last_day: int) -> dict[str, np.ndarray]:
+def send_rows(
+    pop: Population, sends: dict[str, np.ndarray], conv_day: np.ndarray, last_day: int
+) -> dict[str, np.ndarray]:
     """Versioned rows: the send day, then the day of each later change (open, click, conversion)."""
     day = sends["sent_at"] // DAY_US
     open_day = np.where(sends["opened_at"] != NULL_TS, sends["opened_at"] // DAY_US, -1)
@@ -148,5 +156,6 @@ def send_rows(pop: Population, sends: dict[str, np.ndarray], conv_day: np.ndarra
 
 def send_pk(camp: np.ndarray, cust_key: np.ndarray) -> np.ndarray:
     """Unique int64 per (campaign, customer): campaign keys are unique per day and customers per campaign."""
-    return (mix64(camp.astype(np.uint64) * np.uint64(1_000_003) ^ cust_key.astype(np.uint64)) >> np.uint64(1)).astype(np.int64)
-
+    return (mix64(camp.astype(np.uint64) * np.uint64(1_000_003) ^ cust_key.astype(np.uint64)) >> np.uint64(1)).astype(
+        np.int64
+    )

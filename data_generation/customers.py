@@ -46,10 +46,15 @@ class Profiles:
         self.kyc_day = signup + (u(S_KYCDAYS) * 6).astype(np.int64)
         r = u(S_KYC)
         self.kyc_outcome = np.where(
-            pop.fraud, np.where(r < 0.70, VERIFIED, np.where(r < 0.90, FAILED, PENDING)),
+            pop.fraud,
+            np.where(r < 0.70, VERIFIED, np.where(r < 0.90, FAILED, PENDING)),
             np.where(r < 0.91, VERIFIED, np.where(r < 0.96, FAILED, PENDING)),
         )
-        self.expire_day = np.where((self.kyc_outcome == VERIFIED) & (u(S_EXPIRE) < 0.05), self.kyc_day + 200 + (u(S_EXPIRE + 1) * 500).astype(np.int64), NO_DAY)
+        self.expire_day = np.where(
+            (self.kyc_outcome == VERIFIED) & (u(S_EXPIRE) < 0.05),
+            self.kyc_day + 200 + (u(S_EXPIRE + 1) * 500).astype(np.int64),
+            NO_DAY,
+        )
         ra, rd = u(S_ACCT), u(S_ACCTDAY)
         churn = pop.churn.astype(np.int64)
         churner = pop.churn != NO_DAY
@@ -74,7 +79,11 @@ class Profiles:
         self.acct_day, self.acct_status = d1, s1
         self.reactivate_day = np.where(noise, d1 + 5 + (u(S_SUSPEND + 1) * 25).astype(np.int64), NO_DAY)
         has_phone = u(S_PHONE) < 0.7
-        self.phone_day = np.where(has_phone, signup, np.where(u(S_PHONEDAY) < 0.3, signup + 10 + (u(S_PHONEDAY + 1) * 190).astype(np.int64), NO_DAY))
+        self.phone_day = np.where(
+            has_phone,
+            signup,
+            np.where(u(S_PHONEDAY) < 0.3, signup + 10 + (u(S_PHONEDAY + 1) * 190).astype(np.int64), NO_DAY),
+        )
         self.phone = 2_000_000_000 + (u(S_PHONE + 1) * 7_999_999_999).astype(np.int64)
 
     def change_days(self) -> list[np.ndarray]:
@@ -103,7 +112,9 @@ class Profiles:
         }
 
 
-def customer_rows(pop: Population, prof: Profiles, first: int, last: int, initial_export: bool) -> dict[str, np.ndarray]:
+def customer_rows(
+    pop: Population, prof: Profiles, first: int, last: int, initial_export: bool
+) -> dict[str, np.ndarray]:
     """Rows arriving on days ``first..last``: sign-ups, changes, and (``initial_export``) everyone who signed
     up before ``first`` on day ``first``."""
     idx_parts, day_parts = [], []
@@ -133,7 +144,9 @@ def customer_rows(pop: Population, prof: Profiles, first: int, last: int, initia
         final_sorted = np.ones(len(idx), bool)
         final_sorted[:-1] = idx[order][1:] != idx[order][:-1]
         final[order] = final_sorted
-    frame.update({"_pk": pop.key[idx], "_ver": (day - first).astype(np.int32), "_load": day.astype(np.int32), "_final": final})
+    frame.update(
+        {"_pk": pop.key[idx], "_ver": (day - first).astype(np.int32), "_load": day.astype(np.int32), "_final": final}
+    )
     return frame
 
 

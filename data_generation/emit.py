@@ -24,7 +24,10 @@ Frame = dict[str, np.ndarray]
 LATE_SHARE = 0.01  # of a day's rows arrive in the next day's file
 RESEND_SHARE = 0.004  # of rows are sent again, identical, 1–3 days later
 PARTS = {"transactions": 4, "events": 4}  # micro-batch files per arrival day
-SOURCE_NO = {s: i for i, s in enumerate(("customers", "orders", "transactions", "events", "products", "campaigns", "support_tickets"))}
+SOURCE_NO = {
+    s: i
+    for i, s in enumerate(("customers", "orders", "transactions", "events", "products", "campaigns", "support_tickets"))
+}
 
 
 def concat(frames: list[Frame]) -> Frame:

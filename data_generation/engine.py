@@ -17,7 +17,32 @@ WEEKDAY = {
 
 # Share of activity per UTC hour for ordinary customers (00–05 UTC is quiet: the "night" of the fraud signals).
 DAY_HOURS = np.array(
-    [0.8, 0.5, 0.35, 0.3, 0.35, 0.6, 1.2, 2.2, 3.4, 4.4, 5.0, 5.4, 5.8, 5.6, 5.4, 5.4, 5.6, 6.0, 6.4, 6.6, 6.0, 4.8, 3.2, 1.8]
+    [
+        0.8,
+        0.5,
+        0.35,
+        0.3,
+        0.35,
+        0.6,
+        1.2,
+        2.2,
+        3.4,
+        4.4,
+        5.0,
+        5.4,
+        5.8,
+        5.6,
+        5.4,
+        5.4,
+        5.6,
+        6.0,
+        6.4,
+        6.6,
+        6.0,
+        4.8,
+        3.2,
+        1.8,
+    ]
 )
 NIGHT_HOURS = np.array([6, 6, 5, 5, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 5], dtype=float)
 WORK_HOURS = np.array([0.1] * 7 + [1, 3, 5, 5, 5, 4, 5, 5, 5, 4, 2, 1, 0.5] + [0.2] * 4)
@@ -53,7 +78,12 @@ def population_weight(pop: Population, weights: np.ndarray, days: np.ndarray) ->
     entry = cache.get(id(weights))
     if entry is None or entry[0] is not weights:
         order = np.argsort(pop.churn, kind="stable")
-        entry = (weights, np.concatenate([[0.0], np.cumsum(weights)]), pop.churn[order], np.concatenate([[0.0], np.cumsum(weights[order])]))
+        entry = (
+            weights,
+            np.concatenate([[0.0], np.cumsum(weights)]),
+            pop.churn[order],
+            np.concatenate([[0.0], np.cumsum(weights[order])]),
+        )
         cache[id(weights)] = entry
     _, cw, churn_sorted, ccw = entry
     signed = cw[np.searchsorted(pop.signup, days, side="right")]

@@ -52,8 +52,14 @@ def generate_events(
     depth = np.clip(np.round(np.exp(np.log(depth_mu) + 0.55 * rng.standard_normal(n) - 0.15)), 1, 60).astype(np.int64)
     dwell = np.where(anon, 25.0, pop.dwell[kc] * (0.55 + 0.45 * act))
     own = ~anon & (rng.random(n) < 0.86)
-    device = np.where(own, pop.device[kc], np.minimum(np.searchsorted(np.cumsum(DEVICE_SHARE), rng.random(n), side="right"), 2))
-    browser = np.where(own, pop.browser[kc], np.minimum(np.searchsorted(np.cumsum(BROWSER_P), rng.random(n), side="right"), len(BROWSER_P) - 1))
+    device = np.where(
+        own, pop.device[kc], np.minimum(np.searchsorted(np.cumsum(DEVICE_SHARE), rng.random(n), side="right"), 2)
+    )
+    browser = np.where(
+        own,
+        pop.browser[kc],
+        np.minimum(np.searchsorted(np.cumsum(BROWSER_P), rng.random(n), side="right"), len(BROWSER_P) - 1),
+    )
     fraud_session = np.zeros(n, bool)
 
     # sessions that precede fraud bursts: a device/browser combination the customer does not normally use

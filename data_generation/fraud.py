@@ -44,7 +44,9 @@ def fraud_bursts(seed: int, pop: Population, days: np.ndarray) -> Bursts:
     start = dd * DAY_US + (hour * HOUR_US).astype(np.int64)
     duration = ((0.3 + 4.7 * hash_uniform(seed, hk, 705) ** 2) * HOUR_US).astype(np.int64)
     duration = np.minimum(duration, (dd + 1) * DAY_US - 1 - start)  # a burst ends before midnight
-    size = 5 + np.minimum(np.floor(np.log(np.maximum(hash_uniform(seed, hk, 706), 1e-12)) / np.log(1 - 1 / 9)), 35).astype(np.int64)
+    size = 5 + np.minimum(
+        np.floor(np.log(np.maximum(hash_uniform(seed, hk, 706), 1e-12)) / np.log(1 - 1 / 9)), 35
+    ).astype(np.int64)
     order = np.lexsort((ff, start))
     return Bursts(ff[order], dd[order], start[order], duration[order], size[order], hk[order])
 
@@ -53,4 +55,3 @@ def login_before(bursts: Bursts, seed: int) -> np.ndarray:
     """Start of the fraudulent session that precedes each burst (2–30 minutes before)."""
     lead = (2 + 28 * hash_uniform(seed, bursts.salt_key, 707)) * MINUTE_US
     return bursts.start - lead.astype(np.int64)
-

@@ -72,7 +72,9 @@ def check_truth_outside_landing(landing: str, truth: str) -> None:
     """The truth is hidden from ingestion: it must not live inside the landing zone (or be it)."""
     lp, tp = _norm(landing), _norm(truth)
     if tp == lp or tp.startswith(lp + "/"):
-        raise ValueError(f"--truth {truth} must not be inside the landing zone {landing} (the truth is hidden from ingestion)")
+        raise ValueError(
+            f"--truth {truth} must not be inside the landing zone {landing} (the truth is hidden from ingestion)"
+        )
 
 
 def default_truth_dir(landing: str) -> str:
@@ -80,7 +82,9 @@ def default_truth_dir(landing: str) -> str:
     base = landing.rstrip("/")
     if base.startswith("s3://"):
         if "/" not in base.removeprefix("s3://"):
-            raise ValueError(f"landing zone {landing} is a bucket root: pass --truth (e.g. s3://<bucket>-truth or a local folder)")
+            raise ValueError(
+                f"landing zone {landing} is a bucket root: pass --truth (e.g. s3://<bucket>-truth or a local folder)"
+            )
         return base.rsplit("/", 1)[0] + "/truth"
     return str(Path(base).resolve().parent / "truth")
 
@@ -122,7 +126,9 @@ class Summary:
         for name in SOURCE_ORDER:
             s = self.sources.get(name, SourceSummary())
             lines.append(f"{name:<16}{s.rows:>12,}{s.files:>8,}{s.bytes / 1e6:>10.1f}")
-        lines.append(f"{'total':<16}{self.total_rows:>12,}{sum(s.files for s in self.sources.values()):>8,}{self.total_bytes / 1e6:>10.1f}")
+        lines.append(
+            f"{'total':<16}{self.total_rows:>12,}{sum(s.files for s in self.sources.values()):>8,}{self.total_bytes / 1e6:>10.1f}"
+        )
         lines.append(
             f"window {self.start_date}..{self.end_date}  seed {self.seed}  scale {self.scale}  "
             f"{self.fraudsters:,} fraudsters  {self.churners:,} churners  bad files {len(self.bad_files)}  {self.seconds:.1f}s"
@@ -245,7 +251,9 @@ def generate(config: GenerateConfig) -> Summary:
 
     # campaign sends for the whole window (small), their order intents
     k = {"campaigns": volume_scale(tg["campaigns"], pop, np.ones(pop.n), window, "campaigns")}
-    sends = camp.generate_sends(config.seed, pop, window, daily_counts(k["campaigns"], pop, np.ones(pop.n), window, "campaigns"))
+    sends = camp.generate_sends(
+        config.seed, pop, window, daily_counts(k["campaigns"], pop, np.ones(pop.n), window, "campaigns")
+    )
     intent_ok = (sends["_intent_day"] >= start) & (sends["_intent_day"] <= end)
     i_day, i_cidx = sends["_intent_day"][intent_ok], sends["_cidx"][intent_ok]
     o = np.argsort(i_day, kind="stable")
@@ -258,9 +266,13 @@ def generate(config: GenerateConfig) -> Summary:
     est_linked = tg["orders"] * 1.11
     est_fraud = pop.fraud.sum() * 3.0 * config.days / 365 * 11
     est_spree = 0.0012 * pop.n * 0.8 * config.days * 8
-    k["transactions"] = volume_scale(max(tg["transactions"] - est_linked - est_fraud - est_spree, 0), pop, pop.w_txn, window, "transactions")
+    k["transactions"] = volume_scale(
+        max(tg["transactions"] - est_linked - est_fraud - est_spree, 0), pop, pop.w_txn, window, "transactions"
+    )
     # sessions of churners in their precursor are shallower: ~2 % fewer events than the plain mean depth says
-    k["events"] = volume_scale(tg["events"] / mean_depth(pop, pop.w_session) / 1.02, pop, pop.w_session, window, "events")
+    k["events"] = volume_scale(
+        tg["events"] / mean_depth(pop, pop.w_session) / 1.02, pop, pop.w_session, window, "events"
+    )
     k["support_tickets"] = volume_scale(tg["support_tickets"], pop, pop.w_ticket, window, "support_tickets")
     k["signups"] = float((pop.signup >= start).sum()) / config.days
     world = World(config.seed, config.scale, pop, prof, lookups, k, merchant_pool(config.scale), int(tg["products"]))
@@ -282,22 +294,43 @@ def generate(config: GenerateConfig) -> Summary:
             avail = catalogues[cat_i].available()
             lo, hi = np.searchsorted(i_day, [block[0], block[-1] + 1])
             counts = daily_counts(k["orders"], pop, pop.w_order, block, "orders")
-            ob = generate_orders(config.seed, pop, block, counts, samplers["orders"], (i_cidx[lo:hi], i_day[lo:hi]), avail)
+            ob = generate_orders(
+                config.seed, pop, block, counts, samplers["orders"], (i_cidx[lo:hi], i_day[lo:hi]), avail
+            )
             entities["orders"] += len(ob.key)
             done = ob.purchased
             completed.append(ob.cidx[done] * 100_000 + ob.day[done])
             emitters["orders"].add(order_rows(pop, ob))
             bursts = fraud_bursts(config.seed, pop, block)
             tx = generate_transactions(
-                config.seed, pop, block, daily_counts(k["transactions"], pop, pop.w_txn, block, "transactions"),
-                samplers["transactions"], ob, bursts, world.pool,
+                config.seed,
+                pop,
+                block,
+                daily_counts(k["transactions"], pop, pop.w_txn, block, "transactions"),
+                samplers["transactions"],
+                ob,
+                bursts,
+                world.pool,
             )
             entities["transactions"] += nrows(tx)
             emitters["transactions"].add(tx)
-            ev = generate_events(config.seed, pop, block, daily_counts(k["events"], pop, pop.w_session, block, "events"), samplers["events"], bursts)
+            ev = generate_events(
+                config.seed,
+                pop,
+                block,
+                daily_counts(k["events"], pop, pop.w_session, block, "events"),
+                samplers["events"],
+                bursts,
+            )
             entities["events"] += nrows(ev)
             emitters["events"].add(ev)
-            tk = generate_tickets(config.seed, pop, block, daily_counts(k["support_tickets"], pop, pop.w_ticket, block, "support_tickets"), samplers["support_tickets"])
+            tk = generate_tickets(
+                config.seed,
+                pop,
+                block,
+                daily_counts(k["support_tickets"], pop, pop.w_ticket, block, "support_tickets"),
+                samplers["support_tickets"],
+            )
             entities["support_tickets"] += int((tk["_ver"] == 0).sum())
             emitters["support_tickets"].add(tk)
             for em in emitters.values():
@@ -322,24 +355,41 @@ def generate(config: GenerateConfig) -> Summary:
     pending = {s: em.pending() for s, em in emitters.items()}
     fraud_tx = np.unique(np.concatenate(emitters["transactions"].fraud_written or [np.zeros(0, np.int64)]))
     state = truth_mod.State(
-        version=1, seed=config.seed, scale=config.scale, start=ordinal_date(start).isoformat(),
-        end=ordinal_date(end).isoformat(), k=k, pool=world.pool, base_products=world.base_products,
+        version=1,
+        seed=config.seed,
+        scale=config.scale,
+        start=ordinal_date(start).isoformat(),
+        end=ordinal_date(end).isoformat(),
+        k=k,
+        pool=world.pool,
+        base_products=world.base_products,
     )
-    truth_mod.write_truth(truth_dir, pop, fraud_tx, state, pending, samples={s: em.sample for s, em in emitters.items()})
+    truth_mod.write_truth(
+        truth_dir, pop, fraud_tx, state, pending, samples={s: em.sample for s, em in emitters.items()}
+    )
 
     summary = Summary(
-        landing=store.url, truth=truth_dir, start_date=ordinal_date(start).isoformat(), end_date=end_d.isoformat(),
-        seed=config.seed, scale=config.scale, fraudsters=int(pop.fraud.sum()), churners=int((pop.churn <= end).sum()),
+        landing=store.url,
+        truth=truth_dir,
+        start_date=ordinal_date(start).isoformat(),
+        end_date=end_d.isoformat(),
+        seed=config.seed,
+        scale=config.scale,
+        fraudsters=int(pop.fraud.sum()),
+        churners=int((pop.churn <= end).sum()),
     )
     for s in SOURCE_ORDER:
         st = writer.stats.get(s)
-        summary.sources[s] = SourceSummary(st.rows if st else 0, st.bytes if st else 0, st.files if st else 0, entities[s])
+        summary.sources[s] = SourceSummary(
+            st.rows if st else 0, st.bytes if st else 0, st.files if st else 0, entities[s]
+        )
     if config.bad_files:
         from .bad_files import write_bad_files
 
-        summary.bad_files = write_bad_files(config.seed, store, truth_dir, lookups, {s: em.sample for s, em in emitters.items()}, config.bad_files)
+        summary.bad_files = write_bad_files(
+            config.seed, store, truth_dir, lookups, {s: em.sample for s, em in emitters.items()}, config.bad_files
+        )
     summary.seconds = time.perf_counter() - t0
     summary.cpu_write_s = writer.cpu_s
     summary.cpu_generate_s = time.thread_time() - c0 - (writer.cpu_s if config.threads <= 1 else 0.0)
     return summary
-

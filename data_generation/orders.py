@@ -69,7 +69,9 @@ def generate_orders(
 
     # product: mostly from the customer's favourite categories, at their usual price level
     fav = (rng.random(n) * pop.n_cats[cidx]).astype(np.int64)
-    cat = np.where(rng.random(n) < 0.78, pop.cats[cidx, np.minimum(fav, 2)], (rng.random(n) * len(ref.CATEGORIES)).astype(np.int16))
+    cat = np.where(
+        rng.random(n) < 0.78, pop.cats[cidx, np.minimum(fav, 2)], (rng.random(n) * len(ref.CATEGORIES)).astype(np.int16)
+    )
     q = np.clip(pop.price_q[cidx] + 0.12 * rng.standard_normal(n), 0.0, 0.999)
     pos = avail.pick(cat, q)
     product = avail.seq[pos]
@@ -93,7 +95,11 @@ def generate_orders(
     kind = np.where(gone, COMPLETED, kind).astype(np.int8)
     change = np.where(gone, -1, change)
 
-    channel = np.where(rng.random(n) < 0.7, pop.channel[cidx], np.searchsorted(np.cumsum(CHANNEL_SHARE), rng.random(n), side="right").clip(0, 3)).astype(np.int16)
+    channel = np.where(
+        rng.random(n) < 0.7,
+        pop.channel[cidx],
+        np.searchsorted(np.cumsum(CHANNEL_SHARE), rng.random(n), side="right").clip(0, 3),
+    ).astype(np.int16)
     ts = row_days * DAY_US + times_of_day(rng, n)
     key = day_key("order", row_days, per_day_sequence(row_days))
     return OrderBlock(key, cidx, row_days, ts, total, product, kind, change, quantity, channel)
@@ -103,11 +109,19 @@ def order_rows(pop: Population, ob: OrderBlock) -> dict[str, np.ndarray]:
     """One row per status the order goes through (first status on the order day, the change on its day)."""
     n = len(ob.key)
     first_status = np.select(
-        [ob.kind == COMPLETED, ob.kind == PENDING_COMPLETED, ob.kind == CANCELLED, ob.kind == PENDING_CANCELLED, ob.kind == RETURNED],
+        [
+            ob.kind == COMPLETED,
+            ob.kind == PENDING_COMPLETED,
+            ob.kind == CANCELLED,
+            ob.kind == PENDING_CANCELLED,
+            ob.kind == RETURNED,
+        ],
         [ST_COMPLETED, ST_PENDING, ST_CANCELLED, ST_PENDING, ST_COMPLETED],
     )
     second_status = np.select(
-        [ob.kind == PENDING_COMPLETED, ob.kind == PENDING_CANCELLED, ob.kind == RETURNED], [ST_COMPLETED, ST_CANCELLED, ST_RETURNED], -1
+        [ob.kind == PENDING_COMPLETED, ob.kind == PENDING_CANCELLED, ob.kind == RETURNED],
+        [ST_COMPLETED, ST_CANCELLED, ST_RETURNED],
+        -1,
     )
     has2 = ob.change_day >= 0
     idx = np.concatenate([np.arange(n), np.flatnonzero(has2)])

@@ -40,10 +40,46 @@ NEW_DAYS = 60  # customers signed up in the last NEW_DAYS of the initial window 
 MIN_HISTORY_BEFORE_CHURN = 90
 
 # salts for hash_uniform (never reorder)
-(S_ARCH, S_FRAUD, S_CHURN, S_CHURN_DAY, S_COUNTRY, S_STATE, S_DEVICE, S_BROWSER, S_PAY, S_CHAN, S_CAT1, S_CAT2,
- S_CAT3, S_ORD, S_SES, S_TXN, S_TIK, S_ENG, S_PRICE, S_PREC, S_FLOOR, S_DIP, S_DIPLEN, S_NIGHT, S_TRAVEL,
- S_KYC, S_KYCDAYS, S_EXPIRE, S_ACCT, S_ACCTDAY, S_PHONE, S_PHONEDAY, S_NAME1, S_NAME2, S_NMERCH, S_AOV,
- S_DORMANT, S_SUSPEND) = range(100, 138)
+(
+    S_ARCH,
+    S_FRAUD,
+    S_CHURN,
+    S_CHURN_DAY,
+    S_COUNTRY,
+    S_STATE,
+    S_DEVICE,
+    S_BROWSER,
+    S_PAY,
+    S_CHAN,
+    S_CAT1,
+    S_CAT2,
+    S_CAT3,
+    S_ORD,
+    S_SES,
+    S_TXN,
+    S_TIK,
+    S_ENG,
+    S_PRICE,
+    S_PREC,
+    S_FLOOR,
+    S_DIP,
+    S_DIPLEN,
+    S_NIGHT,
+    S_TRAVEL,
+    S_KYC,
+    S_KYCDAYS,
+    S_EXPIRE,
+    S_ACCT,
+    S_ACCTDAY,
+    S_PHONE,
+    S_PHONEDAY,
+    S_NAME1,
+    S_NAME2,
+    S_NMERCH,
+    S_AOV,
+    S_DORMANT,
+    S_SUSPEND,
+) = range(100, 138)
 
 
 @dataclass
@@ -67,7 +103,9 @@ class Population:
         s, k, a = self.seed, self.key, self.archetype.astype(np.int64)
         u = lambda salt: hash_uniform(s, k, salt)  # noqa: E731
         shares = np.cumsum([c[3] for c in ref.COUNTRY_PROFILE])
-        self.country = np.minimum(np.searchsorted(shares / shares[-1], u(S_COUNTRY), side="right"), len(shares) - 1).astype(np.int16)
+        self.country = np.minimum(
+            np.searchsorted(shares / shares[-1], u(S_COUNTRY), side="right"), len(shares) - 1
+        ).astype(np.int16)
         home = {c[0]: c[1] for c in ref.COUNTRY_PROFILE}
         from .schema import CURRENCIES
 
@@ -110,7 +148,9 @@ class Population:
         self.floor = 0.12 + 0.3 * u(S_FLOOR)
         # noise: a temporary dip in activity for some customers who never churn (looks like a precursor)
         has_dip = (u(S_DIP) < 0.15) & (self.churn == NO_DAY)
-        self.dip_start = np.where(has_dip, self.signup + 20 + (u(S_DIP + 1) * 400).astype(np.int32), NO_DAY).astype(np.int32)
+        self.dip_start = np.where(has_dip, self.signup + 20 + (u(S_DIP + 1) * 400).astype(np.int32), NO_DAY).astype(
+            np.int32
+        )
         self.dip_len = (20 + 40 * u(S_DIPLEN)).astype(np.int32)
 
     # ---- activity factors -------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ class Catalogue:
     day: int = 0  # publication day ordinal
 
     def copy(self, day: int) -> "Catalogue":
-        return Catalogue(self.seq.copy(), self.category.copy(), self.subcategory.copy(), self.price.copy(), self.active.copy(), day)
+        return Catalogue(
+            self.seq.copy(), self.category.copy(), self.subcategory.copy(), self.price.copy(), self.active.copy(), day
+        )
 
     def frame(self) -> dict[str, np.ndarray]:
         n = len(self.seq)
@@ -114,14 +116,16 @@ def next_catalogue(seed: int, prev: Catalogue, monday: int, base_size: int) -> C
 
 
 def product_names(seed: int, seq: np.ndarray, subcategory: np.ndarray) -> pa.Array:
-    """"<Brand> <Model> <subcategory> <number>" — a pure function of (seed, product number)."""
+    """ "<Brand> <Model> <subcategory> <number>" — a pure function of (seed, product number)."""
     brand = (hash_uniform(seed, seq, 901) * len(ref.BRANDS)).astype(np.int64)
     model = (hash_uniform(seed, seq, 902) * len(ref.MODEL_WORDS)).astype(np.int64)
     num = (10 + hash_uniform(seed, seq, 903) * 890).astype(np.int64)
     parts = [
         pa.array(np.array(ref.BRANDS, dtype=object)[brand], pa.string()),
         pa.array(np.array(ref.MODEL_WORDS, dtype=object)[model], pa.string()),
-        pa.array(np.array([s.replace("-", " ").title() for s in ref.SUBCATEGORIES], dtype=object)[subcategory], pa.string()),
+        pa.array(
+            np.array([s.replace("-", " ").title() for s in ref.SUBCATEGORIES], dtype=object)[subcategory], pa.string()
+        ),
         pc.cast(pa.array(num), pa.string()),
     ]
     return pc.binary_join_element_wise(*parts, " ")

@@ -267,7 +267,9 @@ def column_to_arrow(source: str, name: str, frame: dict[str, np.ndarray], lookup
 def to_table(source: str, frame: dict[str, np.ndarray], lookups: Lookups) -> pa.Table:
     schema = arrow_schema(source)
     arrays = [column_to_arrow(source, f.name, frame, lookups) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(f.name, a.type) for f, a in zip(schema, arrays, strict=True)]))
+    return pa.Table.from_arrays(
+        arrays, schema=pa.schema([pa.field(f.name, a.type) for f, a in zip(schema, arrays, strict=True)])
+    )
 
 
 # Fixed writer settings: the same table always gives the same bytes (no timestamps in the footer; the Arrow
@@ -287,7 +289,9 @@ def parquet_bytes(table: pa.Table, source: str | None = None) -> bytes:
     if source is not None:
         opts["use_dictionary"] = [n for n in table.column_names if CODECS[source][n].dictionary_encode]
         # min/max statistics where readers prune with them (dates, timestamps, numbers), not on strings
-        opts["write_statistics"] = [f.name for f in table.schema if not pa.types.is_string(f.type) and not pa.types.is_dictionary(f.type)]
+        opts["write_statistics"] = [
+            f.name for f in table.schema if not pa.types.is_string(f.type) and not pa.types.is_dictionary(f.type)
+        ]
     buf = io.BytesIO()
     pq.write_table(table, buf, **opts)
     return buf.getvalue()

@@ -40,7 +40,9 @@ def _rows_pick(rng: np.random.Generator, normal: np.ndarray, precursor: np.ndarr
     return np.minimum((rng.random(len(pre))[:, None] >= cdf).sum(axis=1), len(normal) - 1).astype(np.int16)
 
 
-def generate_tickets(seed: int, pop: Population, days: np.ndarray, counts: np.ndarray, sampler: Sampler) -> dict[str, np.ndarray]:
+def generate_tickets(
+    seed: int, pop: Population, days: np.ndarray, counts: np.ndarray, sampler: Sampler
+) -> dict[str, np.ndarray]:
     rng = rng_for(seed, STREAM["support_tickets"], int(days[0]))
     row_days = np.repeat(days, counts)
     cidx = sampler.sample(rng, row_days)
@@ -52,11 +54,15 @@ def generate_tickets(seed: int, pop: Population, days: np.ndarray, counts: np.nd
     priority = _rows_pick(rng, PRIORITY_NORMAL, PRIORITY_PRECURSOR, pre)
     created = row_days * DAY_US + times_of_day(rng, n, WORK_HOURS)
     order = np.lexsort((created, row_days))
-    cidx, row_days, pre, category, priority, created = (a[order] for a in (cidx, row_days, pre, category, priority, created))
+    cidx, row_days, pre, category, priority, created = (
+        a[order] for a in (cidx, row_days, pre, category, priority, created)
+    )
     hours = np.exp(np.log(MEDIAN_HOURS[priority]) + 0.9 * rng.standard_normal(n))
     resolved = rng.random(n) >= 0.03
     resolved_at = np.where(resolved, created + (hours * HOUR_US).astype(np.int64), NULL_TS)
-    final_status = np.where(resolved, np.where(rng.random(n) < 0.55, CLOSED, RESOLVED), np.where(rng.random(n) < 0.5, OPEN, IN_PROGRESS))
+    final_status = np.where(
+        resolved, np.where(rng.random(n) < 0.55, CLOSED, RESOLVED), np.where(rng.random(n) < 0.5, OPEN, IN_PROGRESS)
+    )
     csat_mu = 4.3 - 0.25 * np.log1p(hours / 24) - 1.7 * pre
     csat = np.clip(np.round(csat_mu + 0.8 * rng.standard_normal(n)), 1, 5).astype(np.int64)
     csat = np.where(resolved & (rng.random(n) < 0.62), csat, -1)

@@ -78,20 +78,59 @@ def generate_transactions(
     status = np.where(cancelled, np.where(rng.random(n) < 0.65, FAILED, REVERSED), status).astype(np.int16)
     seller = 1 + orders.product % SELLERS
     ts = np.minimum(orders.ts + (rng.random(n) * 3 * MINUTE_US).astype(np.int64), (orders.day + 1) * DAY_US - 1)
-    parts.append(dict(cidx=c, order=orders.key, ts=ts, usd=orders.total, cur=cur, method=method,
-                      ttype=np.full(n, PURCHASE, np.int16), status=status, merchant=seller, mint=orders.day, fraud=np.zeros(n, bool)))
+    parts.append(
+        dict(
+            cidx=c,
+            order=orders.key,
+            ts=ts,
+            usd=orders.total,
+            cur=cur,
+            method=method,
+            ttype=np.full(n, PURCHASE, np.int16),
+            status=status,
+            merchant=seller,
+            mint=orders.day,
+            fraud=np.zeros(n, bool),
+        )
+    )
     pre = np.flatnonzero(rng.random(n) < 0.03)
     if len(pre):
-        parts.append(dict(cidx=c[pre], order=orders.key[pre], ts=np.maximum(ts[pre] - ((1 + rng.random(len(pre)) * 9) * MINUTE_US).astype(np.int64), orders.day[pre] * DAY_US),
-                          usd=orders.total[pre], cur=cur[pre], method=method[pre], ttype=np.full(len(pre), PURCHASE, np.int16),
-                          status=np.full(len(pre), FAILED, np.int16), merchant=seller[pre], mint=orders.day[pre], fraud=np.zeros(len(pre), bool)))
+        parts.append(
+            dict(
+                cidx=c[pre],
+                order=orders.key[pre],
+                ts=np.maximum(
+                    ts[pre] - ((1 + rng.random(len(pre)) * 9) * MINUTE_US).astype(np.int64), orders.day[pre] * DAY_US
+                ),
+                usd=orders.total[pre],
+                cur=cur[pre],
+                method=method[pre],
+                ttype=np.full(len(pre), PURCHASE, np.int16),
+                status=np.full(len(pre), FAILED, np.int16),
+                merchant=seller[pre],
+                mint=orders.day[pre],
+                fraud=np.zeros(len(pre), bool),
+            )
+        )
     ret = np.flatnonzero(orders.kind == RETURNED)
     if len(ret):
         partial = np.where(rng.random(len(ret)) < 0.2, 0.5 + 0.5 * rng.random(len(ret)), 1.0)
         rts = orders.change_day[ret] * DAY_US + times_of_day(rng, len(ret))
-        parts.append(dict(cidx=c[ret], order=orders.key[ret], ts=rts, usd=-np.round(orders.total[ret] * partial, 2), cur=cur[ret],
-                          method=method[ret], ttype=np.full(len(ret), REFUND, np.int16), status=np.full(len(ret), SUCCESS, np.int16),
-                          merchant=seller[ret], mint=orders.day[ret], fraud=np.zeros(len(ret), bool)))
+        parts.append(
+            dict(
+                cidx=c[ret],
+                order=orders.key[ret],
+                ts=rts,
+                usd=-np.round(orders.total[ret] * partial, 2),
+                cur=cur[ret],
+                method=method[ret],
+                ttype=np.full(len(ret), REFUND, np.int16),
+                status=np.full(len(ret), SUCCESS, np.int16),
+                merchant=seller[ret],
+                mint=orders.day[ret],
+                fraud=np.zeros(len(ret), bool),
+            )
+        )
 
     # B) standalone payments, fees, refunds, reversals
     row_days = np.repeat(days, counts)
@@ -110,7 +149,9 @@ def generate_transactions(
     usd = np.round(usd, 2)
     st = _status(rng, m, [0.945, 0.04, 0.01, 0.005])
     st = np.where(ttype == FEE, np.where(rng.random(m) < 0.99, SUCCESS, FAILED), st)
-    st = np.where((ttype == REFUND) | (ttype == REVERSAL), np.where(rng.random(m) < 0.97, SUCCESS, PENDING), st).astype(np.int16)
+    st = np.where((ttype == REFUND) | (ttype == REVERSAL), np.where(rng.random(m) < 0.97, SUCCESS, PENDING), st).astype(
+        np.int16
+    )
     home = pop.currency[sc]
     is_us = home == USD
     foreign_p = np.where(is_us, np.where(pop.traveller[sc], 0.2, 0.015), 0.0)
@@ -119,8 +160,21 @@ def generate_transactions(
     smethod = np.where(rng.random(m) < 0.8, pop.pay_method[sc], (rng.random(m) * 4).astype(np.int16)).astype(np.int16)
     merch = _usual_merchant(seed, pop, sc, rng, pool)
     merch = np.where(ttype == FEE, 0, merch)
-    parts.append(dict(cidx=sc, order=np.full(m, -1, np.int64), ts=sts, usd=usd, cur=scur, method=smethod, ttype=ttype,
-                      status=st, merchant=merch, mint=row_days, fraud=np.zeros(m, bool)))
+    parts.append(
+        dict(
+            cidx=sc,
+            order=np.full(m, -1, np.int64),
+            ts=sts,
+            usd=usd,
+            cur=scur,
+            method=smethod,
+            ttype=ttype,
+            status=st,
+            merchant=merch,
+            mint=row_days,
+            fraud=np.zeros(m, bool),
+        )
+    )
 
     # C) fraud bursts
     if len(bursts.cidx):
@@ -134,8 +188,21 @@ def generate_transactions(
         fst = _status(rng, k, [0.58, 0.36, 0.02, 0.04])
         fmethod = _status(rng, k, [0.6, 0.05, 0.3, 0.05])
         fmerch = MERCHANT_BASE + (rng.random(k) * pool).astype(np.int64)
-        parts.append(dict(cidx=fc, order=np.full(k, -1, np.int64), ts=fts, usd=fusd, cur=fcur, method=fmethod,
-                          ttype=np.full(k, PURCHASE, np.int16), status=fst, merchant=fmerch, mint=bursts.day[b], fraud=np.ones(k, bool)))
+        parts.append(
+            dict(
+                cidx=fc,
+                order=np.full(k, -1, np.int64),
+                ts=fts,
+                usd=fusd,
+                cur=fcur,
+                method=fmethod,
+                ttype=np.full(k, PURCHASE, np.int16),
+                status=fst,
+                merchant=fmerch,
+                mint=bursts.day[b],
+                fraud=np.ones(k, bool),
+            )
+        )
 
     # D) legitimate sprees (noise that looks a little like a burst: daytime, home currency, usual merchants)
     n_spree = rng.poisson(0.0012 * pop.signed_by(int(days[-1])) * len(days))
@@ -150,10 +217,21 @@ def generate_transactions(
         start = sd * DAY_US + (9 + rng.random(len(who)) * 10) * HOUR_US
         pts = start.astype(np.int64)[b] + (rng.random(k) * 3 * HOUR_US).astype(np.int64)
         pc_ = who[b]
-        parts.append(dict(cidx=pc_, order=np.full(k, -1, np.int64), ts=pts, usd=np.round(np.exp(3.6 + 0.8 * rng.standard_normal(k)), 2),
-                          cur=pop.currency[pc_], method=pop.pay_method[pc_], ttype=np.full(k, PURCHASE, np.int16),
-                          status=np.where(rng.random(k) < 0.95, SUCCESS, FAILED).astype(np.int16),
-                          merchant=_usual_merchant(seed, pop, pc_, rng, pool), mint=sd[b], fraud=np.zeros(k, bool)))
+        parts.append(
+            dict(
+                cidx=pc_,
+                order=np.full(k, -1, np.int64),
+                ts=pts,
+                usd=np.round(np.exp(3.6 + 0.8 * rng.standard_normal(k)), 2),
+                cur=pop.currency[pc_],
+                method=pop.pay_method[pc_],
+                ttype=np.full(k, PURCHASE, np.int16),
+                status=np.where(rng.random(k) < 0.95, SUCCESS, FAILED).astype(np.int16),
+                merchant=_usual_merchant(seed, pop, pc_, rng, pool),
+                mint=sd[b],
+                fraud=np.zeros(k, bool),
+            )
+        )
 
     t = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     order = np.lexsort((t["ts"], t["mint"]))

@@ -80,7 +80,9 @@ def frame_table(frame: dict[str, np.ndarray]) -> pa.Table:
     return pa.table({k: pa.array(v) for k, v in frame.items()})
 
 
-def write_truth(truth_dir: str, pop: Population, fraud_tx: np.ndarray, state: State, pending: dict, samples: dict) -> None:
+def write_truth(
+    truth_dir: str, pop: Population, fraud_tx: np.ndarray, state: State, pending: dict, samples: dict
+) -> None:
     store = _store(truth_dir)
     store.write(CUSTOMERS, _pq(customers_table(pop)))
     store.write(FRAUD, _pq(pa.table({"transaction_id": fmt("transaction")(np.sort(fraud_tx))})))

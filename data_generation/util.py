@@ -151,7 +151,9 @@ def format_ids(prefix: str, values: np.ndarray, width: int, valid: np.ndarray | 
     return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data), _validity(valid))
 
 
-def dictionary(codes: np.ndarray, values: tuple[str, ...] | list[str] | pa.Array, valid: np.ndarray | None = None) -> pa.Array:
+def dictionary(
+    codes: np.ndarray, values: tuple[str, ...] | list[str] | pa.Array, valid: np.ndarray | None = None
+) -> pa.Array:
     """Integer codes into ``values`` as a dictionary array (the parquet writer stores it dictionary-encoded
     and, because the Arrow schema is not stored, readers see a plain string column)."""
     codes = np.asarray(codes)

@@ -20,5 +20,7 @@ Path(env["C360_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
 dbt = Path(sys.executable).parent / "dbt"
 # The manifest names DuckDB relations "warehouse".<schema>.<name> whatever C360_DUCKDB_PATH is called (the profile
 # attaches the file under that catalog name): one manifest serves every warehouse file.
-subprocess.run([str(dbt), "parse", "--quiet", "--project-dir", str(project), "--target", target], check=True, env=env, cwd=project)
+subprocess.run(
+    [str(dbt), "parse", "--quiet", "--project-dir", str(project), "--target", target], check=True, env=env, cwd=project
+)
 print(f"dbt manifest ready: {project / 'target' / 'manifest.json'}")

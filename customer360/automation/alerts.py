@@ -81,15 +81,11 @@ Fetcher = Callable[[dg.DagsterInstance, int | None, int], list[dg.EventLogRecord
 
 def _fetch_freshness(instance: dg.DagsterInstance, after: int | None, limit: int) -> list[dg.EventLogRecord]:
     records_filter = dg.EventRecordsFilter(event_type=dg.DagsterEventType.FRESHNESS_STATE_CHANGE, after_cursor=after)
-    return list(
-        instance.event_log_storage.get_event_records(records_filter, limit=limit, ascending=after is not None)
-    )
+    return list(instance.event_log_storage.get_event_records(records_filter, limit=limit, ascending=after is not None))
 
 
 def _fetch_run_failures(instance: dg.DagsterInstance, after: int | None, limit: int) -> list[dg.EventLogRecord]:
-    records_filter = dg.RunStatusChangeRecordsFilter(
-        event_type=dg.DagsterEventType.RUN_FAILURE, after_storage_id=after
-    )
+    records_filter = dg.RunStatusChangeRecordsFilter(event_type=dg.DagsterEventType.RUN_FAILURE, after_storage_id=after)
     return list(instance.fetch_run_status_changes(records_filter, limit=limit, ascending=after is not None).records)
 
 
@@ -188,8 +184,12 @@ def run_failure_alert(record: dg.EventLogRecord, instance: dg.DagsterInstance) -
         text=f"Run `{run_id}` of `{job}`{where} failed. {message}".strip(),
         occurred_at=record.timestamp,
         run_id=run_id,
-        details={"job": job, "partition": partition, "backfill": backfill,
-                 "retry_number": tags.get("dagster/retry_number")},
+        details={
+            "job": job,
+            "partition": partition,
+            "backfill": backfill,
+            "retry_number": tags.get("dagster/retry_number"),
+        },
     )
 
 
@@ -260,8 +260,12 @@ def _current_bad_freshness(context: dg.SensorEvaluationContext) -> Iterable[Aler
 
 def _alert_sensor(name: str, description: str):
     """The decorator of an alert sensor: running by default, every ``ALERT_SENSOR_INTERVAL_SECONDS``."""
-    return dg.sensor(name=name, description=description, minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
-                     default_status=dg.DefaultSensorStatus.RUNNING)
+    return dg.sensor(
+        name=name,
+        description=description,
+        minimum_interval_seconds=ALERT_SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
 
 
 @_alert_sensor(
@@ -282,8 +286,10 @@ def asset_check_alert_sensor(context: dg.SensorEvaluationContext, alert_notifier
     all_keys = repo.asset_graph.asset_check_keys if repo else []
     # freshness_sla checks mirror the freshness state, and dbt_source_freshness measures the same SLA rows, which
     # c360_freshness_alerts already pages on: one page per stale source, not two or three
-    check_keys = sorted((k for k in all_keys if not is_freshness_check(k) and k.name != DBT_SOURCE_FRESHNESS_CHECK),
-                        key=lambda k: k.to_user_string())
+    check_keys = sorted(
+        (k for k in all_keys if not is_freshness_check(k) and k.name != DBT_SOURCE_FRESHNESS_CHECK),
+        key=lambda k: k.to_user_string(),
+    )
     cursor = CheckCursor.from_json(context.cursor)
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     done = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}

@@ -54,9 +54,7 @@ def parse_sla_overrides(text: str) -> dict[str, SourceSla]:
         if warn < _MIN_WINDOW:
             raise ValueError(f"{SLA_OVERRIDE_ENV}: {source} warn window must be >= 60 s (Dagster limit)")
         base = SLAS[source]
-        overrides[source] = dataclasses.replace(
-            base, note=" (test override)", warn_after=warn, error_after=error
-        )
+        overrides[source] = dataclasses.replace(base, note=" (test override)", warn_after=warn, error_after=error)
     return overrides
 
 

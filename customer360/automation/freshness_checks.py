@@ -131,12 +131,14 @@ def evaluate_now(
     keys = sorted(policies)
 
     async def _all():
-        return await asyncio.gather(*(
-            FRESHNESS_EVALUATORS_BY_POLICY_TYPE[type(policies[k])]().evaluate_freshness(
-                context=context, node=_PolicyNode(k, policies[k])
+        return await asyncio.gather(
+            *(
+                FRESHNESS_EVALUATORS_BY_POLICY_TYPE[type(policies[k])]().evaluate_freshness(
+                    context=context, node=_PolicyNode(k, policies[k])
+                )
+                for k in keys
             )
-            for k in keys
-        ))
+        )
 
     return dict(zip(keys, asyncio.run(_all()), strict=True))
 
@@ -151,16 +153,24 @@ def build_freshness_checks(defs: dg.Definitions, sla_overrides: str | None = Non
         policies[key] = policy
         specs.append(
             dg.AssetCheckSpec(
-                FRESHNESS_CHECK_NAME, asset=key, description=check_description(row), blocking=False,
-                metadata={"sla_row": row_reference(row), "warn_after": _words(row.warn_after),
-                          "fail_after": _words(row.error_after)},
+                FRESHNESS_CHECK_NAME,
+                asset=key,
+                description=check_description(row),
+                blocking=False,
+                metadata={
+                    "sla_row": row_reference(row),
+                    "warn_after": _words(row.warn_after),
+                    "fail_after": _words(row.error_after),
+                },
             )
         )
     if not specs:
         return []
 
     @dg.multi_asset_check(
-        specs=specs, can_subset=True, name=FRESHNESS_CHECKS_OP,
+        specs=specs,
+        can_subset=True,
+        name=FRESHNESS_CHECKS_OP,
         description="Freshness SLA of each asset, evaluated with the freshness daemon's own evaluator.",
     )
     def freshness_sla_checks(context: dg.AssetCheckExecutionContext) -> Iterable[dg.AssetCheckResult]:
@@ -170,15 +180,22 @@ def build_freshness_checks(defs: dg.Definitions, sla_overrides: str | None = Non
             state = states[check_key.asset_key]
             if state not in _MIRRORED:  # UNKNOWN: never materialized (cannot follow its own materialization)
                 yield dg.AssetCheckResult(
-                    asset_key=check_key.asset_key, check_name=check_key.name, passed=False,
-                    severity=dg.AssetCheckSeverity.WARN, description=f"Freshness {state.value}: not materialized yet.",
+                    asset_key=check_key.asset_key,
+                    check_name=check_key.name,
+                    passed=False,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=f"Freshness {state.value}: not materialized yet.",
                     metadata={"freshness_state": state.value},
                 )
                 continue
             passed, severity = check_result_fields(state)
             yield dg.AssetCheckResult(
-                asset_key=check_key.asset_key, check_name=check_key.name, passed=passed, severity=severity,
-                description=_text(state, "evaluated at run time"), metadata=_metadata(state, None),
+                asset_key=check_key.asset_key,
+                check_name=check_key.name,
+                passed=passed,
+                severity=severity,
+                description=_text(state, "evaluated at run time"),
+                metadata=_metadata(state, None),
             )
 
     return [freshness_sla_checks]
@@ -216,8 +233,12 @@ def mirror_freshness_states(
                 continue
         passed, severity = check_result_fields(state)
         evaluation = dg.AssetCheckEvaluation(
-            asset_key=check_key.asset_key, check_name=check_key.name, passed=passed, severity=severity,
-            description=_text(state, "freshness daemon"), metadata=_metadata(state, since),
+            asset_key=check_key.asset_key,
+            check_name=check_key.name,
+            passed=passed,
+            severity=severity,
+            description=_text(state, "freshness daemon"),
+            metadata=_metadata(state, since),
         )
         instance.report_runless_asset_event(evaluation)
         reported.append(evaluation)
@@ -228,7 +249,8 @@ freshness_check_sensor = runless_check_sensor(
     FRESHNESS_CHECK_SENSOR,
     "Reports the freshness daemon's state changes as results of the freshness_sla checks (no alerts).",
     FRESHNESS_CHECK_SENSOR_INTERVAL_SECONDS,
-    lambda instance, graph: mirror_freshness_states(instance, [k for k in graph.asset_check_keys
-                                                               if is_freshness_check(k)]),
+    lambda instance, graph: mirror_freshness_states(
+        instance, [k for k in graph.asset_check_keys if is_freshness_check(k)]
+    ),
     lambda reported: f"{len(reported)} freshness check result(s) reported",
 )

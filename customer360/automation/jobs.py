@@ -47,7 +47,11 @@ def build_jobs(defs: dg.Definitions) -> list:
         elif node.partitions_def is None and key.path[0] != RAW:
             by_kind["downstream"].append(key)
     specs = [
-        (DAILY_JOB, Cadence.DAILY, "Every daily-partitioned asset (raw daily sources, fct_transactions): backfill target."),
+        (
+            DAILY_JOB,
+            Cadence.DAILY,
+            "Every daily-partitioned asset (raw daily sources, fct_transactions): backfill target.",
+        ),
         (WEEKLY_JOB, Cadence.WEEKLY, "Every weekly-partitioned asset (raw/products, Monday weeks)."),
         (DOWNSTREAM_JOB, "downstream", "Rebuild every unpartitioned asset downstream of raw (staging → marts → ML)."),
     ]

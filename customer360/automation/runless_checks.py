@@ -9,13 +9,22 @@ import dagster as dg
 Report = Callable[[dg.DagsterInstance, object], Sequence[dg.AssetCheckEvaluation]]  # (instance, asset graph)
 
 
-def runless_check_sensor(name: str, description: str, interval_seconds: int, report: Report,
-                         summary: Callable[[Sequence[dg.AssetCheckEvaluation]], str]) -> dg.SensorDefinition:
+def runless_check_sensor(
+    name: str,
+    description: str,
+    interval_seconds: int,
+    report: Report,
+    summary: Callable[[Sequence[dg.AssetCheckEvaluation]], str],
+) -> dg.SensorDefinition:
     """A sensor (running by default) whose tick runs ``report`` on the code location's asset graph and skips with
     ``summary`` of what it reported, or "in sync"."""
 
-    @dg.sensor(name=name, description=description, minimum_interval_seconds=interval_seconds,
-               default_status=dg.DefaultSensorStatus.RUNNING)
+    @dg.sensor(
+        name=name,
+        description=description,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
     def _runless_check_sensor(context: dg.SensorEvaluationContext):
         repo = context.repository_def
         reported = report(context.instance, repo.asset_graph) if repo else []

@@ -49,7 +49,9 @@ SCHEDULED_ONLY = frozenset({SCORECARD_KEY})
 REFIT_JOB, REFIT_SCHEDULE, REFIT_CRON = "ml_refit_job", "weekly_model_refit", "0 3 * * 0"
 FULL_TESTS_JOB, FULL_TESTS_SCHEDULE, FULL_TESTS_CRON = "dbt_full_tests_job", "weekly_dbt_full_tests", "0 4 * * 0"
 FRESHNESS_JOB, FRESHNESS_SCHEDULE, FRESHNESS_CRON = (
-    "dbt_source_freshness_job", "hourly_dbt_source_freshness", "30 * * * *",
+    "dbt_source_freshness_job",
+    "hourly_dbt_source_freshness",
+    "30 * * * *",
 )
 DELIVERY_JOB, DELIVERY_SCHEDULE, DELIVERY_CRON = "consumer_delivery_job", "daily_consumer_delivery", "0 6 * * *"
 PARTITION_SCHEDULES = {  # job → (schedule, cron, how many of the newest partitions a tick requests)
@@ -71,9 +73,7 @@ def daily_tick_before(cron: str, at: datetime) -> datetime:
 
 def sensor_is_running(instance: dg.DagsterInstance, name: str, default: dg.DefaultSensorStatus) -> bool:
     """The sensor's state as the UI shows it: a stored toggle (RUNNING / STOPPED) wins over the default in code."""
-    stored = {
-        s.status for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == name
-    }
+    stored = {s.status for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == name}
     if InstigatorStatus.RUNNING in stored:
         return True
     if InstigatorStatus.STOPPED in stored:
@@ -107,15 +107,24 @@ class Built:
 def _executable(graph, keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
     """The ``keys`` this code location can materialize (not external specs, not missing)."""
     present = graph.get_all_asset_keys()
-    return [k for k in keys if k in present and graph.get(k).is_materializable and graph.get(k).assets_def.is_executable]
+    return [
+        k for k in keys if k in present and graph.get(k).is_materializable and graph.get(k).assets_def.is_executable
+    ]
 
 
-def _run_every_tick(job, name: str, cron: str, *, description: str,
-                    run_config: Mapping[str, object] | None = None) -> Built:
+def _run_every_tick(
+    job, name: str, cron: str, *, description: str, run_config: Mapping[str, object] | None = None
+) -> Built:
     """``job`` and its schedule (running by default), whose every tick requests one run of it, keyed on the tick."""
 
-    @dg.schedule(name=name, cron_schedule=cron, job=job, execution_timezone=TZ,
-                 default_status=dg.DefaultScheduleStatus.RUNNING, description=description)
+    @dg.schedule(
+        name=name,
+        cron_schedule=cron,
+        job=job,
+        execution_timezone=TZ,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=description,
+    )
     def _every_tick(context: dg.ScheduleEvaluationContext):
         return dg.RunRequest(run_key=_run_key(name, _tick_time(context)), run_config=run_config, tags=_tags(name))
 
@@ -127,12 +136,19 @@ def _refit(graph) -> Built:
     if not keys:
         return Built([], [])
     run_config = _ops_config((graph.get(k).assets_def.node_def.name for k in keys), {"refit": True})
-    job = dg.define_asset_job(REFIT_JOB, selection=dg.AssetSelection.assets(*keys), op_retry_policy=TRANSIENT_RETRY_POLICY,
-                              description="The ML assets, refitted (run config refit: true).")
+    job = dg.define_asset_job(
+        REFIT_JOB,
+        selection=dg.AssetSelection.assets(*keys),
+        op_retry_policy=TRANSIENT_RETRY_POLICY,
+        description="The ML assets, refitted (run config refit: true).",
+    )
     return _run_every_tick(
-        job, REFIT_SCHEDULE, REFIT_CRON, run_config=run_config,
+        job,
+        REFIT_SCHEDULE,
+        REFIT_CRON,
+        run_config=run_config,
         description="Weekly model refit (Sundays 03:00 UTC): segments, fraud risk, churn and LTV refitted on "
-                    "the current features, whatever the reuse policy would decide (refit: true).",
+        "the current features, whatever the reuse policy would decide (refit: true).",
     )
 
 
@@ -146,12 +162,18 @@ def _full_tests(graph) -> Built:
     if not checks:
         return Built([], [])
     run_config = _ops_config((ad.node_def.name for ad in dbt_defs), {"full_tests": True})
-    job = dg.define_asset_job(FULL_TESTS_JOB, selection=dg.AssetSelection.checks(*checks),
-                              description="Every dbt test over the whole history (dbt var full_tests); builds no model.")
+    job = dg.define_asset_job(
+        FULL_TESTS_JOB,
+        selection=dg.AssetSelection.checks(*checks),
+        description="Every dbt test over the whole history (dbt var full_tests); builds no model.",
+    )
     return _run_every_tick(
-        job, FULL_TESTS_SCHEDULE, FULL_TESTS_CRON, run_config=run_config,
+        job,
+        FULL_TESTS_SCHEDULE,
+        FULL_TESTS_CRON,
+        run_config=run_config,
         description="Weekly full dbt test suite (Sundays 04:00 UTC): every data test over every row, where "
-                    "the daily builds test only the newest arrivals (full_tests: true).",
+        "the daily builds test only the newest arrivals (full_tests: true).",
     )
 
 
@@ -159,12 +181,17 @@ def _source_freshness(graph) -> Built:
     keys = [k for k in freshness_check_keys(SLAS) if k in graph.asset_check_keys]
     if not keys:
         return Built([], [])
-    job = dg.define_asset_job(FRESHNESS_JOB, selection=dg.AssetSelection.checks(*keys),
-                              description="`dbt source freshness` → the dbt_source_freshness check of each raw asset.")
+    job = dg.define_asset_job(
+        FRESHNESS_JOB,
+        selection=dg.AssetSelection.checks(*keys),
+        description="`dbt source freshness` → the dbt_source_freshness check of each raw asset.",
+    )
     return _run_every_tick(
-        job, FRESHNESS_SCHEDULE, FRESHNESS_CRON,
+        job,
+        FRESHNESS_SCHEDULE,
+        FRESHNESS_CRON,
         description="Hourly (HH:30 UTC) dbt source freshness of the raw sources, thresholds from "
-                    "customer360/sla.py; results are the dbt_source_freshness checks on raw/*.",
+        "customer360/sla.py; results are the dbt_source_freshness checks on raw/*.",
     )
 
 
@@ -182,7 +209,9 @@ def not_rebuilt_since(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey],
         if event is None:
             late.append(f"{key.to_user_string()} (never materialized)")
         elif event.timestamp < since.timestamp():
-            late.append(f"{key.to_user_string()} (last {datetime.fromtimestamp(event.timestamp, UTC):%Y-%m-%d %H:%M} UTC)")
+            late.append(
+                f"{key.to_user_string()} (last {datetime.fromtimestamp(event.timestamp, UTC):%Y-%m-%d %H:%M} UTC)"
+            )
     return late
 
 
@@ -193,16 +222,24 @@ def _delivery(graph) -> Built:
     inputs = delivery_inputs(graph)
     partitions_def = graph.get(COMPLIANCE_EXPORT_KEY).partitions_def if COMPLIANCE_EXPORT_KEY in keys else None
     # the job's partitions are inferred from the selected export (define_asset_job's partitions_def is deprecated)
-    job = dg.define_asset_job(DELIVERY_JOB, selection=dg.AssetSelection.assets(*keys),
-                              op_retry_policy=TRANSIENT_RETRY_POLICY,
-                              description="The consumers delivered daily: the compliance export of the closed day "
-                                          "and the executive KPI scorecard.")
+    job = dg.define_asset_job(
+        DELIVERY_JOB,
+        selection=dg.AssetSelection.assets(*keys),
+        op_retry_policy=TRANSIENT_RETRY_POLICY,
+        description="The consumers delivered daily: the compliance export of the closed day "
+        "and the executive KPI scorecard.",
+    )
 
-    @dg.schedule(name=DELIVERY_SCHEDULE, cron_schedule=DELIVERY_CRON, job=job, execution_timezone=TZ,
-                 default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description="Daily delivery at 06:00 UTC, after the 02:00 UTC rebuild: yesterday's compliance "
-                             "export and the executive scorecard. Skips (naming them) while an input of theirs has "
-                             "not been rebuilt since today's 02:00 tick.")
+    @dg.schedule(
+        name=DELIVERY_SCHEDULE,
+        cron_schedule=DELIVERY_CRON,
+        job=job,
+        execution_timezone=TZ,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Daily delivery at 06:00 UTC, after the 02:00 UTC rebuild: yesterday's compliance "
+        "export and the executive scorecard. Skips (naming them) while an input of theirs has "
+        "not been rebuilt since today's 02:00 tick.",
+    )
     def daily_consumer_delivery(context: dg.ScheduleEvaluationContext):
         at = _tick_time(context)
         rebuild = daily_tick_before(DAILY_REBUILD_CRON, at)
@@ -215,8 +252,11 @@ def _delivery(graph) -> Built:
         day = (at - timedelta(days=1)).strftime("%Y-%m-%d")
         if partitions_def is not None and day not in partitions_def.get_partition_keys(current_time=at):
             return dg.SkipReason(f"no partition {day} of {COMPLIANCE_EXPORT_KEY.to_user_string()} (before its start)")
-        return dg.RunRequest(run_key=_run_key(DELIVERY_SCHEDULE, at), partition_key=day if partitions_def else None,
-                             tags=_tags(DELIVERY_SCHEDULE))
+        return dg.RunRequest(
+            run_key=_run_key(DELIVERY_SCHEDULE, at),
+            partition_key=day if partitions_def else None,
+            tags=_tags(DELIVERY_SCHEDULE),
+        )
 
     return Built([job], [daily_consumer_delivery])
 
@@ -241,16 +281,22 @@ def requesting_sensors(defs: dg.Definitions, keys: Iterable[dg.AssetKey]) -> lis
     return sorted((s for s in defs.sensors or [] if sensor_targets(s, graph) & wanted), key=lambda s: s.name)
 
 
-def _partition_schedule(job, schedule_name: str, cron: str, newest: int, keys, partitions_def,
-                        sensors: Sequence[dg.SensorDefinition]) -> dg.ScheduleDefinition:
+def _partition_schedule(
+    job, schedule_name: str, cron: str, newest: int, keys, partitions_def, sensors: Sequence[dg.SensorDefinition]
+) -> dg.ScheduleDefinition:
     cadence = "daily" if newest == 2 else "weekly"
     sensor_names = ", ".join(s.name for s in sensors) or "none"
 
-    @dg.schedule(name=schedule_name, cron_schedule=cron, job=job, execution_timezone=TZ,
-                 default_status=dg.DefaultScheduleStatus.STOPPED,
-                 description=f"For deployments with automation off ({cadence}, {cron} UTC): runs {job.name} for the "
-                             f"{'previous and current' if newest == 2 else 'current'} partition. Off by default; skips "
-                             f"while a sensor that requests these assets is running ({sensor_names}).")
+    @dg.schedule(
+        name=schedule_name,
+        cron_schedule=cron,
+        job=job,
+        execution_timezone=TZ,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"For deployments with automation off ({cadence}, {cron} UTC): runs {job.name} for the "
+        f"{'previous and current' if newest == 2 else 'current'} partition. Off by default; skips "
+        f"while a sensor that requests these assets is running ({sensor_names}).",
+    )
     def _partition_job_schedule(context: dg.ScheduleEvaluationContext):
         running = [s.name for s in sensors if sensor_is_running(context.instance, s.name, s.default_status)]
         if running:
@@ -263,8 +309,7 @@ def _partition_schedule(job, schedule_name: str, cron: str, newest: int, keys, p
         if not partition_keys:
             return dg.SkipReason(f"no partition of {job.name} exists yet at {at:%Y-%m-%d %H:%M} UTC")
         return [
-            dg.RunRequest(run_key=_run_key(schedule_name, at, key), partition_key=key,
-                          tags=_tags(schedule_name))
+            dg.RunRequest(run_key=_run_key(schedule_name, at, key), partition_key=key, tags=_tags(schedule_name))
             for key in partition_keys
         ]
 
@@ -280,8 +325,9 @@ def _partition_job_schedules(defs: dg.Definitions, jobs: Sequence) -> list[dg.Sc
         name, cron, newest = PARTITION_SCHEDULES[job.name]
         keys = job.selection.resolve(graph)
         partitions_def = graph.get(sorted(keys)[0]).partitions_def
-        schedules.append(_partition_schedule(job, name, cron, newest, keys, partitions_def,
-                                             requesting_sensors(defs, keys)))
+        schedules.append(
+            _partition_schedule(job, name, cron, newest, keys, partitions_def, requesting_sensors(defs, keys))
+        )
     return schedules
 
 

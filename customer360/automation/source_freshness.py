@@ -49,7 +49,9 @@ def check_result(source: str, result: Mapping[str, Any] | None) -> dg.AssetCheck
     key = raw_key(source)
     if result is None:
         return dg.AssetCheckResult(
-            asset_key=key, check_name=DBT_SOURCE_FRESHNESS_CHECK, passed=False,
+            asset_key=key,
+            check_name=DBT_SOURCE_FRESHNESS_CHECK,
+            passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
             description=f"dbt source freshness reported no result for raw.{source}",
         )
@@ -66,7 +68,9 @@ def check_result(source: str, result: Mapping[str, Any] | None) -> dg.AssetCheck
     row = SLAS[source]
     metadata["sla"] = f"warn after {human(row.warn_after)}, error after {human(row.error_after)}"
     return dg.AssetCheckResult(
-        asset_key=key, check_name=DBT_SOURCE_FRESHNESS_CHECK, passed=status == "pass",
+        asset_key=key,
+        check_name=DBT_SOURCE_FRESHNESS_CHECK,
+        passed=status == "pass",
         severity=dg.AssetCheckSeverity.WARN if status in ("pass", "warn") else dg.AssetCheckSeverity.ERROR,
         metadata=metadata,
     )
@@ -86,13 +90,19 @@ def build_source_freshness_check(sources: Iterable[str]) -> dg.AssetChecksDefini
     """The ``dbt_source_freshness`` check of each raw source in ``sources`` (rows of the SLA table)."""
     names = sorted(sources)
     specs = [
-        dg.AssetCheckSpec(DBT_SOURCE_FRESHNESS_CHECK, asset=raw_key(s), description=_description(SLAS[s]),
-                          blocking=False)
+        dg.AssetCheckSpec(
+            DBT_SOURCE_FRESHNESS_CHECK, asset=raw_key(s), description=_description(SLAS[s]), blocking=False
+        )
         for s in names
     ]
 
-    @dg.multi_asset_check(specs=specs, name=DBT_SOURCE_FRESHNESS_OP, can_subset=True, pool="warehouse",
-                          description="dbt source freshness over the raw sources (thresholds: customer360/sla.py).")
+    @dg.multi_asset_check(
+        specs=specs,
+        name=DBT_SOURCE_FRESHNESS_OP,
+        can_subset=True,
+        pool="warehouse",
+        description="dbt source freshness over the raw sources (thresholds: customer360/sla.py).",
+    )
     def c360_dbt_source_freshness(
         context: dg.AssetCheckExecutionContext, dbt: DbtCliResource
     ) -> Iterator[dg.AssetCheckResult]:

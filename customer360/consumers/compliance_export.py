@@ -110,10 +110,14 @@ def high_risk_transactions(warehouse: Warehouse, first: date, end: date) -> pl.D
     multiple = float(project_var("fraud_unusual_amount_multiple"))
     frame = warehouse.query(_QUERY, [ratio, ratio, multiple, first, end])
     names = [name for name, _ in SIGNALS]
-    fired = [
-        ",".join(n.removeprefix("signal_") for n, on in zip(names, flags, strict=True) if on)
-        for flags in frame.select(names).iter_rows()
-    ] if frame.height else []
+    fired = (
+        [
+            ",".join(n.removeprefix("signal_") for n, on in zip(names, flags, strict=True) if on)
+            for flags in frame.select(names).iter_rows()
+        ]
+        if frame.height
+        else []
+    )
     return frame.with_columns(pl.Series("signals_fired", fired, dtype=pl.Utf8))
 
 
@@ -147,8 +151,14 @@ def day_prefix(day: date) -> str:
     return f"{EXPORT_PREFIX}/transaction_day={day.isoformat()}"
 
 
-def write_day(store: ObjectStore, day: date, frame: pl.DataFrame, model_version: str | None,
-              run_id: str | None = None, now: datetime | None = None) -> DayExport:
+def write_day(
+    store: ObjectStore,
+    day: date,
+    frame: pl.DataFrame,
+    model_version: str | None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> DayExport:
     """Write one day atomically: content-named data files, then the manifest, then drop the day's older files."""
     prefix = day_prefix(day)
     payloads = {"parquet": _parquet_bytes(frame), "csv": _csv_bytes(frame)}
@@ -203,8 +213,9 @@ class WindowExport:
     row_count: int
 
 
-def export_window(warehouse: Warehouse, store: ObjectStore, first: date, end: date,
-                  run_id: str | None = None) -> WindowExport:
+def export_window(
+    warehouse: Warehouse, store: ObjectStore, first: date, end: date, run_id: str | None = None
+) -> WindowExport:
     """Export every day of ``[first, end)``; the warehouse is read once for the whole window."""
     frame = high_risk_transactions(warehouse, first, end)
     model_version = latest_risk_model_version(warehouse)
@@ -232,7 +243,9 @@ def summary_metadata(window: WindowExport, store: ObjectStore) -> dict[str, Any]
         "flagged_amount_usd": dg.MetadataValue.float(window.flagged_amount_usd),
         "flagged_transactions": dg.MetadataValue.int(window.row_count),
         "days_exported": dg.MetadataValue.int(len(exports)),
-        "model_version": dg.MetadataValue.text(next((e.model_version for e in exports if e.model_version), None) or "—"),
+        "model_version": dg.MetadataValue.text(
+            next((e.model_version for e in exports if e.model_version), None) or "—"
+        ),
         "location": dg.MetadataValue.path(store.describe(EXPORT_PREFIX)),
         "manifests": dg.MetadataValue.json([e.manifest_key for e in exports]),
         "days": dg.MetadataValue.md(table),

@@ -107,7 +107,9 @@ def exposures(manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator 
     return out
 
 
-def exposure_specs(manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator | None = None) -> list[dg.AssetSpec]:
+def exposure_specs(
+    manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator | None = None
+) -> list[dg.AssetSpec]:
     """External assets for the consumers outside customer360 (BI dashboards, reports)."""
     return [
         dg.AssetSpec(

@@ -99,28 +99,38 @@ def crossing_key(customer_id: str, crossed_on: date) -> str:
     return f"retention:{customer_id}:{crossed_on.isoformat()}"
 
 
-def next_state(current: pl.DataFrame, previous: pl.DataFrame, threshold: float,
-               baseline: bool = False) -> tuple[pl.DataFrame, int, int]:
+def next_state(
+    current: pl.DataFrame, previous: pl.DataFrame, threshold: float, baseline: bool = False
+) -> tuple[pl.DataFrame, int, int]:
     """(customers above the threshold with their crossing, new crossings, recovered) — pure, no I/O.
     ``baseline``: the first evaluation — the customers above the threshold are recorded as the baseline, each with
     ``delivered_at`` = ``None`` and ``baseline`` = true, and count as 0 new crossings."""
     above = current.filter(pl.col("churn_probability") > threshold)
-    kept = previous.join(above.select("customer_id", "churn_probability", "predicted_ltv", "customer_segment"),
-                         on="customer_id", how="inner", suffix="_now")
+    kept = previous.join(
+        above.select("customer_id", "churn_probability", "predicted_ltv", "customer_segment"),
+        on="customer_id",
+        how="inner",
+        suffix="_now",
+    )
     kept = kept.with_columns(
         pl.col("churn_probability_now").alias("churn_probability"),
         pl.col("predicted_ltv_now").alias("predicted_ltv"),
         pl.col("customer_segment_now").alias("customer_segment"),
     ).select(list(STATE_COLUMNS))
     new = above.join(previous.select("customer_id"), on="customer_id", how="anti")
-    new = new.with_columns(
-        pl.col("as_of_date").cast(pl.Date).alias("crossed_on"),
-        pl.lit(None, dtype=pl.Datetime("us")).alias("delivered_at"),
-        pl.lit(baseline).alias("baseline"),
-    ).with_columns(
-        pl.struct("customer_id", "crossed_on").map_elements(
-            lambda r: crossing_key(r["customer_id"], r["crossed_on"]), return_dtype=pl.Utf8).alias("dedup_key")
-    ).select([pl.col(c).cast(t) for c, t in STATE_COLUMNS.items()])
+    new = (
+        new.with_columns(
+            pl.col("as_of_date").cast(pl.Date).alias("crossed_on"),
+            pl.lit(None, dtype=pl.Datetime("us")).alias("delivered_at"),
+            pl.lit(baseline).alias("baseline"),
+        )
+        .with_columns(
+            pl.struct("customer_id", "crossed_on")
+            .map_elements(lambda r: crossing_key(r["customer_id"], r["crossed_on"]), return_dtype=pl.Utf8)
+            .alias("dedup_key")
+        )
+        .select([pl.col(c).cast(t) for c, t in STATE_COLUMNS.items()])
+    )
     recovered = previous.join(above.select("customer_id"), on="customer_id", how="anti").height
     state = pl.concat([kept.select([pl.col(c).cast(t) for c, t in STATE_COLUMNS.items()]), new])
     return state.sort("customer_id"), 0 if baseline else new.height, recovered
@@ -134,14 +144,21 @@ def crossing_alert(row: dict[str, Any], threshold: float, asset_key: str) -> Ale
         kind="retention",
         severity="warning",
         title=f"Churn risk: customer {row['customer_id']}",
-        text=(f"Customer `{row['customer_id']}` crossed the high churn risk threshold: churn_probability "
-              f"{row['churn_probability']:.3f} > {threshold} as of {row['crossed_on']} ({ltv_text}, segment "
-              f"{row['customer_segment'] or 'unknown'})."),
+        text=(
+            f"Customer `{row['customer_id']}` crossed the high churn risk threshold: churn_probability "
+            f"{row['churn_probability']:.3f} > {threshold} as of {row['crossed_on']} ({ltv_text}, segment "
+            f"{row['customer_segment'] or 'unknown'})."
+        ),
         occurred_at=datetime.combine(row["crossed_on"], datetime.min.time(), UTC).timestamp(),
         asset_key=asset_key,
-        details={"customer_id": row["customer_id"], "churn_probability": row["churn_probability"],
-                 "threshold": threshold, "predicted_ltv": ltv, "customer_segment": row["customer_segment"],
-                 "crossed_on": row["crossed_on"].isoformat()},
+        details={
+            "customer_id": row["customer_id"],
+            "churn_probability": row["churn_probability"],
+            "threshold": threshold,
+            "predicted_ltv": ltv,
+            "customer_segment": row["customer_segment"],
+            "crossed_on": row["crossed_on"].isoformat(),
+        },
     )
 
 
@@ -150,35 +167,55 @@ def digest_alert(evaluation: Evaluation, asset_key: str) -> Alert:
     top = at_risk.sort("predicted_ltv", descending=True, nulls_last=True).head(TOP_N)
     ltv_at_risk = round(float(at_risk["predicted_ltv"].fill_null(0).sum()), 2) if at_risk.height else 0.0
     churn_rate = at_risk.height / evaluation.scored if evaluation.scored else 0.0
-    lines = [f"- `{r['customer_id']}` LTV {r['predicted_ltv'] or 0:,.2f} USD, churn {r['churn_probability']:.2f}"
-             for r in top.iter_rows(named=True)]
+    lines = [
+        f"- `{r['customer_id']}` LTV {r['predicted_ltv'] or 0:,.2f} USD, churn {r['churn_probability']:.2f}"
+        for r in top.iter_rows(named=True)
+    ]
     return Alert(
         dedup_key=f"retention_digest:{evaluation.as_of_date.isoformat()}",
         kind="retention_digest",
         severity="warning",
         title=f"Retention digest {evaluation.as_of_date}: {at_risk.height} customers at high churn risk",
-        text=(f"{at_risk.height} of {evaluation.scored} scored customers above churn_probability "
-              f"{evaluation.threshold} (churn rate {churn_rate:.1%}); "
-              + (f"first evaluation: all {evaluation.baseline} recorded as the baseline (no alert each; a "
-                 f"customer crossing from now on is alerted), "
-                 if evaluation.baseline else "")
-              + f"{evaluation.new_crossings} new, "
-              f"{evaluation.recovered} recovered; predicted LTV at risk {ltv_at_risk:,.2f} USD.\n"
-              f"Top {len(lines)} by predicted LTV:\n" + "\n".join(lines)),
+        text=(
+            f"{at_risk.height} of {evaluation.scored} scored customers above churn_probability "
+            f"{evaluation.threshold} (churn rate {churn_rate:.1%}); "
+            + (
+                f"first evaluation: all {evaluation.baseline} recorded as the baseline (no alert each; a "
+                f"customer crossing from now on is alerted), "
+                if evaluation.baseline
+                else ""
+            )
+            + f"{evaluation.new_crossings} new, "
+            f"{evaluation.recovered} recovered; predicted LTV at risk {ltv_at_risk:,.2f} USD.\n"
+            f"Top {len(lines)} by predicted LTV:\n" + "\n".join(lines)
+        ),
         occurred_at=datetime.combine(evaluation.as_of_date, datetime.min.time(), UTC).timestamp(),
         asset_key=asset_key,
-        details={"as_of_date": evaluation.as_of_date.isoformat(), "threshold": evaluation.threshold,
-                 "scored_customers": evaluation.scored, "high_risk_customers": at_risk.height,
-                 "new_crossings": evaluation.new_crossings, "recovered": evaluation.recovered,
-                 "baseline_customers": evaluation.baseline,
-                 "churn_rate": round(churn_rate, 6), "predicted_ltv_at_risk_usd": ltv_at_risk,
-                 "top_customers": [{k: r[k] for k in ("customer_id", "churn_probability", "predicted_ltv",
-                                                      "customer_segment")} for r in top.iter_rows(named=True)]},
+        details={
+            "as_of_date": evaluation.as_of_date.isoformat(),
+            "threshold": evaluation.threshold,
+            "scored_customers": evaluation.scored,
+            "high_risk_customers": at_risk.height,
+            "new_crossings": evaluation.new_crossings,
+            "recovered": evaluation.recovered,
+            "baseline_customers": evaluation.baseline,
+            "churn_rate": round(churn_rate, 6),
+            "predicted_ltv_at_risk_usd": ltv_at_risk,
+            "top_customers": [
+                {k: r[k] for k in ("customer_id", "churn_probability", "predicted_ltv", "customer_segment")}
+                for r in top.iter_rows(named=True)
+            ],
+        },
     )
 
 
-def evaluate_and_notify(warehouse: Warehouse, notifier: AlertNotifier, asset_key: str,
-                        threshold: float | None = None, now: datetime | None = None) -> Evaluation:
+def evaluate_and_notify(
+    warehouse: Warehouse,
+    notifier: AlertNotifier,
+    asset_key: str,
+    threshold: float | None = None,
+    now: datetime | None = None,
+) -> Evaluation:
     """One evaluation: update the state, send every undelivered crossing alert and today's digest."""
     threshold = churn_probability_threshold() if threshold is None else threshold
     current = warehouse.query(_CURRENT)
@@ -186,10 +223,10 @@ def evaluate_and_notify(warehouse: Warehouse, notifier: AlertNotifier, asset_key
         return Evaluation(None, threshold, 0, _empty(STATE_COLUMNS), 0, 0)
     as_of = max(current["as_of_date"].cast(pl.Date).to_list())
     first = not warehouse.table_exists(STATE_SCHEMA, STATE_TABLE)
-    state, new, recovered = next_state(current, _read(warehouse, STATE_TABLE, STATE_COLUMNS), threshold,
-                                       baseline=first)
-    evaluation = Evaluation(as_of, threshold, current.height, state, new, recovered,
-                            baseline=state.height if first else 0)
+    state, new, recovered = next_state(current, _read(warehouse, STATE_TABLE, STATE_COLUMNS), threshold, baseline=first)
+    evaluation = Evaluation(
+        as_of, threshold, current.height, state, new, recovered, baseline=state.height if first else 0
+    )
     warehouse.write_table(STATE_SCHEMA, STATE_TABLE, state)  # pending crossings are saved before any send
     delivered = state["delivered_at"].to_list()
     failure: Exception | None = None
@@ -214,9 +251,14 @@ def evaluate_and_notify(warehouse: Warehouse, notifier: AlertNotifier, asset_key
             except AlertDeliveryError as exc:
                 failure = exc
             else:
-                row = pl.DataFrame({"digest_date": [as_of], "dedup_key": [alert.dedup_key],
-                                    "delivered_at": [(now or datetime.now(UTC)).replace(tzinfo=None)]},
-                                   schema=DIGEST_COLUMNS)
+                row = pl.DataFrame(
+                    {
+                        "digest_date": [as_of],
+                        "dedup_key": [alert.dedup_key],
+                        "delivered_at": [(now or datetime.now(UTC)).replace(tzinfo=None)],
+                    },
+                    schema=DIGEST_COLUMNS,
+                )
                 warehouse.write_table(STATE_SCHEMA, DIGEST_TABLE, pl.concat([digests, row]))
                 evaluation.digest_sent = True
     if failure is not None:
@@ -234,7 +276,9 @@ def evaluation_metadata(evaluation: Evaluation) -> dict[str, Any]:
     top = at_risk.sort("predicted_ltv", descending=True, nulls_last=True).head(TOP_N)
     table = "| customer | churn probability | predicted LTV (USD) | segment |\n|---|---:|---:|---|\n" + "\n".join(
         f"| {r['customer_id']} | {r['churn_probability']:.3f} | {r['predicted_ltv'] or 0:,.2f} | "
-        f"{r['customer_segment'] or '—'} |" for r in top.iter_rows(named=True))
+        f"{r['customer_segment'] or '—'} |"
+        for r in top.iter_rows(named=True)
+    )
     return {
         "as_of_date": dg.MetadataValue.text(str(evaluation.as_of_date or "no churn scores yet")),
         "threshold": dg.MetadataValue.float(evaluation.threshold),

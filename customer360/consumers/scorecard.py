@@ -61,8 +61,11 @@ SEGMENT = "customer__customer_segment"
 def mf_env(settings: Settings) -> dict[str, str]:
     from customer360.transform.project import dbt_target
 
-    return {"DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), "C360_DUCKDB_PATH": settings.duckdb_path,
-            "C360_DBT_TARGET": dbt_target(settings)}
+    return {
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "C360_DUCKDB_PATH": settings.duckdb_path,
+        "C360_DBT_TARGET": dbt_target(settings),
+    }
 
 
 @dataclass
@@ -80,11 +83,14 @@ def _numeric(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
 def compute(env: dict[str, str], kpis: Sequence[Kpi] = SCORECARD_KPIS) -> Scorecard:
     """The three queries (totals, by month, by segment) in one MetricFlow process."""
     names = [k.metric for k in kpis]
-    totals, monthly, by_segment = query_all([
-        MetricQuery(tuple(names)),
-        MetricQuery(tuple(m for m in MONTHLY_METRICS if m in names), (MONTH,)),
-        MetricQuery(tuple(m for m in SEGMENT_METRICS if m in names), (SEGMENT,)),
-    ], env)
+    totals, monthly, by_segment = query_all(
+        [
+            MetricQuery(tuple(names)),
+            MetricQuery(tuple(m for m in MONTHLY_METRICS if m in names), (MONTH,)),
+            MetricQuery(tuple(m for m in SEGMENT_METRICS if m in names), (SEGMENT,)),
+        ],
+        env,
+    )
     values = {name: (None if totals[name][0] is None else float(totals[name][0])) for name in names}
     monthly = _numeric(monthly, MONTH).sort(MONTH)
     by_segment = _numeric(by_segment, SEGMENT)
@@ -149,8 +155,9 @@ def segment_chart(card: Scorecard) -> bytes:
 
 
 def kpi_markdown(card: Scorecard) -> str:
-    rows = "\n".join(f"| {card.labels[m].label} | `{m}` | {format_value(v, card.labels[m].unit)} |"
-                     for m, v in card.kpis.items())
+    rows = "\n".join(
+        f"| {card.labels[m].label} | `{m}` | {format_value(v, card.labels[m].unit)} |" for m, v in card.kpis.items()
+    )
     return "| KPI | metric | value |\n|---|---|---:|\n" + rows
 
 
@@ -158,14 +165,20 @@ def render_html(card: Scorecard, charts: dict[str, bytes], generated_at: datetim
     rows = "".join(
         f"<tr><td>{html.escape(card.labels[m].label)}</td><td><code>{m}</code></td>"
         f"<td style='text-align:right'>{format_value(v, card.labels[m].unit)}</td></tr>"
-        for m, v in card.kpis.items())
-    images = "".join(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
-                     f"src='data:image/png;base64,{base64.b64encode(png).decode()}'/>" for title, png in charts.items())
+        for m, v in card.kpis.items()
+    )
+    images = "".join(
+        f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
+        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'/>"
+        for title, png in charts.items()
+    )
 
     def table(frame: pl.DataFrame) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-                       for row in frame.iter_rows())
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+            for row in frame.iter_rows()
+        )
         return f"<table><tr>{head}</tr>{body}</table>"
 
     return (
@@ -188,20 +201,26 @@ def publish(card: Scorecard, exports_url: str, now: datetime | None = None) -> t
     files = {
         f"{SCORECARD_PREFIX}/trend_by_month.png": charts["Trend by month"],
         f"{SCORECARD_PREFIX}/by_segment.png": charts["By customer segment"],
-        f"{SCORECARD_PREFIX}/executive_kpi_scorecard.html": render_html(card, charts, now or datetime.now(UTC)).encode(),
+        f"{SCORECARD_PREFIX}/executive_kpi_scorecard.html": render_html(
+            card, charts, now or datetime.now(UTC)
+        ).encode(),
     }
     try:
         for key, data in files.items():
             store.write(key, data)
     except Exception as exc:
-        raise ExportLocationError(f"cannot write the scorecard to {store.url}: {type(exc).__name__}: {exc}. "
-                                  "Check C360_EXPORTS_URL and re-run.") from exc
+        raise ExportLocationError(
+            f"cannot write the scorecard to {store.url}: {type(exc).__name__}: {exc}. "
+            "Check C360_EXPORTS_URL and re-run."
+        ) from exc
     return {key.rsplit("/", 1)[1]: store.describe(key) for key in files}, charts
 
 
 def scorecard_metadata(card: Scorecard, locations: dict[str, str], charts: dict[str, bytes]) -> dict[str, Any]:
-    images = "\n\n".join(f"**{title}**\n\n![{title}](data:image/png;base64,{base64.b64encode(png).decode()})"
-                         for title, png in charts.items())
+    images = "\n\n".join(
+        f"**{title}**\n\n![{title}](data:image/png;base64,{base64.b64encode(png).decode()})"
+        for title, png in charts.items()
+    )
     out: dict[str, Any] = {
         "scorecard": dg.MetadataValue.md(kpi_markdown(card)),
         "charts": dg.MetadataValue.md(images),
@@ -212,8 +231,9 @@ def scorecard_metadata(card: Scorecard, locations: dict[str, str], charts: dict[
     return out
 
 
-def build_scorecard_asset(manifest: dict[str, Any], settings: Settings,
-                          kpis: Sequence[Kpi] = SCORECARD_KPIS) -> dg.AssetsDefinition:
+def build_scorecard_asset(
+    manifest: dict[str, Any], settings: Settings, kpis: Sequence[Kpi] = SCORECARD_KPIS
+) -> dg.AssetsDefinition:
     from customer360.consumers.compliance_export import ExportLocationError
     from customer360.consumers.exposures import asset_kwargs, built_exposure
 

@@ -44,7 +44,8 @@ class MetricQuery:
     def as_command(self) -> str:
         """The equivalent ``mf query`` command line (for messages)."""
         return f"mf query --metrics {','.join(self.metrics)}" + (
-            f" --group-by {','.join(self.group_by)}" if self.group_by else "")
+            f" --group-by {','.join(self.group_by)}" if self.group_by else ""
+        )
 
 
 def query_all(queries: Sequence[MetricQuery], env: Mapping[str, str], timeout: float = 600) -> "list[pl.DataFrame]":
@@ -57,17 +58,27 @@ def query_all(queries: Sequence[MetricQuery], env: Mapping[str, str], timeout: f
         request = Path(folder) / "request.json"
         request.write_text(json.dumps([{"metrics": q.metrics, "group_by": q.group_by} for q in queries]))
         # the child process inherits the environment (MetricFlow's dbt reads its own variables there)
-        proc = subprocess.run([sys.executable, __file__, str(request), folder], cwd=DBT_PROJECT_DIR,
-                              env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, __file__, str(request), folder],
+            cwd=DBT_PROJECT_DIR,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         error = Path(folder) / ERROR_FILE
         if error.exists():
             failed = json.loads(error.read_text())
-            raise SemanticLayerError(f"the semantic layer could not answer `{queries[failed['index']].as_command()}`:"
-                                     f"\n{failed['message'][-3000:]}")
+            raise SemanticLayerError(
+                f"the semantic layer could not answer `{queries[failed['index']].as_command()}`:"
+                f"\n{failed['message'][-3000:]}"
+            )
         if proc.returncode != 0:
-            raise SemanticLayerError(f"the semantic layer process failed (exit {proc.returncode}) before answering "
-                                     f"{len(queries)} quer{'y' if len(queries) == 1 else 'ies'}:\n"
-                                     f"{(proc.stdout + proc.stderr)[-3000:]}")
+            raise SemanticLayerError(
+                f"the semantic layer process failed (exit {proc.returncode}) before answering "
+                f"{len(queries)} quer{'y' if len(queries) == 1 else 'ies'}:\n"
+                f"{(proc.stdout + proc.stderr)[-3000:]}"
+            )
         return [pl.read_csv(Path(folder) / f"{i}.csv", infer_schema_length=None) for i in range(len(queries))]
 
 
@@ -82,15 +93,18 @@ def _answer(request: Path, folder: Path) -> int:
         config.setup(dbt_project_path=Path.cwd(), configure_file_logging=False)  # the caller runs it in dbt_project/
         engine = config.mf
         for index, query in enumerate(queries):
-            result = engine.query(MetricFlowQueryRequest.create(
-                metric_names=query["metrics"], group_by_names=query["group_by"] or None))
+            result = engine.query(
+                MetricFlowQueryRequest.create(metric_names=query["metrics"], group_by_names=query["group_by"] or None)
+            )
             frame = result.result_df
             with open(folder / f"{index}.csv", "w", newline="") as out:
                 writer = csv.writer(out)
                 writer.writerow(frame.column_names)
                 writer.writerows(frame.rows)
     except Exception as exc:  # reported to the caller with the query it belongs to
-        (folder / ERROR_FILE).write_text(json.dumps({"index": max(index, 0), "message": f"{type(exc).__name__}: {exc}"}))
+        (folder / ERROR_FILE).write_text(
+            json.dumps({"index": max(index, 0), "message": f"{type(exc).__name__}: {exc}"})
+        )
         return 2
     return 0
 

@@ -55,8 +55,10 @@ class Verdict:
 
     def description(self) -> str:
         if self.failing:
-            return (f"{len(self.failing)} of {self.evaluated} upstream check(s) failing at their latest execution: "
-                    f"{', '.join(self.failing)}.")
+            return (
+                f"{len(self.failing)} of {self.evaluated} upstream check(s) failing at their latest execution: "
+                f"{', '.join(self.failing)}."
+            )
         return f"All {self.evaluated} upstream check(s) passed at their latest execution."
 
     def metadata(self) -> dict:
@@ -70,9 +72,14 @@ class Verdict:
 def upstream_check_keys(asset_graph, deps: Iterable[dg.AssetKey]) -> list[dg.AssetCheckKey]:
     """The checks on ``deps`` that the consumer's check follows (every check but the freshness and consumer ones)."""
     deps = set(deps)
-    return sorted((k for k in asset_graph.asset_check_keys
-                   if k.asset_key in deps and not is_freshness_check(k) and not is_upstream_check(k)),
-                  key=lambda k: k.to_user_string())
+    return sorted(
+        (
+            k
+            for k in asset_graph.asset_check_keys
+            if k.asset_key in deps and not is_freshness_check(k) and not is_upstream_check(k)
+        ),
+        key=lambda k: k.to_user_string(),
+    )
 
 
 def _time(execution) -> float:
@@ -94,8 +101,12 @@ def verdict(latest: Mapping[dg.AssetCheckKey, object], keys: Sequence[dg.AssetCh
         evaluated += 1
         newest = max(newest, _time(execution))
         evaluation = _evaluation(execution)
-        if execution.status == AssetCheckExecutionRecordStatus.FAILED and evaluation is not None \
-                and not evaluation.passed and check_is_alerting(evaluation):
+        if (
+            execution.status == AssetCheckExecutionRecordStatus.FAILED
+            and evaluation is not None
+            and not evaluation.passed
+            and check_is_alerting(evaluation)
+        ):
             failing.append(key.to_user_string())
     return Verdict(tuple(sorted(failing)), evaluated, pending, newest)
 
@@ -113,17 +124,24 @@ def build_upstream_checks(exposures: Sequence[Exposure], asset_graph) -> list[dg
     followed = {key: upstream_check_keys(asset_graph, marts) for key, marts in deps.items()}
     specs = [
         dg.AssetCheckSpec(
-            UPSTREAM_CHECK_NAME, asset=key.asset_key, additional_deps=list(deps[key]), blocking=False,
-            description=("Fails (WARN) while a blocking or ERROR-severity check of a mart this consumer reads "
-                         f"({', '.join(d.to_user_string() for d in deps[key])}) fails at its latest execution. "
-                         f"Evaluated by the sensor {UPSTREAM_CHECK_SENSOR} after the marts are built."),
+            UPSTREAM_CHECK_NAME,
+            asset=key.asset_key,
+            additional_deps=list(deps[key]),
+            blocking=False,
+            description=(
+                "Fails (WARN) while a blocking or ERROR-severity check of a mart this consumer reads "
+                f"({', '.join(d.to_user_string() for d in deps[key])}) fails at its latest execution. "
+                f"Evaluated by the sensor {UPSTREAM_CHECK_SENSOR} after the marts are built."
+            ),
             metadata={"upstream_checks_followed": len(followed[key])},
         )
         for key in sorted(deps, key=lambda k: k.to_user_string())
     ]
 
     @dg.multi_asset_check(
-        specs=specs, can_subset=True, name=UPSTREAM_CHECKS_OP,
+        specs=specs,
+        can_subset=True,
+        name=UPSTREAM_CHECKS_OP,
         description="Each consumer's view of the latest results of the checks on the marts it reads.",
     )
     def consumer_upstream_checks(context: dg.AssetCheckExecutionContext) -> Iterable[dg.AssetCheckResult]:
@@ -131,8 +149,12 @@ def build_upstream_checks(exposures: Sequence[Exposure], asset_graph) -> list[dg
             keys = followed[check_key]
             found = verdict(context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys), keys)
             yield dg.AssetCheckResult(
-                asset_key=check_key.asset_key, check_name=check_key.name, passed=found.passed,
-                severity=dg.AssetCheckSeverity.WARN, description=found.description(), metadata=found.metadata(),
+                asset_key=check_key.asset_key,
+                check_name=check_key.name,
+                passed=found.passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=found.description(),
+                metadata=found.metadata(),
             )
 
     return [consumer_upstream_checks]
@@ -147,11 +169,16 @@ def with_upstream_checks(defs: dg.Definitions, exposures: Sequence[Exposure]) ->
 def sync_upstream_checks(instance: dg.DagsterInstance, asset_graph) -> list[dg.AssetCheckEvaluation]:
     """Report each consumer's verdict where an upstream result is newer than its check's latest result and the
     verdict differs from it (or it has none yet). Returns what was reported."""
-    own_keys = sorted((k for k in asset_graph.asset_check_keys if is_upstream_check(k)), key=lambda k: k.to_user_string())
-    followed = {k: upstream_check_keys(asset_graph, [d.asset_key for d in asset_graph.get_check_spec(k).additional_deps])
-                for k in own_keys}
+    own_keys = sorted(
+        (k for k in asset_graph.asset_check_keys if is_upstream_check(k)), key=lambda k: k.to_user_string()
+    )
+    followed = {
+        k: upstream_check_keys(asset_graph, [d.asset_key for d in asset_graph.get_check_spec(k).additional_deps])
+        for k in own_keys
+    }
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        sorted({*own_keys, *(k for keys in followed.values() for k in keys)}, key=lambda k: k.to_user_string()))
+        sorted({*own_keys, *(k for keys in followed.values() for k in keys)}, key=lambda k: k.to_user_string())
+    )
     in_progress = _in_progress(instance, latest.values())
     reported = []
     for own in own_keys:
@@ -166,12 +193,19 @@ def sync_upstream_checks(instance: dg.DagsterInstance, asset_graph) -> list[dg.A
             if execution.status not in _DONE or _time(execution) >= found.newest:
                 continue  # being evaluated, or evaluated after the newest upstream result
             previous = _evaluation(execution)
-            if previous is not None and previous.passed == found.passed and \
-                    tuple(_failing_of(previous)) == found.failing:
+            if (
+                previous is not None
+                and previous.passed == found.passed
+                and tuple(_failing_of(previous)) == found.failing
+            ):
                 continue
         evaluation = dg.AssetCheckEvaluation(
-            asset_key=own.asset_key, check_name=own.name, passed=found.passed, severity=dg.AssetCheckSeverity.WARN,
-            description=found.description(), metadata=found.metadata(),
+            asset_key=own.asset_key,
+            check_name=own.name,
+            passed=found.passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=found.description(),
+            metadata=found.metadata(),
         )
         instance.report_runless_asset_event(evaluation)
         reported.append(evaluation)
@@ -196,6 +230,7 @@ upstream_check_sensor = runless_check_sensor(
     "Reports on each consumer's upstream_checks check the latest results of the checks on the marts it reads.",
     UPSTREAM_CHECK_SENSOR_INTERVAL_SECONDS,
     sync_upstream_checks,
-    lambda reported: f"{len(reported)} consumer check result(s) reported "
-                     f"({sum(not e.passed for e in reported)} failing)",
+    lambda reported: (
+        f"{len(reported)} consumer check result(s) reported ({sum(not e.passed for e in reported)} failing)"
+    ),
 )

@@ -137,7 +137,7 @@ def run_summary_message(summary: dict[str, Any]) -> str:
 
 def parse_run_summary(message: str) -> dict[str, Any] | None:
     """The totals of a :func:`run_summary_message` log line; ``None`` for any other line."""
-    return json.loads(message[len(RUN_SUMMARY_PREFIX):]) if message.startswith(RUN_SUMMARY_PREFIX) else None
+    return json.loads(message[len(RUN_SUMMARY_PREFIX) :]) if message.startswith(RUN_SUMMARY_PREFIX) else None
 
 
 def build_raw_asset(source: str, settings: Settings | None = None) -> dg.AssetsDefinition:

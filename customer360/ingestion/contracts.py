@@ -246,7 +246,9 @@ def _violations_from_pandera(
     spec = SOURCES[source]
     cases = cases.filter(pl.col("index").is_not_null())
     file_of = data.get_column(FILE_ID)
-    cases = cases.with_columns(pl.col("index").map_batches(lambda s: file_of.gather(s), return_dtype=pl.Int32).alias("_file"))
+    cases = cases.with_columns(
+        pl.col("index").map_batches(lambda s: file_of.gather(s), return_dtype=pl.Int32).alias("_file")
+    )
     out: dict[int, list[Violation]] = {}
     for (file_id, column, check), group in cases.group_by(["_file", "column", "check"], maintain_order=True):
         kind, frame_column = _check_kind(str(check))

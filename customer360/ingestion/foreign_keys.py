@@ -92,9 +92,7 @@ def build_reference_index(
                 [up_to],
             )
         )
-        loaded = warehouse.query(
-            f"select {SOURCE_FILE} as f, max({LOAD_DATE}) as d from raw.{ref_source} group by 1"
-        )
+        loaded = warehouse.query(f"select {SOURCE_FILE} as f, max({LOAD_DATE}) as d from raw.{ref_source} group by 1")
         loaded_files = set(loaded.get_column("f").to_list()) if loaded.height else set()
         latest += [d for d in loaded.get_column("d").to_list() if d is not None] if loaded.height else []
     files_read = 0

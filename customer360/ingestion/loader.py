@@ -164,7 +164,9 @@ class Rejection:
 
 
 # ------------------------------------------------------------------------------------------------ plan
-def plan_days(source: str, days: list[date], landing: LandingResource) -> dict[date, list[tuple[LandedKey, ObjectInfo]]]:
+def plan_days(
+    source: str, days: list[date], landing: LandingResource
+) -> dict[date, list[tuple[LandedKey, ObjectInfo]]]:
     """Every requested day (sorted) with its landing files (sorted by key): one listing of the source."""
     by_day: dict[date, list[tuple[LandedKey, ObjectInfo]]] = {day: [] for day in days}
     for parsed, info in landing.list_source(source):
@@ -212,7 +214,9 @@ def check_chunk(
     good: list[RawFile] = []
     if chunk is not None:
         failures = validate_stacked(source, chunk.frame, chunk.days)
-        for i, violations in check_foreign_keys_stacked(source, chunk.frame, chunk.days, chunk.heights, indexes).items():
+        for i, violations in check_foreign_keys_stacked(
+            source, chunk.frame, chunk.days, chunk.heights, indexes
+        ).items():
             failures.setdefault(i, []).extend(violations)
         data_of = {f.key: f.data for f in readable}
         for i, key in enumerate(chunk.keys):
@@ -248,9 +252,7 @@ def write_chunk(
 
 
 # ------------------------------------------------------------------------------------------------ the load
-def quarantine(
-    landing: LandingResource, rejections: list[Rejection], logger: logging.Logger
-) -> list[QuarantineRecord]:
+def quarantine(landing: LandingResource, rejections: list[Rejection], logger: logging.Logger) -> list[QuarantineRecord]:
     records = []
     for r in rejections:
         record = quarantine_file(landing, r.key, r.data, r.violations)
@@ -259,8 +261,13 @@ def quarantine(
     return records
 
 
-def day_loads(chunk: list[ReadDay], loaded: list[RawFile], quarantined: list[QuarantineRecord],
-              resolved: list[QuarantineRecord], digest: bool) -> dict[date, DayLoad]:
+def day_loads(
+    chunk: list[ReadDay],
+    loaded: list[RawFile],
+    quarantined: list[QuarantineRecord],
+    resolved: list[QuarantineRecord],
+    digest: bool,
+) -> dict[date, DayLoad]:
     """Each day of the chunk: what it loaded, quarantined and resolved, and its listing (for fingerprints)."""
     loads = {
         d.day: DayLoad(
@@ -301,10 +308,16 @@ def load_chunk(
     quarantined = quarantine(landing, rejected, logger)
     loaded, refused = write_chunk(warehouse, source, days, good, loaded_at, [r.key for r in rejected])
     data_of = {f.key: f.data for f in files}
-    quarantined += quarantine(landing, [
-        Rejection(key, data_of.get(key), [Violation("warehouse_load", f"the warehouse rejected the file: {reason}")])
-        for key, reason in refused.items()
-    ], logger)
+    quarantined += quarantine(
+        landing,
+        [
+            Rejection(
+                key, data_of.get(key), [Violation("warehouse_load", f"the warehouse rejected the file: {reason}")]
+            )
+            for key, reason in refused.items()
+        ],
+        logger,
+    )
     bad = {r.key for r in quarantined}
     # close quarantine records of these days whose key no longer fails (fixed re-delivery, or removed)
     loaded_keys = {f.key for f in loaded}
@@ -313,8 +326,14 @@ def load_chunk(
         resolve(landing, record.key, "loaded after re-delivery" if record.key in loaded_keys else "file removed")
     # one line per chunk, not per day: in Dagster every log line is an event-log entry
     span = f"{days[0]}" if len(days) == 1 else f"{days[0]}..{days[-1]}"
-    logger.info("raw.%s %s: %d rows from %d file(s), %d quarantined",
-                source, span, sum(f.frame.height for f in loaded), len(loaded), len(bad))
+    logger.info(
+        "raw.%s %s: %d rows from %d file(s), %d quarantined",
+        source,
+        span,
+        sum(f.frame.height for f in loaded),
+        len(loaded),
+        len(bad),
+    )
     return day_loads(chunk, loaded, quarantined, resolved, digest=not landing.is_s3)
 
 
@@ -339,7 +358,9 @@ def load_days(
         open_now = open_records(landing, source, set(days))
         indexes = ReferenceIndexes(warehouse, landing, up_to=days[-1])
         for chunk in chunks(read_day(day, planned[day], landing) for day in days):
-            report.by_day.update(load_chunk(source, chunk, warehouse, landing, indexes, open_now, loaded_at, logger or log))
+            report.by_day.update(
+                load_chunk(source, chunk, warehouse, landing, indexes, open_now, loaded_at, logger or log)
+            )
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - started_cpu
     return report

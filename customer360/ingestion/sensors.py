@@ -207,8 +207,11 @@ def _range_request(source: str, days: list[dg.RunRequest]) -> dg.RunRequest:
     files = sum(int(r.tags.get(FILES_TAG, "0")) for r in days)
     return dg.RunRequest(
         run_key=f"{source}:{first}..{last}:{digest}",
-        tags={**_load_tags(files, len(days)), ASSET_PARTITION_RANGE_START_TAG: first,
-              ASSET_PARTITION_RANGE_END_TAG: last},
+        tags={
+            **_load_tags(files, len(days)),
+            ASSET_PARTITION_RANGE_START_TAG: first,
+            ASSET_PARTITION_RANGE_END_TAG: last,
+        },
     )
 
 

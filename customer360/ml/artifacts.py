@@ -38,6 +38,7 @@ def _sklearn_version() -> str:
     """The installed scikit-learn version without importing scikit-learn (≈ 4 s)."""
     return _dist_version("scikit-learn")
 
+
 MANIFEST_FORMAT = 1
 
 
@@ -136,5 +137,9 @@ class ArtifactStore:
 
     def versions(self, model_name: str) -> list[str]:
         prefix = self._prefix(model_name)
-        found = {o.key[len(prefix) + 1 :].split("/", 1)[0] for o in self.store.list(prefix) if o.key.endswith("/manifest.json")}
+        found = {
+            o.key[len(prefix) + 1 :].split("/", 1)[0]
+            for o in self.store.list(prefix)
+            if o.key.endswith("/manifest.json")
+        }
         return sorted(found)

@@ -19,7 +19,6 @@ the default as-of day, the thread count and the retrain interval are fixed when 
 re-read (or re-resolved against a working directory another library changed) inside a run.
 """
 
-
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -61,14 +60,25 @@ seg_model = lazy_module("customer360.ml.segmentation")
 
 GROUP = "ml"
 OWNERS = ["team:ml-engineering"]
-STAGING_INPUTS = ("stg_customers", "stg_orders", "stg_events", "stg_campaigns", "stg_support_tickets", "stg_transactions")
+STAGING_INPUTS = (
+    "stg_customers",
+    "stg_orders",
+    "stg_events",
+    "stg_campaigns",
+    "stg_support_tickets",
+    "stg_transactions",
+)
 
 SEGMENTS_KEY = dg.AssetKey(["ml", "customer_segments"])
 RISK_KEY = dg.AssetKey(["ml", "customer_risk_scores"])
 CHURN_KEY = dg.AssetKey(["ml", "churn_predictions"])
 LTV_KEY = dg.AssetKey(["ml", "ltv_predictions"])
-TABLES = {SEGMENTS_KEY: "customer_segments", RISK_KEY: "customer_risk_scores", CHURN_KEY: "churn_predictions",
-          LTV_KEY: "ltv_predictions"}
+TABLES = {
+    SEGMENTS_KEY: "customer_segments",
+    RISK_KEY: "customer_risk_scores",
+    CHURN_KEY: "churn_predictions",
+    LTV_KEY: "ltv_predictions",
+}
 
 _HORIZON_RULE = (
     f"H = {HORIZON_DAYS} days when ≥ {3 * HORIZON_DAYS} days of history precede as_of, else a third of the history "
@@ -221,7 +231,11 @@ def _run_segments_impl(
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
     decision = retrain.before_scoring(
-        store, "customer_segments", refit, revision=seg_model.REVISION, features=feature_columns(features),
+        store,
+        "customer_segments",
+        refit,
+        revision=seg_model.REVISION,
+        features=feature_columns(features),
         retrain_days=retrain_days,
     )
     if not decision.refit:
@@ -274,7 +288,11 @@ def _run_risk_impl(
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
     decision = retrain.before_scoring(
-        store, "customer_risk_scores", refit, revision=fraud_model.REVISION, features=feature_columns(features),
+        store,
+        "customer_risk_scores",
+        refit,
+        revision=fraud_model.REVISION,
+        features=feature_columns(features),
         retrain_days=retrain_days,
     )
     if not decision.refit:
@@ -314,7 +332,9 @@ def _run_risk_impl(
         "score_distribution": _plot(
             "Anomaly score",
             plots.histogram_plot(
-                scores, "Anomaly score (tier cut points fixed at fit time)", "anomaly_score",
+                scores,
+                "Anomaly score (tier cut points fixed at fit time)",
+                "anomaly_score",
                 {"medium": model.medium_cut, "high": model.high_cut},
             ),
         ),
@@ -342,15 +362,29 @@ class _Fitted(NamedTuple):
 
 
 def _fit_or_reuse(
-    inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int, *, table: str,
-    model_module: Any, fit: str, score: str, output: str, plots_of: Callable[[Any, Any], dict[str, bytes]],
+    inputs: PointInTimeInputs,
+    store: ArtifactStore,
+    refit: bool | None,
+    retrain_days: int,
+    *,
+    table: str,
+    model_module: Any,
+    fit: str,
+    score: str,
+    output: str,
+    plots_of: Callable[[Any, Any], dict[str, bytes]],
 ) -> _Fitted:
     """The retrain policy of churn and LTV: reuse the saved model unless due (age, revision, drift) or forced; a
     refit trains on the point-in-time frames and saves the model with its manifest and fit plots."""
     current, as_of = inputs.current(), inputs.as_of
     decision = retrain.before_scoring(
-        store, table, refit, revision=model_module.REVISION, features=CHURN_LTV_FEATURES,
-        retrain_days=retrain_days, as_of=as_of,
+        store,
+        table,
+        refit,
+        revision=model_module.REVISION,
+        features=CHURN_LTV_FEATURES,
+        retrain_days=retrain_days,
+        as_of=as_of,
     )
     if not decision.refit:
         model, version = decision.loaded.model, decision.loaded.version
@@ -394,25 +428,42 @@ def _churn_plots(model: Any, hold: dict[str, Any]) -> dict[str, bytes]:
 def _ltv_plots(model: Any, val: dict[str, Any]) -> dict[str, bytes]:
     return {
         "predicted_vs_actual": plots.scatter_plot(
-            val["actual"], val["predicted"], f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
-            "realised", "predicted",
+            val["actual"],
+            val["predicted"],
+            f"Holdout: predicted vs realised {model.horizon_days}-day spend (USD)",
+            "realised",
+            "predicted",
         )
     }
 
 
 # what differs between the two supervised models in _fit_or_reuse; the fit/score functions are named, not looked up,
 # so that the model modules (and sklearn) stay unimported until a step runs
-_CHURN = dict(table="churn_predictions", model_module=churn_model, fit="fit_churn", score="score_churn",
-              output="churn_probability", plots_of=_churn_plots)
-_LTV = dict(table="ltv_predictions", model_module=ltv_model, fit="fit_ltv", score="score_ltv",
-            output="predicted_ltv", plots_of=_ltv_plots)
+_CHURN = dict(
+    table="churn_predictions",
+    model_module=churn_model,
+    fit="fit_churn",
+    score="score_churn",
+    output="churn_probability",
+    plots_of=_churn_plots,
+)
+_LTV = dict(
+    table="ltv_predictions",
+    model_module=ltv_model,
+    fit="fit_ltv",
+    score="score_ltv",
+    output="predicted_ltv",
+    plots_of=_ltv_plots,
+)
 
 
 def _run_churn_impl(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(inputs, store, refit, retrain_days, **_CHURN)
+    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(
+        inputs, store, refit, retrain_days, **_CHURN
+    )
     reused = not decision.refit
     extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     p = scored["churn_probability"].to_numpy()
@@ -434,7 +485,11 @@ def _run_churn_impl(
             pl.DataFrame(
                 {
                     "fold": ["fit (train fold + calibration half)", "calibration half", "holdout"],
-                    "rows": [metrics.get("train_rows", 0), metrics.get("calibration_rows", 0), metrics.get("holdout_rows", 0)],
+                    "rows": [
+                        metrics.get("train_rows", 0),
+                        metrics.get("calibration_rows", 0),
+                        metrics.get("holdout_rows", 0),
+                    ],
                     "churn_rate": [metrics.get("train_churn_rate"), None, metrics.get("holdout_churn_rate")],
                 },
                 schema={"fold": pl.Utf8, "rows": pl.Int64, "churn_rate": pl.Float64},
@@ -452,7 +507,9 @@ def _run_ltv_impl(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(inputs, store, refit, retrain_days, **_LTV)
+    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(
+        inputs, store, refit, retrain_days, **_LTV
+    )
     reused = not decision.refit
     extra = {name: _plot(name, png) for name, png in fit_plots.items()}
     v = scored["predicted_ltv"]
@@ -519,7 +576,9 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         check_specs=checks.check_specs("customer_risk_scores", RISK_KEY),
         output_required=False,
     )
-    def customer_risk_scores(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
+    def customer_risk_scores(
+        context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]
+    ):
         features = validate_feature_table(FRAUD_TABLE, read_feature_table(warehouse, FRAUD_TABLE), FRAUD_FEATURES)
         result = run_risk(features, store(), config.refit, threads=threads, retrain_days=retrain_days)
         yield from publish(context, warehouse, RISK_KEY, result)
@@ -539,11 +598,16 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.multi_asset(
         specs=[_spec(CHURN_KEY, CHURN_DESCRIPTION), _spec(LTV_KEY, LTV_DESCRIPTION)],
-        check_specs=[*checks.check_specs("churn_predictions", CHURN_KEY), *checks.check_specs("ltv_predictions", LTV_KEY)],
+        check_specs=[
+            *checks.check_specs("churn_predictions", CHURN_KEY),
+            *checks.check_specs("ltv_predictions", LTV_KEY),
+        ],
         can_subset=True,
         pool="warehouse",
     )
-    def churn_and_ltv_predictions(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
+    def churn_and_ltv_predictions(
+        context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]
+    ):
         inputs = PointInTimeInputs(_as_of(config, settings), warehouse=warehouse)
         context.log.info(f"churn/LTV reference day (effective as_of): {inputs.as_of}")
         models = store()

@@ -60,8 +60,10 @@ def describe_check(check: pa.Check) -> str:
         case "str_length":
             if st.get("exact_value") is not None:
                 return f"length {st['exact_value']}"
-            parts = [f">= {st['min_value']}" if st.get("min_value") is not None else "",
-                     f"<= {st['max_value']}" if st.get("max_value") is not None else ""]
+            parts = [
+                f">= {st['min_value']}" if st.get("min_value") is not None else "",
+                f"<= {st['max_value']}" if st.get("max_value") is not None else "",
+            ]
             return "length " + " and ".join(p for p in parts if p)
     return str(check.error or check.name)
 
@@ -107,7 +109,9 @@ def _cell(v: Any, digits: int) -> Any:
 def table_value(df: pl.DataFrame, digits: int = 3) -> dg.TableMetadataValue:
     """``df`` as an inline metadata table (floats rounded to ``digits``, lists and dates as text)."""
     columns = [
-        dg.TableColumn(c, "float" if t.is_float() else "int" if t.is_integer() else "bool" if t == pl.Boolean else "string")
+        dg.TableColumn(
+            c, "float" if t.is_float() else "int" if t.is_integer() else "bool" if t == pl.Boolean else "string"
+        )
         for c, t in df.schema.items()
     ]
     records = [dg.TableRecord({k: _cell(v, digits) for k, v in row.items()}) for row in df.iter_rows(named=True)]

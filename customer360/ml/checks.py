@@ -156,7 +156,8 @@ def contract_result(table: str, scores: pl.DataFrame, key: dg.AssetKey) -> dg.As
         else pl.DataFrame()
     )
     described = "; ".join(
-        f"{r['column']} {r['check']}: {r['failures']} failure(s), e.g. {r['examples']}" for r in summary.iter_rows(named=True)
+        f"{r['column']} {r['check']}: {r['failures']} failure(s), e.g. {r['examples']}"
+        for r in summary.iter_rows(named=True)
     )
     metadata: dict[str, Any] = {
         "rows_checked": scores.height,
@@ -167,9 +168,7 @@ def contract_result(table: str, scores: pl.DataFrame, key: dg.AssetKey) -> dg.As
     if failing.height:
         metadata["failing_rows_sample"] = table_value(failing)
         if ID in failing.columns:
-            metadata["failing_customer_ids"] = dg.MetadataValue.json(
-                [str(v) for v in failing[ID].to_list()]
-            )
+            metadata["failing_customer_ids"] = dg.MetadataValue.json([str(v) for v in failing[ID].to_list()])
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=CONTRACT_CHECK,

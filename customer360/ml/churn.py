@@ -73,8 +73,14 @@ CALIBRATION_BINS = 10  # equal-count bins of the holdout probabilities for the c
 MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold: fit time is linear in rows, quality flat above this
 IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
 PARAMS = {
-    "max_iter": 300, "learning_rate": 0.15, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0,
-    "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 10,
+    "max_iter": 300,
+    "learning_rate": 0.15,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+    "early_stopping": True,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 10,
 }
 
 
@@ -99,7 +105,9 @@ def training_frames(
 ) -> ChurnTraining:
     """Train/validation frames labelled with ``churned`` (customers without a label are dropped)."""
     return cutoff_frames(
-        frames, as_of, horizon,
+        frames,
+        as_of,
+        horizon,
         lambda features, cut: features.join(churn_labels(frames, cut, horizon), on=ID, how="inner"),
         features_at,
     )
@@ -136,7 +144,8 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
     if len(np.unique(y_train)) < 2 or np.bincount(y_train).min() < CALIBRATION_FOLDS:
         raise ValueError(f"churn training rows (cutoff {data.train_cutoff}) have a single class: not enough history")
     model = CalibratedClassifierCV(
-        HistGradientBoostingClassifier(**PARAMS, random_state=SEED), method="isotonic",
+        HistGradientBoostingClassifier(**PARAMS, random_state=SEED),
+        method="isotonic",
         # shuffled: rows are sorted by customer id, i.e. by sign-up day — unshuffled folds would be cohorts
         cv=StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=SEED),
     ).fit(to_matrix(train, feats), y_train)
@@ -172,8 +181,13 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
     importances: dict[str, float] = {}
     if len(idx) and len(np.unique(y_hold[idx])) == 2:
         pi = permutation_importance(  # on one fold's booster: the isotonic step is monotone, the ranking is its
-            model.calibrated_classifiers_[0].estimator, x_hold[idx], y_hold[idx], scoring="roc_auc", n_repeats=2,
-            random_state=SEED, n_jobs=1,
+            model.calibrated_classifiers_[0].estimator,
+            x_hold[idx],
+            y_hold[idx],
+            scoring="roc_auc",
+            n_repeats=2,
+            random_state=SEED,
+            n_jobs=1,
         )
         importances = {f: float(v) for f, v in zip(feats, pi.importances_mean, strict=True)}
     metrics["feature_importance"] = dict(sorted(importances.items(), key=lambda kv: -kv[1]))
@@ -184,7 +198,9 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
         validation_cutoff=data.validation_cutoff.isoformat(),
         horizon_days=(data.validation_cutoff - data.train_cutoff).days,
         params={
-            **PARAMS, "seed": SEED, "max_train_rows": MAX_TRAIN_ROWS,
+            **PARAMS,
+            "seed": SEED,
+            "max_train_rows": MAX_TRAIN_ROWS,
             "training_rows": "train fold + the validation fold's calibration half",
             "calibration": f"isotonic, {CALIBRATION_FOLDS}-fold cross-validated on the training rows",
         },

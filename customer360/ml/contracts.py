@@ -128,7 +128,9 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "customer_risk_scores": pa.DataFrameSchema(
         {
             ID: _id_column(_CUSTOMER),
-            "anomaly_score": _unit(description="IsolationForest anomaly score rescaled to [0, 1]; higher = more unusual."),
+            "anomaly_score": _unit(
+                description="IsolationForest anomaly score rescaled to [0, 1]; higher = more unusual."
+            ),
             "risk_tier": pa.Column(
                 pl.Utf8,
                 checks=pa.Check.isin(RISK_TIERS),

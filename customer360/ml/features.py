@@ -135,17 +135,14 @@ def usd_amount(txns: pl.DataFrame) -> pl.Expr:
 def transactions_daily(txns: pl.DataFrame) -> pl.DataFrame:
     """Per customer and UTC day: attempts, failed attempts and successful purchase volume in USD."""
     t = _naive_utc(txns, ["transaction_date"]).with_columns(usd_amount(txns).alias("_usd"))
-    return (
-        t.group_by(ID, pl.col("transaction_date").dt.date().alias("day"))
-        .agg(
-            pl.len().cast(pl.Int64).alias("n_txn"),
-            (pl.col("status") == "failed").sum().cast(pl.Int64).alias("n_failed"),
-            pl.when((pl.col("transaction_type") == "purchase") & (pl.col("status") == "success"))
-            .then(pl.col("_usd"))
-            .otherwise(0.0)
-            .sum()
-            .alias("purchase_usd"),
-        )
+    return t.group_by(ID, pl.col("transaction_date").dt.date().alias("day")).agg(
+        pl.len().cast(pl.Int64).alias("n_txn"),
+        (pl.col("status") == "failed").sum().cast(pl.Int64).alias("n_failed"),
+        pl.when((pl.col("transaction_type") == "purchase") & (pl.col("status") == "success"))
+        .then(pl.col("_usd"))
+        .otherwise(0.0)
+        .sum()
+        .alias("purchase_usd"),
     )
 
 
@@ -362,7 +359,10 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         pl.min_horizontal(pl.col("tenure_days"), pl.lit(feed_days)).clip(lower_bound=1.0).alias("observed_days"),
         pl.min_horizontal("days_since_last_order", "days_since_last_session").alias("days_since_last_activity"),
         pl.min_horizontal(
-            "days_since_last_order", "days_since_last_session", "days_since_last_payment", "days_since_last_open",
+            "days_since_last_order",
+            "days_since_last_session",
+            "days_since_last_payment",
+            "days_since_last_open",
             "days_since_last_ticket",
         ).alias("days_since_last_interaction"),
     )
@@ -414,12 +414,18 @@ def interactions(frames: SourceFrames, start: datetime | None, end: datetime) ->
     An interaction is anything the customer does that the feeds record: a completed order, a session, a payment
     attempt (any status), a campaign message opened, a support ticket created. A customer who still pays, reads
     the newsletter or asks for help has not churned, even without an order or a session."""
+
     def between(col: str) -> pl.Expr:
         return (pl.col(col) < end) if start is None else ((pl.col(col) >= start) & (pl.col(col) < end))
 
-    o = frames.orders.with_columns(_day_start("order_date")).filter(between("_t") & (pl.col("order_status") == "completed"))
-    s = frames.sessions.filter((pl.col("session_end") < end) if start is None else
-                               ((pl.col("session_end") >= start) & (pl.col("session_start") < end)))
+    o = frames.orders.with_columns(_day_start("order_date")).filter(
+        between("_t") & (pl.col("order_status") == "completed")
+    )
+    s = frames.sessions.filter(
+        (pl.col("session_end") < end)
+        if start is None
+        else ((pl.col("session_end") >= start) & (pl.col("session_start") < end))
+    )
     t = frames.txn_daily.with_columns(_day_start("day")).filter(between("_t") & (pl.col("n_txn") > 0))
     c = frames.campaigns.filter(pl.col("opened_at").is_not_null()).filter(between("opened_at"))
     k = frames.tickets.filter(between("created_at"))
@@ -446,11 +452,7 @@ def churn_labels(frames: SourceFrames, cutoff: date, horizon_days: int = HORIZON
         .join(active_before(frames, cutoff), on=ID, how="semi")
     )
     active = interactions(frames, c, end).with_columns(pl.lit(0).alias("churned"))
-    return (
-        pop.join(active, on=ID, how="left")
-        .with_columns(pl.col("churned").fill_null(1).cast(pl.Int8))
-        .sort(ID)
-    )
+    return pop.join(active, on=ID, how="left").with_columns(pl.col("churned").fill_null(1).cast(pl.Int8)).sort(ID)
 
 
 def future_spend(frames: SourceFrames, start: date, days: int = HORIZON_DAYS) -> pl.DataFrame:

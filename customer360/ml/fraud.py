@@ -83,8 +83,10 @@ def top_signals(model: FraudModel, x: np.ndarray) -> list[str]:
     names = pl.Series(model.features, dtype=pl.Utf8)
     # column j = the j-th most deviating feature's name, null when it does not stand out (vectorised over rows)
     picked = [
-        names.gather(order[:, j]).zip_with(pl.Series(np.take_along_axis(z, order[:, j : j + 1], 1)[:, 0] > SIGNAL_MIN_Z),
-                                            pl.Series([None], dtype=pl.Utf8))
+        names.gather(order[:, j]).zip_with(
+            pl.Series(np.take_along_axis(z, order[:, j : j + 1], 1)[:, 0] > SIGNAL_MIN_Z),
+            pl.Series([None], dtype=pl.Utf8),
+        )
         for j in range(order.shape[1])
     ]
     if not picked:

@@ -50,8 +50,14 @@ REVISION = 1  # bump when fitting or features change incompatibly: a saved model
 MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold (fit time is linear in rows)
 IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
 PARAMS = {
-    "max_iter": 300, "learning_rate": 0.15, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0,
-    "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 10,
+    "max_iter": 300,
+    "learning_rate": 0.15,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+    "early_stopping": True,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 10,
 }
 
 
@@ -81,7 +87,9 @@ def training_frames(
 ) -> LtvTraining:
     """Train/validation frames labelled with ``future_spend`` (0 for customers without completed orders)."""
     return cutoff_frames(
-        frames, as_of, horizon,
+        frames,
+        as_of,
+        horizon,
         lambda features, cut: features.join(future_spend(frames, cut, horizon), on=ID, how="left").with_columns(
             pl.col("future_spend").fill_null(0.0)
         ),
@@ -115,7 +123,9 @@ def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.n
         validation_cutoff=data.validation_cutoff.isoformat(),
         horizon_days=horizon,
         params={
-            **PARAMS, "seed": SEED, "max_train_rows": MAX_TRAIN_ROWS,
+            **PARAMS,
+            "seed": SEED,
+            "max_train_rows": MAX_TRAIN_ROWS,
             "target": f"log1p({horizon}-day completed-order spend USD)",
             "annualise": 365.0 / horizon,
             "smearing": "mean realised / mean predicted spend on the validation fold's calibration half",

@@ -21,8 +21,14 @@ import polars as pl
 DPI = 100
 WIDTH_IN = 10.0  # → 1,000 px
 FONT_PT = 12  # ≈ 17 px at 100 dpi; tick labels 11 pt
-_STYLE = {"font.size": FONT_PT, "axes.titlesize": FONT_PT + 2, "axes.labelsize": FONT_PT,
-          "xtick.labelsize": FONT_PT - 1, "ytick.labelsize": FONT_PT - 1, "legend.fontsize": FONT_PT - 1}
+_STYLE = {
+    "font.size": FONT_PT,
+    "axes.titlesize": FONT_PT + 2,
+    "axes.labelsize": FONT_PT,
+    "xtick.labelsize": FONT_PT - 1,
+    "ytick.labelsize": FONT_PT - 1,
+    "legend.fontsize": FONT_PT - 1,
+}
 
 
 def _figure(height_in: float, ncols: int = 1):
@@ -65,8 +71,13 @@ def calibration_plot(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> 
     fig, (ax, hist) = _figure(4.6, ncols=2)
     ax.plot(mean, frac, "o-", linewidth=2)
     ax.plot([0, 1], [0, 1], "--", color="grey")
-    ax.set(title="Calibration (holdout)", xlabel="mean predicted probability", ylabel="observed churn rate",
-           xlim=(0, 1), ylim=(0, 1))
+    ax.set(
+        title="Calibration (holdout)",
+        xlabel="mean predicted probability",
+        ylabel="observed churn rate",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     hist.hist(y_prob, bins=20, range=(0, 1))
     hist.set(title="Predicted probability (holdout)", xlabel="churn probability", ylabel="customers")
     return _png(fig)
@@ -80,8 +91,15 @@ def segment_profile_plot(profile: pl.DataFrame, label_col: str = "customer_segme
     ax.set_xticks(range(len(feats)), [f.removesuffix("_norm") for f in feats], rotation=35, ha="right")
     ax.set_yticks(range(profile.height), profile[label_col].to_list())
     for (i, j), v in np.ndenumerate(mat):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=FONT_PT - 2,
-                color="white" if v < 0.6 * mat.max() else "black")
+        ax.text(
+            j,
+            i,
+            f"{v:.2f}",
+            ha="center",
+            va="center",
+            fontsize=FONT_PT - 2,
+            color="white" if v < 0.6 * mat.max() else "black",
+        )
     fig.colorbar(im, ax=ax, fraction=0.03)
     ax.set_title("Segment centroids (mean normalised feature value)")
     return _png(fig)

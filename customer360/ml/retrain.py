@@ -94,10 +94,10 @@ class RetrainDecision:
         if self.config is False:
             return replace(self, psi=measured, reason=f"reused: refit=false ({age}, {shown})")
         if measured is not None and measured >= MAX_SCORE_PSI:
-            return replace(self, refit=True, psi=measured,
-                           reason=f"refit: drift, PSI {measured:.3f} ≥ {MAX_SCORE_PSI} ({age})")
-        return replace(self, psi=measured,
-                       reason=f"reused: {age} < {self.retrain_days}, {shown} < {MAX_SCORE_PSI}")
+            return replace(
+                self, refit=True, psi=measured, reason=f"refit: drift, PSI {measured:.3f} ≥ {MAX_SCORE_PSI} ({age})"
+            )
+        return replace(self, psi=measured, reason=f"reused: {age} < {self.retrain_days}, {shown} < {MAX_SCORE_PSI}")
 
     def metadata(self, *, fitted: bool) -> dict[str, Any]:
         """The policy's figures for the materialization (``fitted``: this run's scores come from a new fit)."""
@@ -158,24 +158,44 @@ def before_scoring(
         return replace(found, reason="reused: refit=false")
     manifest = loaded.manifest
     if "revision" not in manifest:
-        return replace(found, refit=True, loaded=None,
-                       reason="refit: saved model predates the retrain policy (no revision, no drift reference)")
+        return replace(
+            found,
+            refit=True,
+            loaded=None,
+            reason="refit: saved model predates the retrain policy (no revision, no drift reference)",
+        )
     if manifest["revision"] != revision:
-        return replace(found, refit=True, loaded=None,
-                       reason=f"refit: saved model is revision {manifest.get('revision')}, the code's is {revision}")
+        return replace(
+            found,
+            refit=True,
+            loaded=None,
+            reason=f"refit: saved model is revision {manifest.get('revision')}, the code's is {revision}",
+        )
     change = _feature_change(manifest.get("features", []), features)
     if change:
         return replace(found, refit=True, loaded=None, reason=f"refit: feature set changed ({change})")
     if "drift_reference" not in manifest:
-        return replace(found, refit=True, loaded=None,
-                       reason="refit: saved model has no drift reference (fitted before the retrain policy)")
+        return replace(
+            found,
+            refit=True,
+            loaded=None,
+            reason="refit: saved model has no drift reference (fitted before the retrain policy)",
+        )
     fitted_as_of = (manifest.get("training_window") or {}).get("as_of")
     if as_of is not None and fitted_as_of and date.fromisoformat(fitted_as_of) > as_of:
-        return replace(found, refit=True, loaded=None,
-                       reason=f"refit: model fitted as of {fitted_as_of}, after this run's as_of {as_of.isoformat()}")
+        return replace(
+            found,
+            refit=True,
+            loaded=None,
+            reason=f"refit: model fitted as of {fitted_as_of}, after this run's as_of {as_of.isoformat()}",
+        )
     if age >= retrain_days:
-        return replace(found, refit=True, loaded=None,
-                       reason=f"refit: model {age:.1f} days old ≥ retrain interval {retrain_days} days")
+        return replace(
+            found,
+            refit=True,
+            loaded=None,
+            reason=f"refit: model {age:.1f} days old ≥ retrain interval {retrain_days} days",
+        )
     return replace(found, reason="reuse pending the drift measure")
 
 

@@ -44,8 +44,18 @@ SEGMENT_LABELS: dict[str, dict[str, float]] = {
     "Loyal": {"frequency_norm": 1.0, "tenure_norm": 0.6, "recency_norm": 0.5, "email_open_rate_norm": 0.2},
     "New": {"tenure_norm": -1.0, "recency_norm": 0.4},
     "At Risk": {"recency_norm": -1.0, "frequency_norm": 0.4, "support_ticket_rate_norm": 0.5},
-    "Dormant": {"recency_norm": -0.8, "session_frequency_norm": -0.7, "frequency_norm": -0.5, "email_open_rate_norm": -0.3},
-    "Bargain Hunter": {"avg_order_value_norm": -1.0, "frequency_norm": 0.4, "click_rate_norm": 0.5, "email_open_rate_norm": 0.3},
+    "Dormant": {
+        "recency_norm": -0.8,
+        "session_frequency_norm": -0.7,
+        "frequency_norm": -0.5,
+        "email_open_rate_norm": -0.3,
+    },
+    "Bargain Hunter": {
+        "avg_order_value_norm": -1.0,
+        "frequency_norm": 0.4,
+        "click_rate_norm": 0.5,
+        "email_open_rate_norm": 0.3,
+    },
     "Engaged Browser": {"session_frequency_norm": 1.0, "avg_session_dur_norm": 0.6, "monetary_norm": -0.5},
     "Occasional": {"category_diversity_norm": -0.5, "session_frequency_norm": -0.2, "recency_norm": 0.2},
 }
@@ -161,7 +171,11 @@ def assign_segments(model: SegmentationModel, features: pl.DataFrame) -> pl.Data
     seg_ids = np.array([model.cluster_segment_ids[int(c)] for c in range(model.k)], dtype=np.int32)[clusters]
     names = np.array([model.cluster_labels[int(c)] for c in range(model.k)], dtype=object)[clusters]
     return pl.DataFrame(
-        {ID: df[ID], "segment_id": pl.Series(seg_ids, dtype=pl.Int32), "customer_segment": pl.Series(names, dtype=pl.Utf8)}
+        {
+            ID: df[ID],
+            "segment_id": pl.Series(seg_ids, dtype=pl.Int32),
+            "customer_segment": pl.Series(names, dtype=pl.Utf8),
+        }
     )
 
 

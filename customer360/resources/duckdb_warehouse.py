@@ -141,7 +141,9 @@ class DuckDBWarehouse(Warehouse):
     def _load_raw(self, load: RawLoad) -> int:
         for f in load.files:
             if f.frame.columns != load.names:
-                raise ValueError(f"{f.key}: columns {f.frame.columns} differ from raw.{load.table} columns {load.names}")
+                raise ValueError(
+                    f"{f.key}: columns {f.frame.columns} differ from raw.{load.table} columns {load.names}"
+                )
         all_names = [c for c, _ in load.all_columns]
         with self.transaction() as con:
             con.execute(_create_table_sql("raw", load.table, load.all_columns))
@@ -172,9 +174,7 @@ def _with_loader_columns(files: Sequence[RawFile]) -> pl.DataFrame:
     file_of = pl.Series(np.repeat(np.arange(len(files), dtype=np.int32), heights))
     days = pl.Series([f.load_date for f in files], dtype=pl.Date)
     keys = pl.Series([f.key for f in files], dtype=pl.String)
-    return data.with_columns(
-        days.gather(file_of).alias(LOAD_DATE), keys.gather(file_of).alias(SOURCE_FILE)
-    ).rechunk()
+    return data.with_columns(days.gather(file_of).alias(LOAD_DATE), keys.gather(file_of).alias(SOURCE_FILE)).rechunk()
 
 
 def _create_table_sql(schema: str, table: str, columns: Sequence[tuple[str, str]]) -> str:

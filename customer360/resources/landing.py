@@ -81,7 +81,9 @@ def inspect_landing_key(key: str) -> LandedKey | UnrecognisedObject:
         return UnrecognisedObject(key, f"day folder {parts[1]!r} is not a valid date ({exc})")
     if len(parts) > 3:
         nested = "/".join(parts[2:-1])
-        return UnrecognisedObject(key, f"nested folder {nested!r} in the day folder (files belong directly in {parts[1]}/)")
+        return UnrecognisedObject(
+            key, f"nested folder {nested!r} in the day folder (files belong directly in {parts[1]}/)"
+        )
     if not parts[2].endswith(".parquet"):
         return UnrecognisedObject(key, "not a .parquet file")
     return LandedKey(key, parts[0], day, parts[2])
@@ -121,7 +123,10 @@ def _s3_client(endpoint: str | None, region: str | None, _credentials: tuple):
 
 def _credentials_marker() -> tuple:
     # a cache key that changes when the AWS SDK's own environment (credentials, endpoint) changes; never logged or stored
-    return tuple(hashlib.sha256(os.environ.get(v, "").encode()).hexdigest() for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"))
+    return tuple(
+        hashlib.sha256(os.environ.get(v, "").encode()).hexdigest()
+        for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL")
+    )
 
 
 class LandingResource(dg.ConfigurableResource):

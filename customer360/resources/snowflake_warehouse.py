@@ -337,7 +337,9 @@ class SnowflakeWarehouse(Warehouse):
                     _naive_utc(df).write_parquet(path)
                     with self.connection() as con:
                         cur = con.cursor()
-                        cur.execute(f"PUT 'file://{path.as_posix()}' @{schema}.%{name} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
+                        cur.execute(
+                            f"PUT 'file://{path.as_posix()}' @{schema}.%{name} AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+                        )
                         cur.execute(
                             f"COPY INTO {scratch} FROM @{schema}.%{name} FILE_FORMAT = (TYPE = PARQUET) "
                             "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"

@@ -98,7 +98,12 @@ class RawLoad:
         if loaded_at.tzinfo is not None:
             loaded_at = loaded_at.astimezone(UTC).replace(tzinfo=None)
         return cls(
-            table, tuple(columns), tuple(sorted(set(load_dates))), tuple(files), loaded_at, tuple(sorted(set(retain_files)))
+            table,
+            tuple(columns),
+            tuple(sorted(set(load_dates))),
+            tuple(files),
+            loaded_at,
+            tuple(sorted(set(retain_files))),
         )
 
     @property

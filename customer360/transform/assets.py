@@ -42,9 +42,7 @@ class DbtRunConfig(dg.Config):
     )
 
 
-def dbt_vars(
-    settings: Settings, time_window: dg.TimeWindow | None = None, full_tests: bool = False
-) -> dict[str, str]:
+def dbt_vars(settings: Settings, time_window: dg.TimeWindow | None = None, full_tests: bool = False) -> dict[str, str]:
     """The run values of a dbt run (:func:`run_build`): ``as_of_date`` when configured, the partition window for partitioned runs,
     ``full_tests`` when the run asks for the full test suite."""
     out: dict[str, str] = {}

@@ -120,7 +120,9 @@ def drift(path: Path = SOURCES_YML) -> list[str]:
         if name not in in_file:
             problems.append(f"source raw.{name} missing from {path.name}")
         elif in_file[name] != (sla.warn_after, sla.error_after):
-            problems.append(f"raw.{name}: file says warn/error {in_file[name]}, sla.py says {(sla.warn_after, sla.error_after)}")
+            problems.append(
+                f"raw.{name}: file says warn/error {in_file[name]}, sla.py says {(sla.warn_after, sla.error_after)}"
+            )
     for name in set(in_file) - set(SLAS):
         problems.append(f"raw.{name} in {path.name} has no SLA in sla.py")
     if not problems and path.read_text() != render():

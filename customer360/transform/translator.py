@@ -76,8 +76,10 @@ class C360DagsterDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         adapter = manifest.get("metadata", {}).get("adapter_type") or "dbt"
-        kind = props["resource_type"] if props["resource_type"] in {"seed", "snapshot", "source"} else (
-            props.get("config", {}).get("materialized") or "model"
+        kind = (
+            props["resource_type"]
+            if props["resource_type"] in {"seed", "snapshot", "source"}
+            else (props.get("config", {}).get("materialized") or "model")
         )
         return spec.replace_attributes(kinds={"dbt", adapter, kind})
 
@@ -92,9 +94,13 @@ def _with_kpi_tag(column: dg.TableColumn, column_props: Mapping[str, Any]) -> dg
     is_kpi = column_is_kpi(column_props)
     if is_kpi is None:
         return column
-    return dg.TableColumn(name=column.name, type=column.type, description=column.description,
-                          constraints=column.constraints,
-                          tags={**column.tags, "is_kpi": "true" if is_kpi else "false"})
+    return dg.TableColumn(
+        name=column.name,
+        type=column.type,
+        description=column.description,
+        constraints=column.constraints,
+        tags={**column.tags, "is_kpi": "true" if is_kpi else "false"},
+    )
 
 
 def raw_sources_through_views(manifest: Mapping[str, Any], unique_id: str) -> list[str]:

@@ -45,7 +45,8 @@ def with_warehouse_metadata(events: Sequence[Any], manifest: dict, duckdb_path: 
         columns: dict[tuple[str, str], list[dg.TableColumn]] = {}
         for schema, name, column, data_type in con.execute(
             "select table_schema, table_name, column_name, data_type from information_schema.columns"
-            " where table_catalog = ? order by table_schema, table_name, ordinal_position", [CATALOG],
+            " where table_catalog = ? order by table_schema, table_name, ordinal_position",
+            [CATALOG],
         ).fetchall():
             if (schema, name) in relations:
                 columns.setdefault((schema, name), []).append(dg.TableColumn(name=column, type=data_type))
@@ -53,7 +54,7 @@ def with_warehouse_metadata(events: Sequence[Any], manifest: dict, duckdb_path: 
         counts: dict[tuple[str, str], int] = {}
         if present:
             union = " union all ".join(
-                f"select {i} as i, count(*) from {CATALOG}.\"{schema}\".\"{name}\""
+                f'select {i} as i, count(*) from {CATALOG}."{schema}"."{name}"'
                 for i, (schema, name) in enumerate(present)
             )
             counts = {present[i]: n for i, n in con.execute(union).fetchall()}

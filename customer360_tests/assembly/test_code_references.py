@@ -33,7 +33,9 @@ def test_every_asset_points_at_the_code_that_builds_it(code_location):
     assert refs and all(refs.values()), [k.to_user_string() for k, v in refs.items() if not v]
     by_key = {k.to_user_string(): v for k, v in refs.items()}
     local = lambda key: {r.file_path for r in by_key[key] if isinstance(r, LocalFileCodeReference)}  # noqa: E731
-    assert str(REPO_ROOT / "dbt_project" / "models" / "marts" / "fct_customer_value.sql") in local("marts/fct_customer_value")
+    assert str(REPO_ROOT / "dbt_project" / "models" / "marts" / "fct_customer_value.sql") in local(
+        "marts/fct_customer_value"
+    )
     assert str(REPO_ROOT / "customer360" / "ingestion" / "assets.py") in local("raw/orders")
     assert str(REPO_ROOT / "customer360" / "ml" / "assets.py") in local("ml/churn_predictions")
     exposures_yml = str(REPO_ROOT / "dbt_project" / "models" / "exposures" / "_exposures.yml")
@@ -45,13 +47,17 @@ def test_every_asset_points_at_the_code_that_builds_it(code_location):
 
 
 def test_references_link_to_the_configured_repository_at_its_commit(code_location):
-    settings = dataclasses.replace(Settings.from_env(), git_url="git@github.com:acme/customer360.git", git_ref="0123abc")
+    settings = dataclasses.replace(
+        Settings.from_env(), git_url="git@github.com:acme/customer360.git", git_ref="0123abc"
+    )
     linked = with_code_references(
         dg.Definitions(assets=list(code_location.assets), resources=code_location.resources), settings
     )
     urls = {r.url for refs in _references(linked).values() for r in refs if isinstance(r, UrlCodeReference)}
     assert "https://github.com/acme/customer360/tree/0123abc/dbt_project/models/marts/fct_customer_value.sql" in urls
-    assert any(u.startswith("https://github.com/acme/customer360/tree/0123abc/customer360/ml/assets.py#L") for u in urls)
+    assert any(
+        u.startswith("https://github.com/acme/customer360/tree/0123abc/customer360/ml/assets.py#L") for u in urls
+    )
     assert all(isinstance(r, UrlCodeReference) for refs in _references(linked).values() for r in refs)
 
 

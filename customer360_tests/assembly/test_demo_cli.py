@@ -8,9 +8,13 @@ from customer360.ml.features import MIN_HISTORY_DAYS
 
 @pytest.fixture
 def empty_data(monkeypatch, tmp_path):
-    for name, sub in (("C360_LANDING_URL", "landing"), ("C360_QUARANTINE_URL", "quarantine"),
-                      ("C360_DUCKDB_PATH", "w.duckdb"), ("C360_ARTIFACTS_URL", "artifacts"),
-                      ("DAGSTER_HOME", "home")):
+    for name, sub in (
+        ("C360_LANDING_URL", "landing"),
+        ("C360_QUARANTINE_URL", "quarantine"),
+        ("C360_DUCKDB_PATH", "w.duckdb"),
+        ("C360_ARTIFACTS_URL", "artifacts"),
+        ("DAGSTER_HOME", "home"),
+    ):
         monkeypatch.setenv(name, str(tmp_path / sub))
     monkeypatch.delenv("C360_PARTITIONS_START", raising=False)
     return tmp_path

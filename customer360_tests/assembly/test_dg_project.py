@@ -72,8 +72,9 @@ def test_the_layers_read_one_settings(tmp_path, monkeypatch):
 
     monkeypatch.setenv("C360_PARTITIONS_START", "2025-02-03")
     monkeypatch.setenv("C360_DUCKDB_PATH", str(tmp_path / "environment.duckdb"))
-    passed = dataclasses.replace(Settings.from_env(), partitions_start="2025-03-10",
-                                 duckdb_path=str(tmp_path / "layers.duckdb"))
+    passed = dataclasses.replace(
+        Settings.from_env(), partitions_start="2025-03-10", duckdb_path=str(tmp_path / "layers.duckdb")
+    )
     start = date(2025, 3, 10)
 
     with settings_for_load(passed):

@@ -41,14 +41,24 @@ def _record_all_but(landing: LandingResource, pending: dict[str, set[str]]) -> N
     """Write the ledger as if every landed partition had been loaded, except ``pending`` {source: days}."""
     for source in ("customers", "orders", "transactions", "events", "products", "campaigns", "support_tickets"):
         requests, _ = evaluate_arrivals(source, landing, None, PARTITIONS_START, max_requests=None)
-        fingerprints = {r.partition_key: r.run_key.rsplit(":", 1)[1] for r in requests
-                        if r.partition_key not in pending.get(source, set())}
+        fingerprints = {
+            r.partition_key: r.run_key.rsplit(":", 1)[1]
+            for r in requests
+            if r.partition_key not in pending.get(source, set())
+        }
         record_loads(landing, source, fingerprints)
 
 
 def test_pending_is_what_the_ledger_has_not_seen_and_nothing_else(landing):
     assert set(pending_partitions(landing, PARTITIONS_START)) == {
-        "customers", "orders", "transactions", "events", "products", "campaigns", "support_tickets"}
+        "customers",
+        "orders",
+        "transactions",
+        "events",
+        "products",
+        "campaigns",
+        "support_tickets",
+    }
     _record_all_but(landing, {"orders": {DAYS[-1]}, "events": {DAYS[-1], DAYS[-2]}})
     assert pending_partitions(landing, PARTITIONS_START) == {"orders": [DAYS[-1]], "events": [DAYS[-2], DAYS[-1]]}
     # a re-delivered day with other content is pending again; nothing beyond the landing zone is invented
@@ -76,7 +86,9 @@ def test_consecutive_days_with_the_same_sources_share_one_run(code_location):
         "events": [d[2]],  # d[2] has another set of sources
         "products": ["2024-02-26", "2024-03-04"],  # consecutive Monday weeks
     }
-    steps = [(s.job_name, sorted(k.path[-1] for k in s.keys), s.partition_range) for s in load_steps(code_location, pending)]
+    steps = [
+        (s.job_name, sorted(k.path[-1] for k in s.keys), s.partition_range) for s in load_steps(code_location, pending)
+    ]
     assert steps == [
         ("daily_partitions_job", ["orders", "transactions"], (d[0], d[1])),
         ("daily_partitions_job", ["events", "orders", "transactions"], (d[2], d[2])),
@@ -107,8 +119,10 @@ def test_load_runs_evaluate_the_assets_own_checks_not_the_scheduled_ones(code_lo
     graph = code_location.resolve_asset_graph()
     every = {c.name for c in graph.asset_check_keys if c.asset_key == orders}
     assert {"dbt_source_freshness", "no_quarantined_files"} <= every  # the hourly check exists on the asset
-    assert {c.name for c in own_checks(code_location, [orders])} == {"no_quarantined_files",
-                                                                     "no_unrecognised_landing_objects"}
+    assert {c.name for c in own_checks(code_location, [orders])} == {
+        "no_quarantined_files",
+        "no_unrecognised_landing_objects",
+    }
     sensor = code_location.resolve_sensor_def("raw_orders_arrivals")  # its loads: the asset and its own checks
     targeted = code_location.resolve_job_def(sensor.job_name).asset_layer.asset_graph.asset_check_keys
     assert {c.name for c in targeted} == {"no_quarantined_files", "no_unrecognised_landing_objects"}

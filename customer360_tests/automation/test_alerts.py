@@ -57,8 +57,15 @@ def report_change(instance, previous: FreshnessState, new: FreshnessState, key=K
 
 
 def test_notifier_posts_slack_payload_and_always_logs_json(receiver, capfd):
-    alert = Alert(dedup_key="freshness:7", kind="freshness", severity="warning", title="Freshness WARN: raw/x",
-                  text="late", occurred_at=0.0, asset_key="raw/x")
+    alert = Alert(
+        dedup_key="freshness:7",
+        kind="freshness",
+        severity="warning",
+        title="Freshness WARN: raw/x",
+        text="late",
+        occurred_at=0.0,
+        asset_key="raw/x",
+    )
     notifier(receiver).send(alert)
     [body] = receiver.received
     assert "WARNING" in body["text"] and body["blocks"][0]["type"] == "section"
@@ -104,7 +111,9 @@ def test_one_alert_per_freshness_transition(instance, receiver):
     cursor = tick(freshness_alert_sensor, instance, receiver, cursor)
     alerts = receiver.alerts()
     assert [(a["severity"], a["details"]["new_state"]) for a in alerts] == [
-        ("warning", "WARN"), ("error", "FAIL"), ("resolved", "PASS")
+        ("warning", "WARN"),
+        ("error", "FAIL"),
+        ("resolved", "PASS"),
     ]
     assert all(a["asset_key"] == "raw/transactions" for a in alerts)
     assert len({a["dedup_key"] for a in alerts}) == 3
@@ -168,8 +177,11 @@ def _checked_asset(outcome: dict):
     )
     def orders():
         yield dg.MaterializeResult()
-        yield dg.AssetCheckResult(check_name="no_quarantined_files", passed=outcome["passed"],
-                                  description=None if outcome["passed"] else "2 files quarantined")
+        yield dg.AssetCheckResult(
+            check_name="no_quarantined_files",
+            passed=outcome["passed"],
+            description=None if outcome["passed"] else "2 files quarantined",
+        )
 
     return orders
 
@@ -218,11 +230,17 @@ def test_a_failing_dbt_source_freshness_check_does_not_page_twice(tmp_path, rece
     failing with ERROR is visible on the asset but not paged again by the check sensor."""
     from customer360.automation.source_freshness import DBT_SOURCE_FRESHNESS_CHECK
 
-    @dg.asset(key=["raw", "events"], check_specs=[dg.AssetCheckSpec(DBT_SOURCE_FRESHNESS_CHECK, asset=["raw", "events"])])
+    @dg.asset(
+        key=["raw", "events"], check_specs=[dg.AssetCheckSpec(DBT_SOURCE_FRESHNESS_CHECK, asset=["raw", "events"])]
+    )
     def events():
         yield dg.MaterializeResult()
-        yield dg.AssetCheckResult(check_name=DBT_SOURCE_FRESHNESS_CHECK, passed=False,
-                                  severity=dg.AssetCheckSeverity.ERROR, description="error after 6 h")
+        yield dg.AssetCheckResult(
+            check_name=DBT_SOURCE_FRESHNESS_CHECK,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="error after 6 h",
+        )
 
     with dg.DagsterInstance.ephemeral() as own:
         defs = dg.Definitions(assets=[events])

@@ -93,7 +93,9 @@ def backfilled(backfill_env):
     _run(defs, instance, [dg.AssetKey(["raw", "products"])], first_monday.isoformat(), last_monday.isoformat())
 
     # the unpartitioned dbt project once (what fct_transactions reads), then the partitioned model in three ranges
-    dbt_assets = next(a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.node_def.name == "c360_dbt_assets")
+    dbt_assets = next(
+        a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.node_def.name == "c360_dbt_assets"
+    )
     _run(defs, instance, dbt_assets.keys)
     for chunk in (days[0:10], days[10:20], days[20:30]):
         _run(defs, instance, [FCT], chunk[0], chunk[-1])
@@ -150,20 +152,25 @@ def test_range_backfill_recomputes_the_flags_of_its_days_only(backfill_env, back
     con = duckdb.connect(settings.duckdb_path)
     try:
         con.execute("create schema if not exists compare")
-        con.execute("create or replace table compare.flags_before as select transaction_id, is_high_risk"
-                    " from marts.fct_transactions")
+        con.execute(
+            "create or replace table compare.flags_before as select transaction_id, is_high_risk"
+            " from marts.fct_transactions"
+        )
         con.execute(
             "insert into ml.customer_risk_scores (customer_id, anomaly_score, risk_tier, top_signals, model_version,"
             " scored_at) select customer_id, 1.0, 'high', '[]', 'risk-model-v2', current_timestamp::timestamp"
-            " from staging.stg_customers")
+            " from staging.stg_customers"
+        )
     finally:
         con.close()
 
     _run(defs, instance, [FCT], start.isoformat(), end.isoformat())  # what a UI backfill of the 5 days runs
     con = duckdb.connect(settings.duckdb_path)
     try:
-        con.execute("create or replace table compare.flags_backfilled as select transaction_id, is_high_risk"
-                    " from marts.fct_transactions")
+        con.execute(
+            "create or replace table compare.flags_backfilled as select transaction_id, is_high_risk"
+            " from marts.fct_transactions"
+        )
     finally:
         con.close()
     _full_refresh_fct(defs, settings)  # the flags every row would get from the new risk scores

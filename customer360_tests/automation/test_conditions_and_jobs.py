@@ -30,8 +30,12 @@ def _raw(source: str):
 def _model(key: str, *deps: str, partitions_def=None):
     schema, name = key.split("/")
 
-    @dg.asset(key=[schema, name], group_name=schema, deps=[dg.AssetKey(d.split("/")) for d in deps],
-              partitions_def=partitions_def)
+    @dg.asset(
+        key=[schema, name],
+        group_name=schema,
+        deps=[dg.AssetKey(d.split("/")) for d in deps],
+        partitions_def=partitions_def,
+    )
     def _a():
         return None
 
@@ -86,7 +90,9 @@ def test_plan_and_conditions_on_the_graph(small_defs):
         if key.path[0] == "raw":
             assert condition is None
         else:
-            assert condition is not None and condition.get_label().startswith(("rebuild_on(", "build_root_when_missing"))
+            assert condition is not None and condition.get_label().startswith(
+                ("rebuild_on(", "build_root_when_missing")
+            )
     assert graph.get(dg.AssetKey(["staging", "stg_events"])).automation_condition.get_label() == (
         f"rebuild_on({HOURLY_CRON})"
     )
@@ -127,9 +133,14 @@ def test_automation_builds_on_arrival_once_then_per_cadence(small_defs):
         assert requested() == set()
         materialize("raw/events", "raw/transactions", "raw/products")
         rest = {
-            "staging/stg_events", "staging/stg_transactions", "staging/stg_products",
-            "intermediate/int_session_features", "intermediate/int_product_affinity", "marts/fct_transactions",
-            "ml/feat_customer_segmentation", "ml/customer_segments",
+            "staging/stg_events",
+            "staging/stg_transactions",
+            "staging/stg_products",
+            "intermediate/int_session_features",
+            "intermediate/int_product_affinity",
+            "marts/fct_transactions",
+            "ml/feat_customer_segmentation",
+            "ml/customer_segments",
         }
         assert requested() == rest  # one evaluation: the whole chain joins one request
         materialize(*sorted(rest))
@@ -148,7 +159,11 @@ def test_jobs_group_assets_by_partitioning(small_defs):
     jobs = {j.name: j for j in small_defs.resolve_all_job_defs()}
     keys = lambda name: {k.to_user_string() for k in jobs[name].asset_layer.executable_asset_keys}  # noqa: E731
     assert keys("daily_partitions_job") == {
-        "raw/customers", "raw/orders", "raw/transactions", "raw/events", "marts/fct_transactions"
+        "raw/customers",
+        "raw/orders",
+        "raw/transactions",
+        "raw/events",
+        "marts/fct_transactions",
     }
     assert keys("weekly_partitions_job") == {"raw/products"}
     assert "ml/customer_segments" in keys("downstream_job") and not any(
@@ -192,8 +207,12 @@ def test_range_backfill_of_raw_and_fct_transactions_targets_both_in_order():
     days = [(first + dt.timedelta(days=i)).isoformat() for i in range(3)]
     with dg.instance_for_test() as instance:
         data = AssetBackfillData.from_asset_partitions(
-            asset_graph=graph, partition_names=days, asset_selection=selection, dynamic_partitions_store=instance,
-            backfill_start_timestamp=time.time(), all_partitions=False,
+            asset_graph=graph,
+            partition_names=days,
+            asset_selection=selection,
+            dynamic_partitions_store=instance,
+            backfill_start_timestamp=time.time(),
+            all_partitions=False,
         )
     targeted = data.target_subset.partitions_subsets_by_asset_key
     assert set(targeted) == set(selection)
@@ -220,7 +239,10 @@ def test_rebuilds_wait_while_a_raw_load_is_pending(small_defs):
         assert keys == set()
         dg.materialize([assets["raw/customers"]], instance=instance, partition_key=today)
         load = create_run_for_test(
-            instance, job_name="raw_orders_load", status=dg.DagsterRunStatus.STARTED, tags={TRIGGER_TAG: ARRIVAL_TRIGGER}
+            instance,
+            job_name="raw_orders_load",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={TRIGGER_TAG: ARRIVAL_TRIGGER},
         )
         unrelated = create_run_for_test(instance, job_name="other", status=dg.DagsterRunStatus.STARTED)
         keys, cursor = requested(cursor)

@@ -167,8 +167,9 @@ def test_freshness_check_results_mirror_the_daemon_states():
         check_result_fields(FreshnessState.UNKNOWN)
     for state in (FreshnessState.PASS, FreshnessState.WARN, FreshnessState.FAIL):
         passed, severity = check_result_fields(state)
-        evaluation = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("a"), check_name="freshness_sla",
-                                             passed=passed, severity=severity)
+        evaluation = dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey("a"), check_name="freshness_sla", passed=passed, severity=severity
+        )
         assert state_of_evaluation(evaluation) == state
 
 

@@ -48,9 +48,14 @@ def _alerts(changes):
 
 def _fed_only_by(graph, sources) -> set[dg.AssetKey]:
     """The assets we build (not the external dashboards) whose raw inputs are all among ``sources``."""
-    return {k for k in graph.get_all_asset_keys()
-            if k.path[0] != "raw" and graph.get(k).is_materializable
-            and _raw_sources(graph, k) and _raw_sources(graph, k) <= set(sources)}
+    return {
+        k
+        for k in graph.get_all_asset_keys()
+        if k.path[0] != "raw"
+        and graph.get(k).is_materializable
+        and _raw_sources(graph, k)
+        and _raw_sources(graph, k) <= set(sources)
+    }
 
 
 def _check_sequence(sim, key, after=WEEK):
@@ -71,15 +76,20 @@ def stalled_feeds(code_location):
     18 hours (deploy, hourly ticks, the midnight partition, the Monday 02:00 rebuild, the first stalled hours),
     the cadence model the rest; the daemon is evaluated every hour."""
     with simulation(code_location, DEPLOY, stalled=dict.fromkeys(STALLED, STALL)) as sim:
-        sim.run(DEPLOY, STALL + 14 * DAY + 3 * HOUR, conditions_until=STALL + 3 * HOUR,
-                freshness_before_builds=False)
+        sim.run(DEPLOY, STALL + 14 * DAY + 3 * HOUR, conditions_until=STALL + 3 * HOUR, freshness_before_builds=False)
         yield sim, sim.state_changes()
 
 
 def test_the_cadence_model_requests_what_the_conditions_request(stalled_feeds):
     sim, _ = stalled_feeds
-    readable = [(t.strftime("%a %H:%M:%S"), sorted(k.to_user_string() for k, _ in real),
-                 sorted(k.to_user_string() for k, _ in model)) for t, real, model in sim.compared]
+    readable = [
+        (
+            t.strftime("%a %H:%M:%S"),
+            sorted(k.to_user_string() for k, _ in real),
+            sorted(k.to_user_string() for k, _ in model),
+        )
+        for t, real, model in sim.compared
+    ]
     assert [r for r in readable if r[1] != r[2]] == []
     assert [(t, real) for t, real, _ in sim.compared] == [(t, model) for t, _, model in sim.compared]  # partitions
     requested_at = {t.strftime("%a %H:%M:%S"): {k.to_user_string() for k, _ in real} for t, real, _ in sim.compared}
@@ -97,24 +107,33 @@ def test_a_normal_week_stays_pass_and_pages_nobody(normal_week):
     graph = sim.graph
     # the simulation runs the automation, not the schedules: the scorecard (delivered by daily_consumer_delivery)
     # is outside it
-    with_policy = {k for k in graph.get_all_asset_keys() if graph.get(k).freshness_policy is not None
-                   and graph.get(k).automation_condition is not None}
+    with_policy = {
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).freshness_policy is not None and graph.get(k).automation_condition is not None
+    }
     at_week_start = {}
     for change in changes:
         if change.at <= WEEK:
             at_week_start[change.key] = change.new
     assert with_policy <= set(at_week_start)
-    assert {k.to_user_string(): s.value for k, s in at_week_start.items()
-            if k in with_policy and s != FreshnessState.PASS} == {}
+    assert {
+        k.to_user_string(): s.value for k, s in at_week_start.items() if k in with_policy and s != FreshnessState.PASS
+    } == {}
 
     during_week = [c for c in changes if c.at > WEEK]
     assert by_hour(during_week) == {}, "a normal week must not change any freshness state"
     assert _alerts(changes) == []
     # the checks: one PASS each once the daemon first said PASS, nothing during the week
-    with_check = {k.asset_key for k in sim.freshness_checks if k.asset_key in with_policy or
-                  graph.get(k.asset_key).automation_condition is not None}
+    with_check = {
+        k.asset_key
+        for k in sim.freshness_checks
+        if k.asset_key in with_policy or graph.get(k.asset_key).automation_condition is not None
+    }
     assert with_check == with_policy
-    assert {(k, s) for _, k, s in sim.check_results if k in with_policy} == {(k, FreshnessState.PASS) for k in with_policy}
+    assert {(k, s) for _, k, s in sim.check_results if k in with_policy} == {
+        (k, FreshnessState.PASS) for k in with_policy
+    }
     assert [r for r in sim.check_results if r[0] > WEEK] == []
 
 
@@ -136,7 +155,10 @@ def test_stalled_feeds_go_warn_then_fail_and_page(stalled_feeds):
     fed_only_by_stalled = _fed_only_by(graph, STALLED)
     # stg_* of each stalled feed, and fct_orders (orders + products: both stalled)
     assert {k.to_user_string() for k in fed_only_by_stalled} == {
-        "staging/stg_products", "staging/stg_orders", "staging/stg_events", "marts/fct_orders"
+        "staging/stg_products",
+        "staging/stg_orders",
+        "staging/stg_events",
+        "marts/fct_orders",
     }
     expected = {dg.AssetKey(["raw", s]) for s in STALLED} | fed_only_by_stalled
 
@@ -169,8 +191,11 @@ def events_stall_and_resume(code_location):
         simulation(code_location, DEPLOY, stalled={"events": STALL}, resumed={"events": RESUME}) as sim,
     ):
         notifier = AlertNotifier(webhook_url=receiver.url, attempts=1, backoff_seconds=0.01, timeout_seconds=5)
-        sim.after_freshness.append(SensorTicker(code_location, [freshness_alert_sensor, asset_check_alert_sensor],
-                                                {"alert_notifier": notifier}))
+        sim.after_freshness.append(
+            SensorTicker(
+                code_location, [freshness_alert_sensor, asset_check_alert_sensor], {"alert_notifier": notifier}
+            )
+        )
         sim.run(DEPLOY, RESUME + 6 * HOUR, conditions_until=DEPLOY, freshness_before_builds=False)
         yield sim, sim.state_changes(), receiver.alerts()
 

@@ -28,8 +28,9 @@ def _instance_overrides(config: dict) -> dict:
     storage = {k: config[k] for k in ("event_log_storage",) if k in config}  # the demo's (SQLite, file paths)
     return {
         **storage,
-        "run_coordinator": config.get("run_coordinator",
-                                      {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}),
+        "run_coordinator": config.get(
+            "run_coordinator", {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}
+        ),
         "run_launcher": {"module": "dagster._core.test_utils", "class": "MockedRunLauncher"},
         "concurrency": concurrency,
     }
@@ -57,12 +58,18 @@ def test_a_users_run_is_dequeued_before_queued_loads_and_loads_before_rebuilds(t
             assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
         queued = {}
         # a burst of arrival loads and a rebuild are queued first; then the user materializes (no tags)
-        for name, tags in [("load-1", arrival), ("rebuild", dict(automation_sensor.run_tags)), ("load-2", arrival),
-                           ("user", {})]:
-            origin = RemoteJobOrigin(RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("customer360"),
-                                                            "__repository__"), name)
-            run = create_run_for_test(instance, job_name=name, status=dg.DagsterRunStatus.QUEUED, tags=tags,
-                                      remote_job_origin=origin)
+        for name, tags in [
+            ("load-1", arrival),
+            ("rebuild", dict(automation_sensor.run_tags)),
+            ("load-2", arrival),
+            ("user", {}),
+        ]:
+            origin = RemoteJobOrigin(
+                RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("customer360"), "__repository__"), name
+            )
+            run = create_run_for_test(
+                instance, job_name=name, status=dg.DagsterRunStatus.QUEUED, tags=tags, remote_job_origin=origin
+            )
             queued[run.run_id] = name
         order = []
         with create_test_daemon_workspace_context(EmptyWorkspaceTarget(), instance) as context:

@@ -52,8 +52,9 @@ def instance():
 
 def _tick(defs, name, at, instance=None):
     schedule = _schedule(defs, name)
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
-                                   repository_def=defs.get_repository_def()) as context:
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=at, repository_def=defs.get_repository_def()
+    ) as context:
         return schedule.evaluate_tick(context)
 
 
@@ -70,9 +71,14 @@ def _job_assets(defs, graph, job_name):
 
 def test_every_schedule_is_utc_described_with_a_chosen_default(defs):
     names = {s.name: s for s in defs.schedules}
-    assert set(names) == {"weekly_model_refit", "weekly_dbt_full_tests", "hourly_dbt_source_freshness",
-                          "daily_consumer_delivery", "daily_partitions_job_schedule",
-                          "weekly_partitions_job_schedule"}
+    assert set(names) == {
+        "weekly_model_refit",
+        "weekly_dbt_full_tests",
+        "hourly_dbt_source_freshness",
+        "daily_consumer_delivery",
+        "daily_partitions_job_schedule",
+        "weekly_partitions_job_schedule",
+    }
     for schedule in names.values():
         assert schedule.execution_timezone == "UTC" and schedule.description
     stopped = {n for n, s in names.items() if s.default_status == dg.DefaultScheduleStatus.STOPPED}
@@ -130,7 +136,9 @@ def test_daily_tick_before():
 def test_daily_delivery_waits_for_the_rebuild_then_delivers_yesterday(defs, graph, instance):
     assert _schedule(defs, "daily_consumer_delivery").cron_schedule == "0 6 * * *"
     inputs = delivery_inputs(graph)
-    assert dg.AssetKey(["marts", "fct_transactions"]) in inputs and dg.AssetKey(["marts", "fct_customer_value"]) in inputs
+    assert (
+        dg.AssetKey(["marts", "fct_transactions"]) in inputs and dg.AssetKey(["marts", "fct_customer_value"]) in inputs
+    )
     now = datetime.now(UTC)
     rebuild = daily_tick_before(DAILY_REBUILD_CRON, now)
     delivery = rebuild + timedelta(hours=4)
@@ -181,10 +189,18 @@ def _set_sensor(instance, name: str, status: InstigatorStatus) -> None:
 @pytest.mark.parametrize(
     "schedule_name, job_name, at, expected_partitions",
     [
-        ("daily_partitions_job_schedule", "daily_partitions_job", datetime(2024, 3, 14, 2, 30, tzinfo=UTC),
-         ["2024-03-13", "2024-03-14"]),
-        ("weekly_partitions_job_schedule", "weekly_partitions_job", datetime(2024, 3, 11, 2, 30, tzinfo=UTC),
-         ["2024-03-11"]),
+        (
+            "daily_partitions_job_schedule",
+            "daily_partitions_job",
+            datetime(2024, 3, 14, 2, 30, tzinfo=UTC),
+            ["2024-03-13", "2024-03-14"],
+        ),
+        (
+            "weekly_partitions_job_schedule",
+            "weekly_partitions_job",
+            datetime(2024, 3, 11, 2, 30, tzinfo=UTC),
+            ["2024-03-11"],
+        ),
     ],
 )
 def test_partition_job_schedule_never_requests_what_a_running_sensor_requests(

@@ -26,8 +26,14 @@ def test_statuses_map_to_results():
         assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
     missing = check_result("products", None)
     assert not missing.passed and "no result for raw.products" in missing.description
-    found = results_by_source({"results": [{"unique_id": "source.customer360.raw.orders", "status": "pass"},
-                                           {"unique_id": "model.customer360.stg_orders"}]})
+    found = results_by_source(
+        {
+            "results": [
+                {"unique_id": "source.customer360.raw.orders", "status": "pass"},
+                {"unique_id": "model.customer360.stg_orders"},
+            ]
+        }
+    )
     assert set(found) == {"orders"}
 
 
@@ -46,12 +52,16 @@ def test_real_dbt_source_freshness_reports_pass_warn_error(dbt_env):  # noqa: F8
     for source, hours in {"customers": 1, "events": 4, "transactions": 4}.items():
         env.sql(f"update raw.{source} set _loaded_at = now()::timestamp - interval {hours} hour")
     sources = ["customers", "events", "transactions"]
-    resource = C360DbtCliResource(project_dir=dbt_project("local"), target="local", dbt_executable=DBT_EXECUTABLE,
-                                  duckdb_path=str(env.db_path))
+    resource = C360DbtCliResource(
+        project_dir=dbt_project("local"), target="local", dbt_executable=DBT_EXECUTABLE, duckdb_path=str(env.db_path)
+    )
     job = dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*check_keys(sources)))
-    defs = dg.Definitions(assets=[dg.AssetSpec(["raw", s]) for s in SLAS],
-                          asset_checks=[build_source_freshness_check(sources)], jobs=[job],
-                          resources={"dbt": resource})
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(["raw", s]) for s in SLAS],
+        asset_checks=[build_source_freshness_check(sources)],
+        jobs=[job],
+        resources={"dbt": resource},
+    )
     result = defs.resolve_job_def("freshness").execute_in_process()
     assert result.success
     by_source = {e.asset_key.path[1]: e for e in result.get_asset_check_evaluations()}

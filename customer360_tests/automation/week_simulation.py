@@ -88,9 +88,7 @@ class RunLog:
     """What happened so far: materializations (raw loads included), requests, automation evaluations."""
 
     builds: dict[dg.AssetKey, list[tuple[dt.datetime, str | None]]] = field(default_factory=lambda: defaultdict(list))
-    requests: dict[dg.AssetKey, list[tuple[dt.datetime, str | None]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    requests: dict[dg.AssetKey, list[tuple[dt.datetime, str | None]]] = field(default_factory=lambda: defaultdict(list))
     evaluations: list[dt.datetime] = field(default_factory=list)
 
     @staticmethod
@@ -132,8 +130,10 @@ class CadenceModel:
     def _last_handled(self, log: RunLog, e: dt.datetime, key, partition, any_partition) -> dt.datetime | None:
         """The latest evaluation <= e that reset the ``since_last_handled`` of this asset partition."""
         handled = None
-        latest = (log.last(log.requests, key, partition, any_partition), log.last(log.builds, key, partition,
-                                                                                   any_partition))
+        latest = (
+            log.last(log.requests, key, partition, any_partition),
+            log.last(log.builds, key, partition, any_partition),
+        )
         for t in (t for t in latest if t is not None):
             i = bisect.bisect_right(log.evaluations, t)  # the first evaluation after the event
             reset = log.evaluations[i] if i < len(log.evaluations) else e
@@ -213,8 +213,9 @@ class WeekSimulation:
         self.model = CadenceModel(self.graph)
         self.daemon = FreshnessDaemon()
         self.cursor = None
-        self.freshness_checks = sorted((k for k in self.graph.asset_check_keys if is_freshness_check(k)),
-                                       key=lambda k: k.to_user_string())
+        self.freshness_checks = sorted(
+            (k for k in self.graph.asset_check_keys if is_freshness_check(k)), key=lambda k: k.to_user_string()
+        )
         self.check_results: list[tuple[dt.datetime, dg.AssetKey, FreshnessState]] = []  # what the mirror reported
 
     # -- the actors -------------------------------------------------------------------------------------------
@@ -229,7 +230,10 @@ class WeekSimulation:
         modelled = self.model.requests(self.log, now)
         if engine == "conditions":
             result = dg.evaluate_automation_conditions(
-                defs=self.defs, instance=self.instance, cursor=self.cursor, evaluation_time=now,
+                defs=self.defs,
+                instance=self.instance,
+                cursor=self.cursor,
+                evaluation_time=now,
                 asset_selection=dg.AssetSelection.all(),  # the automation sensor's target
             )
             self.cursor = result.cursor
@@ -255,7 +259,10 @@ class WeekSimulation:
     # -- the timeline -------------------------------------------------------------------------------------------
 
     def run(
-        self, deploy: dt.datetime, until: dt.datetime, conditions_until: dt.datetime | None = None,
+        self,
+        deploy: dt.datetime,
+        until: dt.datetime,
+        conditions_until: dt.datetime | None = None,
         freshness_before_builds: bool = True,
     ) -> None:
         """Deploy at ``deploy`` (the automation's first evaluation, then the backlog of every feed lands), then
@@ -326,13 +333,16 @@ class WeekSimulation:
 
 @contextmanager
 def simulation(
-    defs: dg.Definitions, start: dt.datetime, stalled: Mapping[str, dt.datetime] | None = None,
+    defs: dg.Definitions,
+    start: dt.datetime,
+    stalled: Mapping[str, dt.datetime] | None = None,
     resumed: Mapping[str, dt.datetime] | None = None,
 ):
     clock = _Clock(start)
     with clock.patched(), dg.DagsterInstance.ephemeral() as instance:
-        yield WeekSimulation(defs=defs, instance=instance, clock=clock, stalled=dict(stalled or {}),
-                             resumed=dict(resumed or {}))
+        yield WeekSimulation(
+            defs=defs, instance=instance, clock=clock, stalled=dict(stalled or {}), resumed=dict(resumed or {})
+        )
 
 
 class SensorTicker:
@@ -345,7 +355,9 @@ class SensorTicker:
     def __call__(self, sim: "WeekSimulation") -> None:
         for sensor in self.sensors:
             context = dg.build_sensor_context(
-                instance=sim.instance, cursor=self.cursors[sensor.name], resources=self.resources,
+                instance=sim.instance,
+                cursor=self.cursors[sensor.name],
+                resources=self.resources,
                 definitions=self.defs,
             )
             sensor(context)

@@ -23,8 +23,16 @@ DESIGN_CONSUMERS = {
     "powerbi_churn_and_ltv": ({"marts/fct_customer_value"}, "powerbi"),
     "retention_alerts": ({"marts/fct_customer_value"}, "alerts"),
     "executive_kpi_scorecard": (
-        {"marts/fct_customer_value", "marts/fct_orders", "marts/dim_customers", "marts/fct_transactions",
-         "marts/fct_campaigns", "staging/stg_support_tickets"}, "scorecard"),
+        {
+            "marts/fct_customer_value",
+            "marts/fct_orders",
+            "marts/dim_customers",
+            "marts/fct_transactions",
+            "marts/fct_campaigns",
+            "staging/stg_support_tickets",
+        },
+        "scorecard",
+    ),
 }
 BUILT_HERE = {"compliance_high_risk_transaction_exports", "retention_alerts", "executive_kpi_scorecard"}
 
@@ -48,7 +56,9 @@ def test_external_consumers_are_assets_downstream_of_the_marts():
     specs = {s.key.path[1]: s for s in exposure_specs(manifest)}
     assert set(specs) == set(DESIGN_CONSUMERS) - BUILT_HERE  # the built ones are real assets of their own
     sigma = specs["sigma_revenue_by_channel"]
-    assert sigma.group_name == CONSUMER_GROUP and "sigma" in sigma.kinds and sigma.owners == ["team:analytics-engineering"]
+    assert (
+        sigma.group_name == CONSUMER_GROUP and "sigma" in sigma.kinds and sigma.owners == ["team:analytics-engineering"]
+    )
     assert {d.asset_key for d in sigma.deps} == {dg.AssetKey(["marts", "fct_orders"])}
     assert "powerbi" in specs["powerbi_fraud_monitoring"].kinds
 
@@ -57,10 +67,17 @@ def test_code_location_lists_the_readers_of_each_mart():
     from customer360.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    readers = {c.path[1] for c in graph.get(dg.AssetKey(["marts", "fct_transactions"])).child_keys
-               if c.path[0] == CONSUMER_GROUP}
-    assert readers == {"powerbi_fraud_monitoring", "sigma_transaction_explorer",
-                       "compliance_high_risk_transaction_exports", "executive_kpi_scorecard"}
+    readers = {
+        c.path[1]
+        for c in graph.get(dg.AssetKey(["marts", "fct_transactions"])).child_keys
+        if c.path[0] == CONSUMER_GROUP
+    }
+    assert readers == {
+        "powerbi_fraud_monitoring",
+        "sigma_transaction_explorer",
+        "compliance_high_risk_transaction_exports",
+        "executive_kpi_scorecard",
+    }
     for name in BUILT_HERE:
         assert graph.get(dg.AssetKey([CONSUMER_GROUP, name])).is_materializable, name
     for name in set(DESIGN_CONSUMERS) - BUILT_HERE:

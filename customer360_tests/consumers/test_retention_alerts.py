@@ -25,24 +25,36 @@ def _asset():
 
 def _run(db: Path, url: str, raise_on_error: bool = True):
     notifier = AlertNotifier(webhook_url=url, attempts=1, backoff_seconds=0)
-    return dg.materialize([_asset()], resources={"warehouse": WarehouseResource(duckdb_path=str(db)),
-                                                 "alert_notifier": notifier}, raise_on_error=raise_on_error)
+    return dg.materialize(
+        [_asset()],
+        resources={"warehouse": WarehouseResource(duckdb_path=str(db)), "alert_notifier": notifier},
+        raise_on_error=raise_on_error,
+    )
 
 
 def _score(db: Path, probabilities: dict[str, float], day_offset: int = 0) -> None:
     """A re-score of the churn model as fct_customer_value would show it: every customer 0.1 except those given."""
     with duckdb.connect(str(db)) as con:
-        con.execute("update marts.fct_customer_value set churn_probability = 0.1, "
-                    "as_of_date = cast(? as date) + to_days(?)", [ "2024-03-14", day_offset])
+        con.execute(
+            "update marts.fct_customer_value set churn_probability = 0.1, as_of_date = cast(? as date) + to_days(?)",
+            ["2024-03-14", day_offset],
+        )
         for customer, p in probabilities.items():
-            con.execute("update marts.fct_customer_value set churn_probability = ? where customer_id = ?", [p, customer])
+            con.execute(
+                "update marts.fct_customer_value set churn_probability = ? where customer_id = ?", [p, customer]
+            )
 
 
 def _customers(db: Path, n: int) -> list[str]:
     with duckdb.connect(str(db)) as con:
-        return [r[0] for r in con.execute(
-            "select customer_id from marts.fct_customer_value order by predicted_ltv desc nulls last, customer_id "
-            "limit ?", [n]).fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "select customer_id from marts.fct_customer_value order by predicted_ltv desc nulls last, customer_id "
+                "limit ?",
+                [n],
+            ).fetchall()
+        ]
 
 
 def _of_kind(alerts: list[dict], kind: str) -> list[dict]:
@@ -59,8 +71,11 @@ def test_one_alert_per_crossing_and_a_daily_digest(warehouse_file):
         baseline = receiver.alerts()
         assert _of_kind(baseline, "retention") == []
         (digest0,) = _of_kind(baseline, "retention_digest")
-        assert (digest0["details"]["high_risk_customers"], digest0["details"]["baseline_customers"],
-                digest0["details"]["new_crossings"]) == (1, 1, 0)
+        assert (
+            digest0["details"]["high_risk_customers"],
+            digest0["details"]["baseline_customers"],
+            digest0["details"]["new_crossings"],
+        ) == (1, 1, 0)
         assert "baseline" in digest0["text"]
 
         _score(warehouse_file, {a: 0.9, b: 0.71, c: 0.7, e: 0.95})  # 0.7 itself is not above the threshold
@@ -79,7 +94,7 @@ def test_one_alert_per_crossing_and_a_daily_digest(warehouse_file):
         # next day: a recovers, c crosses, b stays high → one alert (c) and the new day's digest
         _score(warehouse_file, {a: 0.3, b: 0.8, c: 0.75, e: 0.95}, day_offset=1)
         assert _run(warehouse_file, receiver.url).success
-        second = receiver.alerts()[len(first):]
+        second = receiver.alerts()[len(first) :]
         assert [x["details"]["customer_id"] for x in _of_kind(second, "retention")] == [c]
         day2 = _of_kind(second, "retention_digest")[0]["details"]
         assert (day2["high_risk_customers"], day2["new_crossings"], day2["recovered"]) == (3, 1, 1)
@@ -117,7 +132,8 @@ def test_threshold_is_the_dbt_var_shared_with_the_churn_rate_metric():
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
     measures = {m["name"]: m for sm in manifest["semantic_models"] for m in sm["measures"]}
     assert measures["high_churn_risk_customers"]["expr"] == (
-        f"case when churn_probability > {dbt_vars['churn_probability_threshold']} then 1 else 0 end")
+        f"case when churn_probability > {dbt_vars['churn_probability_threshold']} then 1 else 0 end"
+    )
 
 
 def test_the_churn_models_high_risk_tier_follows_the_dbt_var(monkeypatch):

@@ -15,8 +15,9 @@ from customer360.transform.project import dbt_project
 
 
 def _asset(db: Path, exports: Path, kpis=SCORECARD_KPIS):
-    settings = dataclasses.replace(Settings.from_env(), duckdb_path=str(db), exports_url=str(exports),
-                                   warehouse="duckdb")
+    settings = dataclasses.replace(
+        Settings.from_env(), duckdb_path=str(db), exports_url=str(exports), warehouse="duckdb"
+    )
     return build_scorecard_asset(json.loads(dbt_project("local").manifest_path.read_text()), settings, kpis)
 
 
@@ -32,9 +33,11 @@ def test_scorecard_numbers_equal_direct_sql(warehouse_file, tmp_path, monkeypatc
     real_run = subprocess.run
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: started.append(args) or real_run(args, **kw))
     with duckdb.connect(str(warehouse_file)) as con:  # scored customers, as after the ML assets ran
-        con.execute("update marts.fct_customer_value set churn_probability = case when hash(customer_id) % 5 = 0 "
-                    "then 0.9 else 0.2 end, predicted_ltv = total_spend * 1.5, customer_segment = case when "
-                    "total_orders > 1 then 'Loyal' else 'New' end")
+        con.execute(
+            "update marts.fct_customer_value set churn_probability = case when hash(customer_id) % 5 = 0 "
+            "then 0.9 else 0.2 end, predicted_ltv = total_spend * 1.5, customer_segment = case when "
+            "total_orders > 1 then 'Loyal' else 'New' end"
+        )
     result = dg.materialize([_asset(warehouse_file, tmp_path / "exports")])
     assert result.success
     assert len(started) == 1  # the three queries (totals, by month, by segment) in ONE MetricFlow process
@@ -46,7 +49,7 @@ def test_scorecard_numbers_equal_direct_sql(warehouse_file, tmp_path, monkeypatc
         "revenue": "select sum(total_amount) from marts.fct_orders where order_status = 'completed'",
         "active_customers": "select count(*) from marts.dim_customers where is_active",
         "churn_rate": "select avg(case when churn_probability > 0.7 then 1.0 else 0.0 end) "
-                      "from marts.fct_customer_value where churn_probability is not null",
+        "from marts.fct_customer_value where churn_probability is not null",
         "flagged_amount": "select sum(amount) from marts.fct_transactions where is_high_risk",
         "campaign_conversion_rate": "select avg(case when converted then 1.0 else 0.0 end) from marts.fct_campaigns",
         "csat": "select avg(satisfaction_score) from staging.stg_support_tickets where satisfaction_score is not null",
@@ -68,8 +71,11 @@ def test_scorecard_numbers_equal_direct_sql(warehouse_file, tmp_path, monkeypatc
 
 def test_unknown_metric_is_a_clear_error_on_the_asset(warehouse_file, tmp_path):
     bogus = (*SCORECARD_KPIS, Kpi("net_promoter_score", "NPS", "score"))
-    with pytest.raises(dg.Failure, match=r"(?s)semantic layer could not answer.*net_promoter_score.*"
-                                         r"does not exactly match any known metrics"):
+    with pytest.raises(
+        dg.Failure,
+        match=r"(?s)semantic layer could not answer.*net_promoter_score.*"
+        r"does not exactly match any known metrics",
+    ):
         dg.materialize([_asset(warehouse_file, tmp_path / "exports", bogus)])
     assert not (tmp_path / "exports" / "scorecard").exists()
     # once the metric list is fixed, a retry completes

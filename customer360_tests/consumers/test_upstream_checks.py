@@ -17,9 +17,17 @@ from customer360.transform.project import dbt_project
 
 MART = dg.AssetKey(["marts", "fct_orders"])
 DASHBOARD = Exposure(
-    name="sigma_revenue_by_channel", unique_id="exposure.c360.sigma_revenue_by_channel", type="dashboard",
-    tool="sigma", label="Sigma — revenue by channel", description="", owner="team:finance", maturity=None, url=None,
-    deps=(MART,), built_by=None,
+    name="sigma_revenue_by_channel",
+    unique_id="exposure.c360.sigma_revenue_by_channel",
+    type="dashboard",
+    tool="sigma",
+    label="Sigma — revenue by channel",
+    description="",
+    owner="team:finance",
+    maturity=None,
+    url=None,
+    deps=(MART,),
+    built_by=None,
 )
 OWN = dg.AssetCheckKey(DASHBOARD.key, UPSTREAM_CHECK_NAME)
 
@@ -27,16 +35,23 @@ OWN = dg.AssetCheckKey(DASHBOARD.key, UPSTREAM_CHECK_NAME)
 def _defs(outcome: dict) -> dg.Definitions:
     """A mart with an ERROR test and a WARN test (outcomes from ``outcome``), and one dashboard reading it."""
 
-    @dg.asset(key=MART, check_specs=[dg.AssetCheckSpec("not_null_order_id", asset=MART),
-                                     dg.AssetCheckSpec("accepted_values_status", asset=MART)])
+    @dg.asset(
+        key=MART,
+        check_specs=[
+            dg.AssetCheckSpec("not_null_order_id", asset=MART),
+            dg.AssetCheckSpec("accepted_values_status", asset=MART),
+        ],
+    )
     def mart():
         if outcome.get("crash"):
             raise RuntimeError("the dbt step died before its tests ran")
         yield dg.MaterializeResult()
-        yield dg.AssetCheckResult(check_name="not_null_order_id", passed=outcome["error_test"],
-                                  severity=dg.AssetCheckSeverity.ERROR)
-        yield dg.AssetCheckResult(check_name="accepted_values_status", passed=outcome["warn_test"],
-                                  severity=dg.AssetCheckSeverity.WARN)
+        yield dg.AssetCheckResult(
+            check_name="not_null_order_id", passed=outcome["error_test"], severity=dg.AssetCheckSeverity.ERROR
+        )
+        yield dg.AssetCheckResult(
+            check_name="accepted_values_status", passed=outcome["warn_test"], severity=dg.AssetCheckSeverity.WARN
+        )
 
     base = dg.Definitions(assets=[mart, dg.AssetSpec(DASHBOARD.key, deps=[MART], kinds={"sigma"})])
     return dg.Definitions.merge(
@@ -53,7 +68,8 @@ def _latest(instance: dg.DagsterInstance):
 def _build_mart(instance, outcome):
     defs = _defs(outcome)
     result = defs.get_implicit_global_asset_job_def().execute_in_process(
-        instance=instance, asset_selection=[MART], raise_on_error=False)
+        instance=instance, asset_selection=[MART], raise_on_error=False
+    )
     assert result.success != bool(outcome.get("crash"))
     return defs
 
@@ -95,8 +111,11 @@ def test_a_check_left_planned_by_a_failed_run_does_not_freeze_the_dashboard():
         _build_mart(instance, {"crash": True})  # both tests planned, never evaluated: the run failed
         assert sync_upstream_checks(instance, graph) == []  # nothing new to say
         # the test is re-run on its own (e.g. the weekly full dbt tests) and passes: the dashboard follows
-        instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-            asset_key=MART, check_name="not_null_order_id", passed=True, severity=dg.AssetCheckSeverity.ERROR))
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=MART, check_name="not_null_order_id", passed=True, severity=dg.AssetCheckSeverity.ERROR
+            )
+        )
         reported = sync_upstream_checks(instance, graph)
         assert [(e.asset_key, e.passed) for e in reported] == [(DASHBOARD.key, True)]
         assert reported[0].metadata["upstream_checks_without_result"].value == 1

@@ -11,7 +11,9 @@ def good_files(landing, truth) -> dict[str, list[str]]:
     bad = {b["key"] for b in json.loads((truth / "bad_files.json").read_text())}
     out = {}
     for s in SOURCE_NAMES:
-        files = sorted(p for p in (landing / s).glob("load_date=*/*.parquet") if p.relative_to(landing).as_posix() not in bad)
+        files = sorted(
+            p for p in (landing / s).glob("load_date=*/*.parquet") if p.relative_to(landing).as_posix() not in bad
+        )
         out[s] = [str(p) for p in files]
     return out
 

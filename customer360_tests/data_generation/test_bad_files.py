@@ -45,7 +45,11 @@ def test_each_bad_file_has_its_defect(small_landing, bad, landing_db):
             continue
         assert t.column_names == expected, b
         if b["defect"] == "wrong_type":
-            wrong = [f.name for f in t.schema if f.name in expected and pa.types.is_string(f.type) and spec.column(f.name).type != "string"]
+            wrong = [
+                f.name
+                for f in t.schema
+                if f.name in expected and pa.types.is_string(f.type) and spec.column(f.name).type != "string"
+            ]
             assert len(wrong) == 1, b
         elif b["defect"] == "null_primary_key":
             assert t.column(spec.primary_key).null_count > 0
@@ -77,7 +81,9 @@ def test_bad_files_never_share_a_key_with_good_rows(small_landing, bad, landing_
             continue
         ids = [i for i in t.column(pk).to_pylist() if i is not None]
         placeholders = ", ".join("?" for _ in ids)
-        clash = landing_db.execute(f"select count(*) from {b['source']} where {pk} in ({placeholders})", ids).fetchone()[0]
+        clash = landing_db.execute(
+            f"select count(*) from {b['source']} where {pk} in ({placeholders})", ids
+        ).fetchone()[0]
         assert clash == 0, b
 
 

@@ -25,7 +25,11 @@ def _run(root: Path, **kw) -> object:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_volumes_follow_the_design_and_scale_linearly(tmp_path):
@@ -80,30 +84,68 @@ def test_append_day_continues_the_landing_zone(tmp_path):
     assert any(k.startswith("products/load_date=2024-03-11/") for k in new)  # Monday: a new catalogue
     assert not any(k.startswith("products/load_date=2024-03-12/") for k in new)
     state = json.loads((truth / "_state" / "state.json").read_text())
-    assert state["end"] == "2024-03-12" and state["seed"] == state_before["seed"] and state["appended"] == ["2024-03-11", "2024-03-12"]
+    assert (
+        state["end"] == "2024-03-12"
+        and state["seed"] == state_before["seed"]
+        and state["appended"] == ["2024-03-11", "2024-03-12"]
+    )
 
     con = connect(landing, truth)
     q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
     for source in ("orders", "transactions", "campaigns", "support_tickets"):
-        assert q(f"select count(*) from {source} where customer_id not in (select customer_id from customers)") == 0, source
-    assert q("select count(*) from events where customer_id is not null and customer_id not in (select customer_id from customers)") == 0
+        assert q(f"select count(*) from {source} where customer_id not in (select customer_id from customers)") == 0, (
+            source
+        )
+    assert (
+        q(
+            "select count(*) from events where customer_id is not null and customer_id not in (select customer_id from customers)"
+        )
+        == 0
+    )
     assert q("select count(*) from orders where product_id not in (select product_id from products)") == 0
-    assert q("select count(*) from transactions where order_id is not null and order_id not in (select order_id from orders)") == 0
+    assert (
+        q(
+            "select count(*) from transactions where order_id is not null and order_id not in (select order_id from orders)"
+        )
+        == 0
+    )
     # new entities have new ids: no order/transaction/event/ticket of the new days reuses an older id
-    for source, pk, t in (("orders", "order_id", "order_date"), ("transactions", "transaction_id", "transaction_date"),
-                          ("events", "event_id", "event_timestamp"), ("support_tickets", "ticket_id", "created_at")):
-        clash = q(f"select count(*) from {source} n where {t}::date >= date '2024-03-11' and exists "
-                  f"(select 1 from {source} o where o.{pk} = n.{pk} and o._load_date < date '2024-03-11')")
+    for source, pk, t in (
+        ("orders", "order_id", "order_date"),
+        ("transactions", "transaction_id", "transaction_date"),
+        ("events", "event_id", "event_timestamp"),
+        ("support_tickets", "ticket_id", "created_at"),
+    ):
+        clash = q(
+            f"select count(*) from {source} n where {t}::date >= date '2024-03-11' and exists "
+            f"(select 1 from {source} o where o.{pk} = n.{pk} and o._load_date < date '2024-03-11')"
+        )
         assert clash == 0, source
     # existing customers keep acting, new ones sign up; rows decided earlier (resolutions, late rows) arrive
-    assert q("select count(distinct customer_id) from orders where order_date = date '2024-03-11' and customer_id in "
-             "(select customer_id from customers where signup_date < date '2024-03-11')") > 3
+    assert (
+        q(
+            "select count(distinct customer_id) from orders where order_date = date '2024-03-11' and customer_id in "
+            "(select customer_id from customers where signup_date < date '2024-03-11')"
+        )
+        > 3
+    )
     assert q("select count(distinct customer_id) from customers where signup_date >= date '2024-03-11'") == q(
-        "select count(*) from truth_customers where customer_id in (select customer_id from customers where signup_date >= date '2024-03-11')")
+        "select count(*) from truth_customers where customer_id in (select customer_id from customers where signup_date >= date '2024-03-11')"
+    )
     if pending:
-        assert q("select count(*) from support_tickets where _load_date = date '2024-03-11' and created_at::date < date '2024-03-11'") > 0
-    assert q("select count(*) from transactions where transaction_id not in (select transaction_id from transactions) ") == 0
-    assert q("select count(*) from truth_fraud where transaction_id not in (select transaction_id from transactions)") == 0
+        assert (
+            q(
+                "select count(*) from support_tickets where _load_date = date '2024-03-11' and created_at::date < date '2024-03-11'"
+            )
+            > 0
+        )
+    assert (
+        q("select count(*) from transactions where transaction_id not in (select transaction_id from transactions) ")
+        == 0
+    )
+    assert (
+        q("select count(*) from truth_fraud where transaction_id not in (select transaction_id from transactions)") == 0
+    )
 
 
 def test_append_day_is_deterministic_and_checks_its_inputs(tmp_path):
@@ -127,20 +169,47 @@ def test_s3_landing_zone_gives_the_same_files(tmp_path, monkeypatch):
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
+        for k, v in {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+        }.items():
             monkeypatch.setenv(k, v)
         s3 = boto3.client("s3", endpoint_url=endpoint)
         s3.create_bucket(Bucket="lake")
-        summary = generate(GenerateConfig(landing="s3://lake/raw/landing", truth=str(tmp_path / "truth"), scale=0.002, days=7,
-                                          end_date=date(2024, 3, 10), seed=5, bad_files=2, progress=False))
+        summary = generate(
+            GenerateConfig(
+                landing="s3://lake/raw/landing",
+                truth=str(tmp_path / "truth"),
+                scale=0.002,
+                days=7,
+                end_date=date(2024, 3, 10),
+                seed=5,
+                bad_files=2,
+                progress=False,
+            )
+        )
         assert summary.landing == "s3://lake/raw/landing"
         objects = {}
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket="lake", Prefix="raw/landing/"):
             for o in page.get("Contents", []):
-                objects[o["Key"].removeprefix("raw/landing/")] = hashlib.sha256(s3.get_object(Bucket="lake", Key=o["Key"])["Body"].read()).hexdigest()
+                objects[o["Key"].removeprefix("raw/landing/")] = hashlib.sha256(
+                    s3.get_object(Bucket="lake", Key=o["Key"])["Body"].read()
+                ).hexdigest()
         local = tmp_path / "local"
-        generate(GenerateConfig(landing=str(local / "landing"), truth=str(local / "truth"), scale=0.002, days=7,
-                                end_date=date(2024, 3, 10), seed=5, bad_files=2, progress=False))
+        generate(
+            GenerateConfig(
+                landing=str(local / "landing"),
+                truth=str(local / "truth"),
+                scale=0.002,
+                days=7,
+                end_date=date(2024, 3, 10),
+                seed=5,
+                bad_files=2,
+                progress=False,
+            )
+        )
         assert objects == _digests(local / "landing")
         s = append_day("s3://lake/raw/landing", str(tmp_path / "truth"), progress=False)
         assert s.end_date == "2024-03-11"
@@ -149,18 +218,48 @@ def test_s3_landing_zone_gives_the_same_files(tmp_path, monkeypatch):
 
 
 def test_cli_runs_and_refuses_bad_arguments(tmp_path):
-    cmd = [sys.executable, "-m", "data_generation", "--scale", "0.002", "--days", "5", "--end-date", "2024-03-10",
-           "--landing", str(tmp_path / "landing"), "--truth", str(tmp_path / "truth"), "--seed", "3", "--no-progress", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "data_generation",
+        "--scale",
+        "0.002",
+        "--days",
+        "5",
+        "--end-date",
+        "2024-03-10",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--truth",
+        str(tmp_path / "truth"),
+        "--seed",
+        "3",
+        "--no-progress",
+        "--json",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     summary = json.loads(out.stdout)
     assert summary["end_date"] == "2024-03-10" and summary["sources"]["orders"]["rows"] > 0
-    out = subprocess.run([sys.executable, "-m", "data_generation", "--append-day", "--landing", str(tmp_path / "landing"),
-                          "--truth", str(tmp_path / "truth"), "--no-progress"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "data_generation",
+            "--append-day",
+            "--landing",
+            str(tmp_path / "landing"),
+            "--truth",
+            str(tmp_path / "truth"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "2024-03-11" in out.stdout and "transactions" in out.stdout
     bad = subprocess.run([*cmd[:-2], "--scale", "-1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--scale" in bad.stderr
-    inside = subprocess.run([*cmd[:10], "--truth", str(tmp_path / "landing" / "t"), "--overwrite"], capture_output=True, text=True)
+    inside = subprocess.run(
+        [*cmd[:10], "--truth", str(tmp_path / "landing" / "t"), "--overwrite"], capture_output=True, text=True
+    )
     assert inside.returncode == 2 and "truth" in inside.stderr
-
-
-

@@ -19,7 +19,7 @@ def test_truth_is_only_under_truth_and_lists_every_customer(small_landing, landi
 
 def test_fraudsters_and_their_transactions(landing_db):
     q = lambda sql: landing_db.execute(sql).fetchone()  # noqa: E731
-    share, = q("select avg(is_fraudster::int) from truth_customers")
+    (share,) = q("select avg(is_fraudster::int) from truth_customers")
     assert 0.008 < share < 0.03
     n_fraud, in_landing, by_fraudsters = q(
         "select count(*), count(*) filter (where transaction_id in (select transaction_id from transactions)), "
@@ -34,18 +34,20 @@ def test_fraudsters_and_their_transactions(landing_db):
     ).fetchall()
     (_, n0, f0, c0), (_, n1, f1, c1) = sig
     assert n1 > 3 * n0 and f1 > 3 * f0 and c1 > 1.5 * c0
-    merchants = dict(landing_db.execute(
-        "select c.is_fraudster, avg(m) from (select customer_id, count(distinct merchant_id) m from transactions group by 1) "
-        "join truth_customers c using (customer_id) group by 1"
-    ).fetchall())
+    merchants = dict(
+        landing_db.execute(
+            "select c.is_fraudster, avg(m) from (select customer_id, count(distinct merchant_id) m from transactions group by 1) "
+            "join truth_customers c using (customer_id) group by 1"
+        ).fetchall()
+    )
     assert merchants[True] > 1.5 * merchants[False]
     # … but not on one column: legit customers also pay at night and fail payments
-    legit_night, = q(
+    (legit_night,) = q(
         "select count(*) from transactions where hour(transaction_date) < 5 and transaction_id not in (select transaction_id from truth_fraud)"
     )
     assert legit_night > 0.3 * n_fraud
     # bursts come with a login from a device/browser combination the customer does not normally use
-    new_combo, = q(
+    (new_combo,) = q(
         "with usual as (select customer_id, mode(device_type || '/' || browser) combo from events where customer_id is not null group by 1) "
         "select avg((e.device_type || '/' || e.browser <> u.combo)::int) from events e join usual u using (customer_id) "
         "join truth_customers c using (customer_id) where c.is_fraudster and e.event_type = 'login'"
@@ -55,12 +57,19 @@ def test_fraudsters_and_their_transactions(landing_db):
 
 def test_churners_go_quiet_after_their_churn_date_with_precursors(small_landing, landing_db):
     q = lambda sql: landing_db.execute(sql).fetchone()  # noqa: E731
-    n_churn, = q(f"select count(*) from truth_customers where churn_date <= date '{small_landing.end}'")
+    (n_churn,) = q(f"select count(*) from truth_customers where churn_date <= date '{small_landing.end}'")
     assert n_churn > 30
-    for source, col in (("orders", "order_date"), ("transactions", "transaction_date"), ("events", "event_timestamp"), ("support_tickets", "created_at")):
-        after, = q(f"select count(*) from {source} s join truth_customers c using (customer_id) where c.churn_date is not null and s.{col}::date >= c.churn_date")
+    for source, col in (
+        ("orders", "order_date"),
+        ("transactions", "transaction_date"),
+        ("events", "event_timestamp"),
+        ("support_tickets", "created_at"),
+    ):
+        (after,) = q(
+            f"select count(*) from {source} s join truth_customers c using (customer_id) where c.churn_date is not null and s.{col}::date >= c.churn_date"
+        )
         assert after == 0, source
-    opened_after, = q(
+    (opened_after,) = q(
         "select count(*) from campaigns s join truth_customers c using (customer_id) where c.churn_date is not null and s.opened_at::date >= c.churn_date"
     )
     assert opened_after == 0
@@ -87,7 +96,9 @@ def test_archetypes_shape_spend_and_engagement(landing_db):
     ).fetchall()
     avg = dict(rows)
     assert avg["high_value"] > avg["loyal"] > avg["dormant"] and avg["bargain"] > avg["dormant"]
-    price = dict(landing_db.execute(
-        "select archetype, median(total_amount / quantity) from orders join truth_customers using (customer_id) group by 1"
-    ).fetchall())
+    price = dict(
+        landing_db.execute(
+            "select archetype, median(total_amount / quantity) from orders join truth_customers using (customer_id) group by 1"
+        ).fetchall()
+    )
     assert price["high_value"] > 1.5 * price["bargain"]

@@ -47,10 +47,27 @@ def _generate(work: Path, today: date) -> Path:
 
     landing = work / "generated"
     subprocess.run(
-        [sys.executable, "-m", "data_generation", "--scale", str(SCALE), "--days", str(HISTORY_DAYS),
-         "--end-date", today.isoformat(), "--landing", str(landing), "--truth", str(work / "truth"),
-         "--seed", "11", "--no-progress"],
-        check=True, cwd=REPO_ROOT, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "data_generation",
+            "--scale",
+            str(SCALE),
+            "--days",
+            str(HISTORY_DAYS),
+            "--end-date",
+            today.isoformat(),
+            "--landing",
+            str(landing),
+            "--truth",
+            str(work / "truth"),
+            "--seed",
+            "11",
+            "--no-progress",
+        ],
+        check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
     )
     return landing
 
@@ -134,8 +151,7 @@ def e2e(tmp_path_factory):
             st.start_webserver(stack, port, ARTIFACTS)
             st.wait_for(lambda: (stack.alive(), stack.server_info())[1], 180, 1, "dagster-webserver /server_info")
             timings["webserver_ready_seconds"] = (datetime.now(UTC) - t0).total_seconds()
-            yield E2EContext(stack, receiver, s3_endpoint, bucket, outbox, today, home, duckdb_path, ARTIFACTS,
-                             timings)
+            yield E2EContext(stack, receiver, s3_endpoint, bucket, outbox, today, home, duckdb_path, ARTIFACTS, timings)
         finally:
             stopped = stack.stop()
             timings["stopped"] = stopped

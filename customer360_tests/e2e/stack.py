@@ -47,7 +47,9 @@ def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 
         except (OSError, ValueError, KeyError, StopIteration) as exc:  # transient (server not up yet, ...)
             last_error = exc  # assertions and process deaths (RuntimeError) propagate: fail fast
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+    raise TimeoutError(
+        f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_error})" if last_error else "")
+    )
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------------------------
@@ -243,11 +245,24 @@ class Browser:
         self.width, self.height = width, height
         self._id = 0
         args = [
-            chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-default-apps", "--disable-extensions", "--metrics-recording-only", "--mute-audio",
-            f"--user-data-dir={profile_dir}", f"--window-size={width},{height}",
-            "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank",
+            chromium_binary(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--metrics-recording-only",
+            "--mute-audio",
+            f"--user-data-dir={profile_dir}",
+            f"--window-size={width},{height}",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "about:blank",
         ]
         port_file = profile_dir / "DevToolsActivePort"
         port_file.unlink(missing_ok=True)  # a profile reused from an earlier run names that run's (dead) port

@@ -46,14 +46,19 @@ LAUNCH_BACKFILL = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfi
   ... on LaunchBackfillSuccess { backfillId } ... on Error { message } } }"""
 BACKFILL_Q = """query($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename
   ... on PartitionBackfill { status numPartitions } ... on Error { message } } }"""
-ASSET_NODES_Q = """{ assetNodes { assetKey { path } groupName isMaterializable internalFreshnessPolicy { __typename } } }"""
+ASSET_NODES_Q = (
+    """{ assetNodes { assetKey { path } groupName isMaterializable internalFreshnessPolicy { __typename } } }"""
+)
 # the first visit of a fresh UI opens a "Join the Dagster community" dialog over the page
-SKIP_WELCOME_DIALOG = "[...document.querySelectorAll('button')].filter(b => b.innerText.trim() === 'Skip').forEach(b => b.click())"
+SKIP_WELCOME_DIALOG = (
+    "[...document.querySelectorAll('button')].filter(b => b.innerText.trim() === 'Skip').forEach(b => b.click())"
+)
 
 
 def _sensor(stack, name: str) -> dict:
-    data = stack.graphql(SENSOR_Q, {"s": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION,
-                                          "sensorName": name}})["sensorOrError"]
+    data = stack.graphql(
+        SENSOR_Q, {"s": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION, "sensorName": name}}
+    )["sensorOrError"]
     assert data["__typename"] == "Sensor", data
     return data
 
@@ -65,14 +70,20 @@ def _stop_sensor(stack, name: str) -> None:
 
 
 def _start_sensor(stack, name: str) -> None:
-    result = stack.graphql(START_SENSOR, {"s": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION,
-                                                "sensorName": name}})["startSensor"]
+    result = stack.graphql(
+        START_SENSOR, {"s": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION, "sensorName": name}}
+    )["startSensor"]
     assert result["__typename"] == "Sensor", result
 
 
 def _upload(e2e, days: set[str], sources: list[str]) -> int:
-    s3 = boto3.client("s3", endpoint_url=e2e.s3_endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=e2e.s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     count = 0
     for source in sources:
         for day_dir in sorted((e2e.outbox / source).glob("load_date=*")):
@@ -105,9 +116,15 @@ def _fail_fast(e2e, instance) -> None:
 def _dump_runs(instance, path) -> None:
     """Diagnostics kept beside the logs: every run with its status, tags and timing."""
     rows = [
-        {"run_id": r.dagster_run.run_id, "job": r.dagster_run.job_name, "status": r.dagster_run.status.value,
-         "tags": dict(r.dagster_run.tags), "created": r.create_timestamp.isoformat(),
-         "start": r.start_time, "end": r.end_time}
+        {
+            "run_id": r.dagster_run.run_id,
+            "job": r.dagster_run.job_name,
+            "status": r.dagster_run.status.value,
+            "tags": dict(r.dagster_run.tags),
+            "created": r.create_timestamp.isoformat(),
+            "start": r.start_time,
+            "end": r.end_time,
+        }
         for r in instance.get_run_records()
     ]
     path.write_text(json.dumps(rows, indent=1, default=str))
@@ -173,11 +190,14 @@ def _scenario(e2e, instance):
     # batched: ONE run per source for both of its days (a range run of the daily sources), not one per source and day
     loads = instance.get_run_records(dg.RunsFilter(tags={"customer360/trigger": "arrival"}))
     timings["arrival_runs"] = len(loads)
-    spans = sorted((r.dagster_run.tags["dagster/sensor_name"].removeprefix("raw_").removesuffix("_arrivals"),
-                    r.dagster_run.tags.get("dagster/asset_partition_range_start",
-                                           r.dagster_run.tags.get("dagster/partition")),
-                    r.dagster_run.tags.get("dagster/asset_partition_range_end",
-                                           r.dagster_run.tags.get("dagster/partition"))) for r in loads)
+    spans = sorted(
+        (
+            r.dagster_run.tags["dagster/sensor_name"].removeprefix("raw_").removesuffix("_arrivals"),
+            r.dagster_run.tags.get("dagster/asset_partition_range_start", r.dagster_run.tags.get("dagster/partition")),
+            r.dagster_run.tags.get("dagster/asset_partition_range_end", r.dagster_run.tags.get("dagster/partition")),
+        )
+        for r in loads
+    )
     assert spans == sorted([(s, yesterday, today) for s in DAILY_SOURCES] + [("products", monday, monday)]), spans
 
     nodes = stack.graphql(ASSET_NODES_Q)["assetNodes"]
@@ -194,8 +214,9 @@ def _scenario(e2e, instance):
 
     def automation_built_everything():
         _fail_fast(e2e, instance)
-        missing = [k for k in downstream if _latest(instance, k, today if graph.get(k).partitions_def else None)
-                   is None]
+        missing = [
+            k for k in downstream if _latest(instance, k, today if graph.get(k).partitions_def else None) is None
+        ]
         return not missing or (timings.__setitem__("still_missing", [k.to_user_string() for k in missing]) and False)
 
     st.wait_for(automation_built_everything, 900, 3, "dbt and ML assets materialized by the automation")
@@ -205,22 +226,30 @@ def _scenario(e2e, instance):
     # (staging → marts → ML together), today's partition of the daily-partitioned marts, + at most one run per consumer
     # that follows the marts it reads (they are requested once those are built); the seed/time-spine run was
     # requested before the upload
-    automation_runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/sensor_name": "c360_automation"},
-                                                             created_after=landed_at))
+    automation_runs = instance.get_run_records(
+        dg.RunsFilter(tags={"dagster/sensor_name": "c360_automation"}, created_after=landed_at)
+    )
     timings["automation_runs"] = len(automation_runs)
 
     def selected(record) -> set[str]:
         return {k.path[0] for k in (record.dagster_run.asset_selection or set())}
 
     consumer_runs = [r for r in automation_runs if selected(r) == {"consumers"}]
-    partitioned_runs = [r for r in automation_runs if r not in consumer_runs and "dagster/partition" in r.dagster_run.tags]
+    partitioned_runs = [
+        r for r in automation_runs if r not in consumer_runs and "dagster/partition" in r.dagster_run.tags
+    ]
     # assets no arrival feeds (the seed, the time spine) are built on their own cadence: their run may land inside
     # this window (the automation's first tick can follow the upload), and it is not a rebuild caused by the burst
     from customer360.definitions import defs
 
     fed_by_arrivals = dg.AssetSelection.groups("raw").downstream().resolve(defs.resolve_asset_graph())
-    rebuild_runs = [r for r in automation_runs if r not in consumer_runs and r not in partitioned_runs
-                    and set(r.dagster_run.asset_selection or ()) & fed_by_arrivals]
+    rebuild_runs = [
+        r
+        for r in automation_runs
+        if r not in consumer_runs
+        and r not in partitioned_runs
+        and set(r.dagster_run.asset_selection or ()) & fed_by_arrivals
+    ]
     timings["rebuild_runs"] = len(rebuild_runs)
     assert len(rebuild_runs) == 1, [sorted(map(str, r.dagster_run.asset_selection or [])) for r in rebuild_runs]
     assert {"staging", "intermediate", "marts", "ml"} <= selected(rebuild_runs[0])
@@ -232,10 +261,12 @@ def _scenario(e2e, instance):
 
     def all_pass():
         states = instance.get_freshness_state_records(built)
-        expected = {k: FreshnessState.NOT_APPLICABLE if k in without_policy else FreshnessState.PASS
-                    for k in built}
-        not_pass = {k.to_user_string(): states[k].freshness_state.value if k in states else None
-                    for k in built if k not in states or states[k].freshness_state != expected[k]}
+        expected = {k: FreshnessState.NOT_APPLICABLE if k in without_policy else FreshnessState.PASS for k in built}
+        not_pass = {
+            k.to_user_string(): states[k].freshness_state.value if k in states else None
+            for k in built
+            if k not in states or states[k].freshness_state != expected[k]
+        }
         # the stale source may already have moved on to WARN: it must have passed first
         stale = dg.AssetKey(["raw", STALE_SOURCE]).to_user_string()
         if not_pass.get(stale) == "WARN":
@@ -251,9 +282,16 @@ def _scenario(e2e, instance):
     _upload(e2e, set(days), DAILY_SOURCES)
     backfill_keys = [["raw", s] for s in DAILY_SOURCES] + [["marts", "fct_transactions"]]
     launched = time.monotonic()
-    result = stack.graphql(LAUNCH_BACKFILL, {"p": {
-        "partitionNames": days, "assetSelection": [{"path": p} for p in backfill_keys], "title": "e2e 7-day backfill",
-    }})["launchPartitionBackfill"]
+    result = stack.graphql(
+        LAUNCH_BACKFILL,
+        {
+            "p": {
+                "partitionNames": days,
+                "assetSelection": [{"path": p} for p in backfill_keys],
+                "title": "e2e 7-day backfill",
+            }
+        },
+    )["launchPartitionBackfill"]
     assert result["__typename"] == "LaunchBackfillSuccess", result
     backfill_id = result["backfillId"]
 

@@ -70,8 +70,9 @@ def demo(tmp_path_factory):
     }
     stack = st.DagsterStack(base_url=f"http://127.0.0.1:{port}", env=env)
     started = time.monotonic()
-    demo_proc = st.start_process("make-demo", ["make", "demo", f"DAYS={DAYS}", f"DEMO_ARGS=--port {port}"], env,
-                                 ARTIFACTS)
+    demo_proc = st.start_process(
+        "make-demo", ["make", "demo", f"DAYS={DAYS}", f"DEMO_ARGS=--port {port}"], env, ARTIFACTS
+    )
     stack.processes.append(demo_proc)
     try:
         st.wait_for(lambda: (stack.alive(), stack.server_info())[1], 1200, 2, "make demo to open the UI")
@@ -154,14 +155,21 @@ def test_each_raw_partition_records_its_own_rows_and_files(demo):
 def test_every_asset_has_code_references(demo):
     stack, _, _ = demo
     nodes = stack.graphql(ASSETS_Q)["assetNodes"]
-    without = [n["assetKey"]["path"] for n in nodes
-               if n["groupName"] and not any(e["__typename"] == "CodeReferencesMetadataEntry" for e in n["metadataEntries"])]
+    without = [
+        n["assetKey"]["path"]
+        for n in nodes
+        if n["groupName"] and not any(e["__typename"] == "CodeReferencesMetadataEntry" for e in n["metadataEntries"])
+    ]
     assert not without
 
 
 PAGES = [
     # (file, path, texts the page must show once rendered)
-    ("demo-catalog.png", "/assets", ["executive_kpi_scorecard", "fct_customer_value", "churn_predictions", "raw / orders"]),
+    (
+        "demo-catalog.png",
+        "/assets",
+        ["executive_kpi_scorecard", "fct_customer_value", "churn_predictions", "raw / orders"],
+    ),
     ("demo-raw-orders-partitions.png", "/assets/raw/orders?view=partitions", [f"Materialized ({DAYS})"]),
     ("demo-mart-fct-customer-value.png", "/assets/marts/fct_customer_value", ["customer_id", "composite_score"]),
     ("demo-ml-churn-predictions.png", "/assets/ml/churn_predictions", ["churn_probability"]),

@@ -18,8 +18,15 @@ def generate_landing(root: Path, bad_files: int = 0, seed: int = 3, landing_url:
 
     generate(
         GenerateConfig(
-            landing=landing_url or str(root / "landing"), truth=str(root / "truth"), scale=0.005, days=GEN_DAYS,
-            end_date=GEN_END, seed=seed, bad_files=bad_files, overwrite=False, progress=False,
+            landing=landing_url or str(root / "landing"),
+            truth=str(root / "truth"),
+            scale=0.005,
+            days=GEN_DAYS,
+            end_date=GEN_END,
+            seed=seed,
+            bad_files=bad_files,
+            overwrite=False,
+            progress=False,
         )
     )
     bad = root / "truth" / "bad_files.json"

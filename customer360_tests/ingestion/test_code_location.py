@@ -51,7 +51,15 @@ def test_webserver_lists_raw_assets_and_sensors(tmp_path):
     }
     log = (tmp_path / "webserver.log").open("wb")
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [
+            str(Path(sys.executable).parent / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
         cwd=REPO,
         env=env,
         stdout=log,
@@ -81,7 +89,9 @@ def test_webserver_lists_raw_assets_and_sensors(tmp_path):
         assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
         raw = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"] if n["groupName"] == "raw"}
         assert raw >= {f"raw/{s}" for s in SOURCE_NAMES}
-        sensors = {s["name"]: s["minIntervalSeconds"] for r in data["repositoriesOrError"]["nodes"] for s in r["sensors"]}
+        sensors = {
+            s["name"]: s["minIntervalSeconds"] for r in data["repositoriesOrError"]["nodes"] for s in r["sensors"]
+        }
         for source in SOURCE_NAMES:
             assert sensors[sensor_name(source)] == 30
     finally:
@@ -100,7 +110,6 @@ STEP_ONLY_MODULES = ["customer360.ingestion.loader", "customer360.ingestion.cont
 
 
 def test_loading_the_code_location_does_not_import_what_only_a_step_needs():
-    probe = ("import sys, customer360.definitions; "
-             f"print(sorted(m for m in {STEP_ONLY_MODULES!r} if m in sys.modules))")
+    probe = f"import sys, customer360.definitions; print(sorted(m for m in {STEP_ONLY_MODULES!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

@@ -52,7 +52,10 @@ def test_schema_is_built_from_the_catalog():
 
 
 def test_valid_file_is_normalised_to_catalog_types():
-    df = orders(quantity=pl.Series([1, 3], dtype=pl.Int32), order_status=pl.Series(["completed", "returned"], dtype=pl.Categorical))
+    df = orders(
+        quantity=pl.Series([1, 3], dtype=pl.Int32),
+        order_status=pl.Series(["completed", "returned"], dtype=pl.Categorical),
+    )
     out = validate("orders", df.select(list(reversed(df.columns))), DAY)
     assert out.columns == SOURCES["orders"].column_names
     assert out.schema["quantity"] == pl.Int64 and out.schema["order_status"] == pl.String
@@ -60,10 +63,18 @@ def test_valid_file_is_normalised_to_catalog_types():
 
 def test_tz_aware_timestamps_become_naive_utc():
     ts = pl.Series([datetime(2024, 3, 10, 23, 30, tzinfo=UTC)]).dt.convert_time_zone("America/New_York")
-    df = pl.DataFrame({
-        "ticket_id": ["T1"], "customer_id": ["C1"], "created_at": ts, "resolved_at": pl.Series([None], dtype=pl.Datetime("ns", "UTC")),
-        "category": ["fraud"], "priority": ["high"], "status": ["open"], "satisfaction_score": pl.Series([None], dtype=pl.Int64),
-    })
+    df = pl.DataFrame(
+        {
+            "ticket_id": ["T1"],
+            "customer_id": ["C1"],
+            "created_at": ts,
+            "resolved_at": pl.Series([None], dtype=pl.Datetime("ns", "UTC")),
+            "category": ["fraud"],
+            "priority": ["high"],
+            "status": ["open"],
+            "satisfaction_score": pl.Series([None], dtype=pl.Int64),
+        }
+    )
     out = validate("support_tickets", df, DAY)
     assert out.schema["created_at"] == pl.Datetime("us") and out["created_at"][0] == datetime(2024, 3, 10, 23, 30)
 
@@ -90,14 +101,23 @@ def test_each_defect_is_named(df, check, column):
 def test_future_boundary_is_end_of_next_day():
     ok = orders(order_date=[date(2024, 3, 11)] * 2)
     validate("orders", ok, DAY)  # the day after arrival is accepted (time zones, late exports)
-    base = {"event_id": ["E1"], "session_id": ["S1"], "customer_id": [None], "event_type": ["login"],
-            "page_url": ["/"], "device_type": ["mobile"], "browser": ["x"]}
+    base = {
+        "event_id": ["E1"],
+        "session_id": ["S1"],
+        "customer_id": [None],
+        "event_type": ["login"],
+        "page_url": ["/"],
+        "device_type": ["mobile"],
+        "browser": ["x"],
+    }
     base = {k: v for k, v in base.items() if k in SOURCES["events"].column_names}
     cols = SOURCES["events"].column_names
+
     def events(ts):
         row = {c: base.get(c, ["x"]) for c in cols}
         row["event_timestamp"] = [ts]
         return pl.DataFrame(row)
+
     validate("events", events(datetime(2024, 3, 11, 23, 59, 59)), DAY)
     with pytest.raises(ContractError, match="future"):
         validate("events", events(datetime(2024, 3, 12, 0, 0, 0)), DAY)

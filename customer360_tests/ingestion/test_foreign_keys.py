@@ -27,7 +27,10 @@ def env(tmp_path):
 
 
 def tickets(ids: list[str | None]) -> pl.DataFrame:
-    return pl.DataFrame({"ticket_id": [f"T{i}" for i in range(len(ids))], "customer_id": ids}, schema_overrides={"customer_id": pl.String})
+    return pl.DataFrame(
+        {"ticket_id": [f"T{i}" for i in range(len(ids))], "customer_id": ids},
+        schema_overrides={"customer_id": pl.String},
+    )
 
 
 def check(landing, wh, day, df):
@@ -65,7 +68,9 @@ def test_few_late_references_are_tolerated_while_pending(env):
 def test_ids_in_the_warehouse_count_and_unreadable_landing_files_vouch_for_nothing(env):
     landing, wh, customers = env
     wh.execute("create table raw.customers (customer_id varchar, _load_date date, _source_file varchar)")
-    wh.execute("insert into raw.customers values ('C-old', ?, 'customers/load_date=2023-12-01/p.parquet')", [date(2023, 12, 1)])
+    wh.execute(
+        "insert into raw.customers values ('C-old', ?, 'customers/load_date=2023-12-01/p.parquet')", [date(2023, 12, 1)]
+    )
     landing.store.write(f"customers/load_date={D1}/broken.parquet", b"not parquet")
     customers(D2, ["C2"])
     assert check(landing, wh, D1, tickets(["C-old", "C2"])) == []

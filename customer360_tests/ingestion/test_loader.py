@@ -38,4 +38,6 @@ def test_each_day_reports_its_own_rows_files_and_quarantine_and_a_rerun_gives_th
     }
     assert again.resolved == []  # the bad files still fail: their records stay open
     combined = DayLoad.combine(again.by_day[d] for d in DAYS)
-    assert combined.content_fingerprint(landing) == DayLoad.combine(report.by_day[d] for d in DAYS).content_fingerprint(landing)
+    assert combined.content_fingerprint(landing) == DayLoad.combine(report.by_day[d] for d in DAYS).content_fingerprint(
+        landing
+    )

@@ -35,8 +35,15 @@ EXPECTED_CHECK = {
 
 
 def settings_for(root) -> Settings:
-    return Settings(str(root / "landing"), str(root / "quarantine"), str(root / "wh.duckdb"), "duckdb",
-                    PARTITIONS_START, str(root / "artifacts"), None)
+    return Settings(
+        str(root / "landing"),
+        str(root / "quarantine"),
+        str(root / "wh.duckdb"),
+        "duckdb",
+        PARTITIONS_START,
+        str(root / "artifacts"),
+        None,
+    )
 
 
 def materialize_range(root, instance, sources=None):
@@ -57,8 +64,11 @@ def landing_rows(root, skip: set[str]) -> dict[str, int]:
     """Rows per source in the landing files that are not defective, read independently of the loader."""
     out = {}
     for source in SOURCES:
-        files = sorted(p for p in (root / "landing" / source).rglob("*.parquet")
-                       if p.relative_to(root / "landing").as_posix() not in skip)
+        files = sorted(
+            p
+            for p in (root / "landing" / source).rglob("*.parquet")
+            if p.relative_to(root / "landing").as_posix() not in skip
+        )
         out[source] = sum(pl.read_parquet(p).height for p in files)
     return out
 
@@ -88,8 +98,10 @@ def test_range_load_quarantines_every_defect_keeps_every_good_row_and_is_idempot
     bad_keys = {b["key"] for b in bad}
     assert raw_counts(wh) == landing_rows(workspace, bad_keys)
     for source, spec in SOURCES.items():
-        dupes = wh.query(f"select count(*) from (select {spec.primary_key}, _source_file from raw.{source} "
-                         f"group by 1, 2 having count(*) > 1)").item(0, 0)
+        dupes = wh.query(
+            f"select count(*) from (select {spec.primary_key}, _source_file from raw.{source} "
+            f"group by 1, 2 having count(*) > 1)"
+        ).item(0, 0)
         assert dupes == 0
         assert wh.query(f"select count(*) from raw.{source} where _source_file like '%part-9%'").item(0, 0) == 0
 
@@ -119,14 +131,21 @@ def test_range_load_quarantines_every_defect_keeps_every_good_row_and_is_idempot
     mats = {e.asset_key.path[1]: e.materialization for r in results for e in r.get_asset_materialization_events()}
     orders = mats["orders"].metadata
     assert orders["files_loaded"].value == 1 and orders["bytes"].value > 0
-    assert [c.name for c in orders["dagster/column_schema"].schema.columns][-3:] == ["_load_date", "_source_file", "_loaded_at"]
+    assert [c.name for c in orders["dagster/column_schema"].schema.columns][-3:] == [
+        "_load_date",
+        "_source_file",
+        "_loaded_at",
+    ]
     assert "| order_id |" in orders["preview"].value
     assert set(read_ledger(build_resources(settings_for(workspace))["landing"], "orders")) == {
-        (FIRST + timedelta(days=i)).isoformat() for i in range(GEN_DAYS)}
+        (FIRST + timedelta(days=i)).isoformat() for i in range(GEN_DAYS)
+    }
 
     # loader columns: the arrival day is the folder's day, the file is its landing key
-    misplaced = wh.query("select count(*) from raw.events where _source_file not like "
-                         "'events/load_date=' || strftime(_load_date, '%Y-%m-%d') || '/%'").item(0, 0)
+    misplaced = wh.query(
+        "select count(*) from raw.events where _source_file not like "
+        "'events/load_date=' || strftime(_load_date, '%Y-%m-%d') || '/%'"
+    ).item(0, 0)
     assert misplaced == 0
 
     # re-running the same range: same rows (replaced, not appended), new load time, quarantine not duplicated
@@ -147,8 +166,10 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
     assert all(r.success for r in results) and len(results) == 2  # daily sources: one run, products: one run
     wh = build_resources(settings_for(workspace))["warehouse"].build()
     bad = json.loads((workspace / "truth" / "bad_files.json").read_text())
-    partition_keys = {"daily": [(FIRST + timedelta(days=i)).isoformat() for i in range(GEN_DAYS)],
-                      "weekly": ["2024-01-01", "2024-01-08"]}
+    partition_keys = {
+        "daily": [(FIRST + timedelta(days=i)).isoformat() for i in range(GEN_DAYS)],
+        "weekly": ["2024-01-01", "2024-01-08"],
+    }
 
     for source in sources:
         key = dg.AssetKey(["raw", source])
@@ -164,12 +185,18 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
         expected_rows = {}
         for pkey in expected_keys:
             days = days_of_partition(source, pkey)
-            rows, files = wh.query(f"select count(*), count(distinct _source_file) from raw.{source} "
-                                   "where _load_date between ? and ?", [days[0], days[-1]]).row(0)
-            landed = sorted(p.relative_to(workspace / "landing").as_posix() for d in days
-                            for p in (workspace / "landing" / source / f"load_date={d}").glob("*.parquet"))
-            quarantined = sorted(b["key"] for b in bad
-                                 if b["source"] == source and date.fromisoformat(b["load_date"]) in days)
+            rows, files = wh.query(
+                f"select count(*), count(distinct _source_file) from raw.{source} where _load_date between ? and ?",
+                [days[0], days[-1]],
+            ).row(0)
+            landed = sorted(
+                p.relative_to(workspace / "landing").as_posix()
+                for d in days
+                for p in (workspace / "landing" / source / f"load_date={d}").glob("*.parquet")
+            )
+            quarantined = sorted(
+                b["key"] for b in bad if b["source"] == source and date.fromisoformat(b["load_date"]) in days
+            )
             md = by_partition[pkey][0].metadata
             assert md["dagster/row_count"].value == rows, (source, pkey)
             assert md["dagster/partition_row_count"].value == rows, (source, pkey)
@@ -187,15 +214,19 @@ def test_range_run_records_each_partition_with_its_own_rows_files_and_quarantine
 
         # the run's totals: one line of the run's log
         [result] = [r for r in results if key in {e.asset_key for e in r.get_asset_materialization_events()}]
-        summaries = [s for e in instance.all_logs(result.run_id) if (s := parse_run_summary(e.user_message))
-                     and s["source"] == source]
+        summaries = [
+            s
+            for e in instance.all_logs(result.run_id)
+            if (s := parse_run_summary(e.user_message)) and s["source"] == source
+        ]
         assert len(summaries) == 1
         total = wh.query(f"select count(*) from raw.{source}").item(0, 0)
         assert summaries[0]["rows"] == sum(expected_rows.values()) == total
         assert summaries[0]["partition_count"] == len(expected_keys)
         # the quarantine check is still evaluated, once per run
-        [evaluation] = [e for e in result.get_asset_check_evaluations()
-                        if e.asset_key == key and e.check_name == QUARANTINE_CHECK]
+        [evaluation] = [
+            e for e in result.get_asset_check_evaluations() if e.asset_key == key and e.check_name == QUARANTINE_CHECK
+        ]
         assert evaluation.passed == (not any(b["source"] == source for b in bad))
 
 
@@ -230,7 +261,9 @@ def test_fixed_redelivery_is_loaded_and_broken_redelivery_loses_nothing(workspac
     (workspace / "landing" / good_key).write_bytes(b"PAR1 this is not parquet")
     result = dg.materialize(orders, resources=build_resources(settings), instance=instance, partition_key=day)
     assert wh.query("select count(*) from raw.orders where _source_file = ?", [good_key]).item(0, 0) == good_rows
-    assert wh.query("select count(*) from raw.orders where _load_date = ?", [date.fromisoformat(day)]).item(0, 0) == after
+    assert (
+        wh.query("select count(*) from raw.orders where _load_date = ?", [date.fromisoformat(day)]).item(0, 0) == after
+    )
     [evaluation] = checks(result, QUARANTINE_CHECK)
     assert not evaluation.passed and good_key in evaluation.metadata["quarantined_files"].value
     assert f"{day}: part-000.parquet" in evaluation.description
@@ -240,11 +273,20 @@ def test_load_from_s3_landing(tmp_path, s3_bucket, instance):
     from customer360_tests.ingestion.conftest import generate_landing
 
     generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
-    settings = Settings(f"s3://{s3_bucket}/landing", f"s3://{s3_bucket}/quarantine", str(tmp_path / "wh.duckdb"),
-                        "duckdb", PARTITIONS_START, str(tmp_path / "a"), None)
+    settings = Settings(
+        f"s3://{s3_bucket}/landing",
+        f"s3://{s3_bucket}/quarantine",
+        str(tmp_path / "wh.duckdb"),
+        "duckdb",
+        PARTITIONS_START,
+        str(tmp_path / "a"),
+        None,
+    )
     assets = [a for a in build_raw_assets(settings) if a.key.path[1] in ("customers", "orders")]
     assert all("s3" in a.specs_by_key[a.key].kinds for a in assets)
-    result = dg.materialize(assets, resources=build_resources(settings), instance=instance, partition_key=GEN_END.isoformat())
+    result = dg.materialize(
+        assets, resources=build_resources(settings), instance=instance, partition_key=GEN_END.isoformat()
+    )
     assert result.success
     wh = build_resources(settings)["warehouse"].build()
     counts = wh.query("select count(*), count(distinct _source_file) from raw.orders").row(0)
@@ -305,9 +347,17 @@ def test_unicode_file_names_load_and_unrecognised_objects_warn_on_s3(tmp_path, s
     from customer360_tests.ingestion.conftest import generate_landing
 
     generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
-    settings = Settings(f"s3://{s3_bucket}/landing", f"s3://{s3_bucket}/quarantine", str(tmp_path / "wh.duckdb"),
-                        "duckdb", PARTITIONS_START, str(tmp_path / "a"), None)
+    settings = Settings(
+        f"s3://{s3_bucket}/landing",
+        f"s3://{s3_bucket}/quarantine",
+        str(tmp_path / "wh.duckdb"),
+        "duckdb",
+        PARTITIONS_START,
+        str(tmp_path / "a"),
+        None,
+    )
     customers = [a for a in build_raw_assets(settings) if a.key.path[1] == "customers"]
-    assert dg.materialize(customers, resources=build_resources(settings), instance=instance,
-                          partition_key=GEN_END.isoformat()).success  # the ids the orders refer to
+    assert dg.materialize(
+        customers, resources=build_resources(settings), instance=instance, partition_key=GEN_END.isoformat()
+    ).success  # the ids the orders refer to
     _assert_unicode_names_and_unrecognised_objects(settings, instance, GEN_END.isoformat())

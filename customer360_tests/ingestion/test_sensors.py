@@ -154,8 +154,9 @@ def test_sensor_skips_partitions_already_loaded_by_a_backfill(tmp_path):
     from customer360_tests.ingestion.conftest import GEN_END, generate_landing
 
     generate_landing(tmp_path)
-    settings = Settings(str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START,
-                        "unused", None)
+    settings = Settings(
+        str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START, "unused", None
+    )
     resources = build_resources(settings)
     customers = [a for a in build_raw_assets(settings) if a.key.path[1] == "customers"]
     days = sorted(p.name.split("=")[1] for p in (tmp_path / "landing" / "customers").iterdir())
@@ -181,8 +182,9 @@ def test_a_tick_of_landed_days_loads_in_one_run_with_one_materialization_per_day
     from customer360_tests.ingestion.conftest import generate_landing
 
     generate_landing(tmp_path)
-    settings = Settings(str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START,
-                        "unused", None)
+    settings = Settings(
+        str(tmp_path / "landing"), str(tmp_path / "q"), str(tmp_path / "wh.duckdb"), "duckdb", START, "unused", None
+    )
     resources = build_resources(settings)
     orders = [a for a in build_raw_assets(settings) if a.key.path[1] == "orders"]
     days = sorted(p.name.split("=")[1] for p in (tmp_path / "landing" / "orders").iterdir())

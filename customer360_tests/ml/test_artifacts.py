@@ -14,7 +14,9 @@ def _roundtrip(store: ArtifactStore):
     with pytest.raises(ArtifactNotFound):
         store.load("churn_predictions")
     assert store.latest_version("churn_predictions") is None
-    v1 = store.save("churn_predictions", _model(), {"features": ["x"], "metrics": {"auc": 0.9}, "data_fingerprint": "fp1"})
+    v1 = store.save(
+        "churn_predictions", _model(), {"features": ["x"], "metrics": {"auc": 0.9}, "data_fingerprint": "fp1"}
+    )
     loaded = store.load("churn_predictions")
     assert loaded.version == v1 and loaded.manifest["features"] == ["x"] and loaded.manifest["metrics"]["auc"] == 0.9
     assert loaded.manifest["sklearn_version"] and loaded.manifest["data_fingerprint"] == "fp1"
@@ -38,8 +40,12 @@ def test_s3_roundtrip(monkeypatch):
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-                     "AWS_ENDPOINT_URL": endpoint}.items():
+        for k, v in {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+        }.items():
             monkeypatch.setenv(k, v)
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="models")
         _roundtrip(ArtifactStore.from_url("s3://models/customer360"))

@@ -55,8 +55,12 @@ def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
     assert [c.name for c in md[CHURN_KEY]["class_balance"].schema.columns] == ["fold", "rows", "churn_rate"]
     assert 0.0 <= md[CHURN_KEY]["holdout_roc_auc"].value <= 1.0
     # accuracy next to what always answering the majority class scores, balanced accuracy, the high-risk tier
-    for name in ("holdout_accuracy", "holdout_majority_baseline_accuracy", "holdout_balanced_accuracy",
-                 "holdout_high_risk_share"):
+    for name in (
+        "holdout_accuracy",
+        "holdout_majority_baseline_accuracy",
+        "holdout_balanced_accuracy",
+        "holdout_high_risk_share",
+    ):
         assert 0.0 <= md[CHURN_KEY][name].value <= 1.0, name
     assert md[CHURN_KEY]["holdout_majority_baseline_accuracy"].value >= 0.5
     assert "holdout_high_risk_precision" in md[CHURN_KEY]  # a number, or "nan" when nobody is above the threshold
@@ -97,7 +101,6 @@ def test_assets_end_to_end_then_reuse(warehouse_copy, tmp_path, monkeypatch):
         assert md2[key][name].value == md[key][name].value
     segments_2 = wh.read_table("ml", "customer_segments").select(F.ID, "segment_id", "customer_segment").sort(F.ID)
     assert segments_1.equals(segments_2)
-
 
 
 def test_contract_violation_fails_the_asset_with_the_reason(warehouse_copy, tmp_path, monkeypatch):
@@ -178,7 +181,9 @@ def test_output_contract_failure_is_a_failed_blocking_check_that_stops_downstrea
         ran.append(True)
 
     result = dg.materialize(
-        [*risk, downstream], resources={"warehouse": wh}, run_config={"ops": {risk[0].op.name: {"config": {"refit": True}}}},
+        [*risk, downstream],
+        resources={"warehouse": wh},
+        run_config={"ops": {risk[0].op.name: {"config": {"refit": True}}}},
         raise_on_error=False,
     )
     assert not result.success and ran == []  # the downstream asset never ran
@@ -227,8 +232,10 @@ def _add_customer(wh: Warehouse) -> None:
         "order by signup_date, customer_id limit 1"
     )
     # staging is an incremental table (not a view of raw): the dbt run that would merge the new row, by hand
-    if wh.query("select count(*) as n from information_schema.tables where table_schema = 'staging' "
-                "and table_name = 'stg_customers' and table_type = 'BASE TABLE'")["n"][0]:
+    if wh.query(
+        "select count(*) as n from information_schema.tables where table_schema = 'staging' "
+        "and table_name = 'stg_customers' and table_type = 'BASE TABLE'"
+    )["n"][0]:
         wh.execute(
             f"insert into staging.stg_customers select * replace ('{NEW_CUSTOMER}' as customer_id) "
             "from staging.stg_customers order by signup_date, customer_id limit 1"
@@ -304,8 +311,9 @@ def test_daily_scoring_reuses_the_model_and_refits_only_for_a_reason(warehouse_c
 
     # on demand: refit=true refits a model fitted moments ago
     risk = [a for a in ml_assets() if RISK_KEY in a.keys]
-    forced = dg.materialize(risk, resources={"warehouse": wh},
-                            run_config={"ops": {risk[0].op.name: {"config": {"refit": True}}}})
+    forced = dg.materialize(
+        risk, resources={"warehouse": wh}, run_config={"ops": {risk[0].op.name: {"config": {"refit": True}}}}
+    )
     md = _metadata(forced)[RISK_KEY]
     assert md["refit_reason"].value == "refit: requested (refit=true)"
     assert md["model_version"].value != versions[RISK_KEY]
@@ -319,9 +327,11 @@ def test_score_drift_above_the_threshold_refits(warehouse_copy, tmp_path, monkey
     # injected drift: every other customer's behaviour jumps to the extreme of every fraud feature
     df = wh.read_table("ml", "feat_fraud_behavior").sort(F.ID)
     extreme = pl.int_range(pl.len()) % 2 == 0
-    wh.write_table("ml", "feat_fraud_behavior", df.with_columns(
-        pl.when(extreme).then(1.0).otherwise(pl.col(c)).alias(c) for c in F.feature_columns(df)
-    ))
+    wh.write_table(
+        "ml",
+        "feat_fraud_behavior",
+        df.with_columns(pl.when(extreme).then(1.0).otherwise(pl.col(c)).alias(c) for c in F.feature_columns(df)),
+    )
     md = _metadata(dg.materialize(risk, resources={"warehouse": wh}))[RISK_KEY]
     assert md["drift_psi"].value >= md["drift_threshold"].value
     psi = md["drift_psi"].value

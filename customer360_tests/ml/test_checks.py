@@ -16,8 +16,12 @@ KEY = dg.AssetKey(["ml", "churn_predictions"])
 
 def _churn(ids, probs) -> pl.DataFrame:
     return pl.DataFrame(
-        {"customer_id": ids, "churn_probability": probs, "model_version": ["v"] * len(ids),
-         "scored_at": [datetime(2024, 1, 1)] * len(ids)}
+        {
+            "customer_id": ids,
+            "churn_probability": probs,
+            "model_version": ["v"] * len(ids),
+            "scored_at": [datetime(2024, 1, 1)] * len(ids),
+        }
     ).with_columns(pl.col("scored_at").cast(pl.Datetime("us")))
 
 
@@ -38,7 +42,10 @@ def test_column_schema_is_the_output_contract():
 
 def test_specs_contract_blocking_quality_not():
     specs = {s.name: s for s in check_specs("churn_predictions", KEY)}
-    assert specs[CONTRACT_CHECK].blocking and "churn_probability (double, not null, in [0, 1])" in specs[CONTRACT_CHECK].description
+    assert (
+        specs[CONTRACT_CHECK].blocking
+        and "churn_probability (double, not null, in [0, 1])" in specs[CONTRACT_CHECK].description
+    )
     assert {n for n, s in specs.items() if not s.blocking} == {q.name for q in QUALITY["churn_predictions"]}
 
 
@@ -63,13 +70,19 @@ def test_quality_checks_warn_at_their_thresholds():
         key = dg.AssetKey(["ml", table])
         return {r.check_name: r for r in quality_results(table, metrics, key, "test")}
 
-    churn = run("churn_predictions", {"holdout_roc_auc": T.MIN_CHURN_HOLDOUT_AUC - 0.01,
-                                      "holdout_calibration_error": 0.03, "holdout_rows": 50_000})
+    churn = run(
+        "churn_predictions",
+        {"holdout_roc_auc": T.MIN_CHURN_HOLDOUT_AUC - 0.01, "holdout_calibration_error": 0.03, "holdout_rows": 50_000},
+    )
     assert not churn["holdout_roc_auc"].passed and churn["holdout_roc_auc"].severity == dg.AssetCheckSeverity.WARN
     assert churn["holdout_calibration"].passed
     # the calibration allowance shrinks with the holdout size
-    assert not run("churn_predictions", {"holdout_calibration_error": 0.09, "holdout_rows": 50_000})["holdout_calibration"].passed
-    assert run("churn_predictions", {"holdout_calibration_error": 0.09, "holdout_rows": 400})["holdout_calibration"].passed
+    assert not run("churn_predictions", {"holdout_calibration_error": 0.09, "holdout_rows": 50_000})[
+        "holdout_calibration"
+    ].passed
+    assert run("churn_predictions", {"holdout_calibration_error": 0.09, "holdout_rows": 400})[
+        "holdout_calibration"
+    ].passed
     ltv = run("ltv_predictions", {"holdout_rmse_vs_naive": 1.05, "holdout_bias": -0.25})
     assert not ltv["beats_naive_baseline"].passed and not ltv["holdout_bias"].passed
     assert run("ltv_predictions", {"holdout_rmse_vs_naive": 0.9, "holdout_bias": 0.1})["holdout_bias"].passed

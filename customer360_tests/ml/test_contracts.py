@@ -17,7 +17,9 @@ from customer360.ml.contracts import (
 
 def _features(n: int = 5) -> pl.DataFrame:
     rng = np.random.default_rng(0)
-    return pl.DataFrame({"customer_id": [f"c{i}" for i in range(n)], **{f: rng.random(n) for f in SEGMENTATION_FEATURES}})
+    return pl.DataFrame(
+        {"customer_id": [f"c{i}" for i in range(n)], **{f: rng.random(n) for f in SEGMENTATION_FEATURES}}
+    )
 
 
 def test_good_feature_table_passes_and_new_feature_is_allowed():
@@ -29,7 +31,15 @@ def test_good_feature_table_passes_and_new_feature_is_allowed():
     ("mutate", "reason"),
     [
         (lambda d: pl.concat([d, d.head(1)]), "customer_id"),  # two rows for one customer
-        (lambda d: d.with_columns(pl.when(pl.col("customer_id") == "c1").then(1.5).otherwise(pl.col("monetary_norm")).alias("monetary_norm")), "monetary_norm"),
+        (
+            lambda d: d.with_columns(
+                pl.when(pl.col("customer_id") == "c1")
+                .then(1.5)
+                .otherwise(pl.col("monetary_norm"))
+                .alias("monetary_norm")
+            ),
+            "monetary_norm",
+        ),
         (lambda d: d.with_columns(pl.lit(None, dtype=pl.Float64).alias("recency_norm")), "recency_norm"),
         (lambda d: d.drop("tenure_norm"), "tenure_norm"),
         (lambda d: d.with_columns(pl.lit(2.0).alias("brand_new_norm")), "brand_new_norm"),  # added features obey too
@@ -69,8 +79,12 @@ def test_outputs_checked():
     assert _failing_columns("customer_risk_scores", _risk(risk_tier=["low", "severe"])) == {"risk_tier"}
     assert _failing_columns("customer_risk_scores", _risk(anomaly_score=[0.4, 1.2])) == {"anomaly_score"}
     churn = pl.DataFrame(
-        {"customer_id": ["a", "a"], "churn_probability": [0.2, -0.1], "model_version": ["v", "v"],
-         "scored_at": [datetime(2024, 1, 1)] * 2}
+        {
+            "customer_id": ["a", "a"],
+            "churn_probability": [0.2, -0.1],
+            "model_version": ["v", "v"],
+            "scored_at": [datetime(2024, 1, 1)] * 2,
+        }
     ).with_columns(pl.col("scored_at").cast(pl.Datetime("us")))
     assert _failing_columns("churn_predictions", churn) == {"customer_id", "churn_probability"}
     ltv = pl.DataFrame(

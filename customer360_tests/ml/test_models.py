@@ -14,15 +14,32 @@ def _segment_table(n_per: int = 150, seed: int = 0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     base = dict.fromkeys(SEGMENTATION_FEATURES, 0.3)
     profiles = {
-        "whales": {**base, "monetary_norm": 0.95, "avg_order_value_norm": 0.9, "frequency_norm": 0.8, "recency_norm": 0.9},
+        "whales": {
+            **base,
+            "monetary_norm": 0.95,
+            "avg_order_value_norm": 0.9,
+            "frequency_norm": 0.8,
+            "recency_norm": 0.9,
+        },
         "newbies": {**base, "tenure_norm": 0.02, "recency_norm": 0.9, "frequency_norm": 0.1},
-        "sleepers": {**base, "recency_norm": 0.05, "session_frequency_norm": 0.02, "frequency_norm": 0.05, "email_open_rate_norm": 0.0},
+        "sleepers": {
+            **base,
+            "recency_norm": 0.05,
+            "session_frequency_norm": 0.02,
+            "frequency_norm": 0.05,
+            "email_open_rate_norm": 0.0,
+        },
         "browsers": {**base, "session_frequency_norm": 0.95, "avg_session_dur_norm": 0.9, "monetary_norm": 0.05},
     }
     rows = []
     for g, prof in profiles.items():
         for i in range(n_per):
-            rows.append({"customer_id": f"{g}-{i:04d}", **{f: float(np.clip(v + rng.normal(0, 0.03), 0, 1)) for f, v in prof.items()}})
+            rows.append(
+                {
+                    "customer_id": f"{g}-{i:04d}",
+                    **{f: float(np.clip(v + rng.normal(0, 0.03), 0, 1)) for f, v in prof.items()},
+                }
+            )
     return pl.DataFrame(rows)
 
 
@@ -30,8 +47,10 @@ def test_segments_labelled_by_rule_and_stable_across_reruns_and_row_order():
     df = _segment_table()
     model = segmentation.fit_segmentation(df, k_range=(4, 5, 6))
     a = segmentation.assign_segments(model, df)
-    by_group = a.with_columns(pl.col("customer_id").str.split("-").list.first().alias("g")).group_by("g").agg(
-        pl.col("customer_segment").mode().first()
+    by_group = (
+        a.with_columns(pl.col("customer_id").str.split("-").list.first().alias("g"))
+        .group_by("g")
+        .agg(pl.col("customer_segment").mode().first())
     )
     labels = dict(by_group.iter_rows())
     assert labels["whales"] == "High Value" and labels["newbies"] == "New"
@@ -51,7 +70,12 @@ def test_segments_labelled_by_rule_and_stable_across_reruns_and_row_order():
 def test_min_share_rule_rejects_k_with_a_tiny_cluster():
     df = _segment_table(n_per=100)
     rng = np.random.default_rng(1)
-    tiny = pl.DataFrame([{"customer_id": f"tiny-{i}", **{f: float(rng.uniform(0.97, 1.0)) for f in SEGMENTATION_FEATURES}} for i in range(4)])
+    tiny = pl.DataFrame(
+        [
+            {"customer_id": f"tiny-{i}", **{f: float(rng.uniform(0.97, 1.0)) for f in SEGMENTATION_FEATURES}}
+            for i in range(4)
+        ]
+    )
     model = segmentation.fit_segmentation(pl.concat([df, tiny]), k_range=(4, 5))
     chosen = next(r for r in model.selection if r["chosen"])
     assert chosen["eligible"] and chosen["min_share"] >= segmentation.MIN_SEGMENT_SHARE
@@ -67,7 +91,9 @@ def test_fraud_outliers_rank_high_with_their_signals():
     # fraud-like: several signals at once (velocity burst, night activity, failures, many merchants, new devices)
     for f in ("velocity_norm", "night_txn_ratio", "failed_txn_ratio", "distinct_merchants_norm", "new_device_ratio"):
         x[planted, FRAUD_FEATURES.index(f)] = rng.uniform(0.5, 1.0, len(planted))
-    df = pl.DataFrame({"customer_id": [f"c{i:05d}" for i in range(n)], **{f: x[:, i] for i, f in enumerate(FRAUD_FEATURES)}})
+    df = pl.DataFrame(
+        {"customer_id": [f"c{i:05d}" for i in range(n)], **{f: x[:, i] for i, f in enumerate(FRAUD_FEATURES)}}
+    )
     model = fraud.fit_fraud(df, n_jobs=1)
     scored = fraud.score_fraud(model, df)
     assert scored["anomaly_score"].min() >= 0 and scored["anomaly_score"].max() <= 1
@@ -78,8 +104,13 @@ def test_fraud_outliers_rank_high_with_their_signals():
     share_high = tiers.filter(pl.col("risk_tier") == "high")["count"].sum() / n
     assert 0.005 <= share_high <= 0.02
     first = scored.filter(pl.col("customer_id") == "c00000")["top_signals"].item().split(",")
-    assert len(first) == 3 and set(first) <= {"velocity_norm", "night_txn_ratio", "failed_txn_ratio",
-                                                "distinct_merchants_norm", "new_device_ratio"}
+    assert len(first) == 3 and set(first) <= {
+        "velocity_norm",
+        "night_txn_ratio",
+        "failed_txn_ratio",
+        "distinct_merchants_norm",
+        "new_device_ratio",
+    }
     # deterministic
     assert fraud.score_fraud(fraud.fit_fraud(df.reverse(), n_jobs=1), df).equals(scored)
     # fitting and scoring in one pass (the asset's refit path) gives exactly the scores of a separate scoring
@@ -102,8 +133,12 @@ def _boosting_folds(n: int = 3000, seed: int = 0) -> tuple[pl.DataFrame, pl.Data
         spend = np.where(rng.random(n) < orders, 200 * orders + rng.gamma(2.0, 10.0, n), 0.0)
         churned = (rng.random(n) > orders).astype(np.int8)
         return pl.DataFrame(
-            {"customer_id": [f"c{offset + i:06d}" for i in range(n)],
-             **{f: x[:, i] for i, f in enumerate(CHURN_LTV_FEATURES)}, "future_spend": spend, "churned": churned}
+            {
+                "customer_id": [f"c{offset + i:06d}" for i in range(n)],
+                **{f: x[:, i] for i, f in enumerate(CHURN_LTV_FEATURES)},
+                "future_spend": spend,
+                "churned": churned,
+            }
         )
 
     return fold(0), fold(n)
@@ -124,8 +159,9 @@ def test_boosters_stop_early_and_report_what_they_predict():
     assert np.allclose(val["predicted"], model.predict_horizon(to_matrix(holdout, model.features)))
     assert metrics["holdout_spearman"] > 0.5
 
-    cdata = churn.ChurnTraining(train.drop("future_spend"), validation.drop("future_spend"), date(2024, 1, 1),
-                                date(2024, 3, 31))
+    cdata = churn.ChurnTraining(
+        train.drop("future_spend"), validation.drop("future_spend"), date(2024, 1, 1), date(2024, 3, 31)
+    )
     cmodel, cmetrics, _ = churn.fit_churn(cdata)
     assert all(b.n_iter_ < churn.PARAMS["max_iter"] for b in churn.boosters(cmodel))
     assert cmetrics["holdout_roc_auc"] > 0.6
@@ -183,7 +219,9 @@ def test_churn_calibration_never_sees_the_holdout():
     train, validation = _boosting_folds(n=1500, seed=2)
 
     def folds(v):
-        return churn.ChurnTraining(train.drop("future_spend"), v.drop("future_spend"), date(2024, 1, 1), date(2024, 3, 31))
+        return churn.ChurnTraining(
+            train.drop("future_spend"), v.drop("future_spend"), date(2024, 1, 1), date(2024, 3, 31)
+        )
 
     model, metrics, hold = churn.fit_churn(folds(validation))
     flipped = _with_holdout(validation, "churned", (1 - pl.col("churned")).cast(pl.Int8))
@@ -191,7 +229,10 @@ def test_churn_calibration_never_sees_the_holdout():
     x = to_matrix(validation, model.features)
     assert np.array_equal(model.classifier.predict_proba(x), model2.classifier.predict_proba(x))
     assert metrics2["holdout_roc_auc"] == pytest.approx(1 - metrics["holdout_roc_auc"])
-    assert metrics["holdout_rows"] == len(hold["y"]) and metrics["calibration_rows"] + metrics["holdout_rows"] == validation.height
+    assert (
+        metrics["holdout_rows"] == len(hold["y"])
+        and metrics["calibration_rows"] + metrics["holdout_rows"] == validation.height
+    )
     assert 0 <= metrics["holdout_calibration_error"] < 0.2
     assert churn.calibration_error(np.array([0, 0, 1, 1]), np.array([0.0, 0.0, 1.0, 1.0]), bins=2) == 0.0
     assert churn.calibration_error(np.array([0, 0, 1, 1]), np.array([0.5, 0.5, 0.5, 0.5]), bins=2) == 0.5

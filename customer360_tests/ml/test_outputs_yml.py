@@ -24,6 +24,11 @@ def test_yml_columns_and_types_are_the_contracts():
     for name, schema in OUTPUT_SCHEMAS.items():
         assert [c["name"] for c in tables[name]["columns"]] == list(schema.columns)
     types = {c["name"]: c["data_type"] for c in tables["customer_segments"]["columns"]}
-    assert types == {"customer_id": "varchar", "segment_id": "integer", "customer_segment": "varchar",
-                     "model_version": "varchar", "scored_at": "timestamp"}
+    assert types == {
+        "customer_id": "varchar",
+        "segment_id": "integer",
+        "customer_segment": "varchar",
+        "model_version": "varchar",
+        "scored_at": "timestamp",
+    }
     assert "('segment_id', type_int())" in outputs_yml.ML_COLUMNS_MACRO.read_text()

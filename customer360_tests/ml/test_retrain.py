@@ -18,15 +18,26 @@ def _store(tmp_path, **manifest) -> ArtifactStore:
     store = ArtifactStore.from_url(str(tmp_path / "artifacts"))
     model = LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], [0, 0, 1, 1])
     reference = retrain.drift_reference(np.random.default_rng(1).uniform(size=2_000))
-    manifest = {"revision": 1, "features": FEATURES, "drift_reference": reference,
-                "training_window": {"as_of": "2026-03-01"}, **manifest}
+    manifest = {
+        "revision": 1,
+        "features": FEATURES,
+        "drift_reference": reference,
+        "training_window": {"as_of": "2026-03-01"},
+        **manifest,
+    }
     store.save("m", model, manifest, now=FIT_AT)
     return store
 
 
 def _decide(store, refit=None, *, days_later=2.0, revision=1, features=FEATURES, as_of=None):
     return retrain.before_scoring(
-        store, "m", refit, revision=revision, features=features, retrain_days=7, as_of=as_of,
+        store,
+        "m",
+        refit,
+        revision=revision,
+        features=features,
+        retrain_days=7,
+        as_of=as_of,
         now=FIT_AT + timedelta(days=days_later),
     )
 
@@ -54,8 +65,14 @@ def test_a_young_model_without_drift_is_reused_with_the_reason(tmp_path):
     final = pending.after_scoring(0.031)
     assert not final.refit and final.reason == f"reused: model 2.0 days old < 7, PSI 0.031 < {MAX_SCORE_PSI}"
     md = final.metadata(fitted=False)
-    assert md == {"reused_model": True, "refit_reason": final.reason, "model_age_days": 2.0, "retrain_days": 7,
-                  "drift_psi": 0.031, "drift_threshold": MAX_SCORE_PSI}
+    assert md == {
+        "reused_model": True,
+        "refit_reason": final.reason,
+        "model_age_days": 2.0,
+        "retrain_days": 7,
+        "drift_psi": 0.031,
+        "drift_threshold": MAX_SCORE_PSI,
+    }
 
 
 def test_drift_at_the_threshold_refits(tmp_path):

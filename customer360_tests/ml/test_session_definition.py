@@ -35,9 +35,17 @@ def _with_pre_login_sessions(db: Path) -> None:
 def _dbt_run_session_features(db: Path, target: Path) -> None:
     env = {**os.environ, "C360_DUCKDB_PATH": str(db), "C360_DBT_TARGET": "local", "DBT_TARGET_PATH": str(target)}
     args = [
-        str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_session_features", "--full-refresh",
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--vars", json.dumps({"as_of_date": END_DATE.isoformat()}),
+        str(Path(sys.executable).with_name("dbt")),
+        "run",
+        "--select",
+        "int_session_features",
+        "--full-refresh",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--vars",
+        json.dumps({"as_of_date": END_DATE.isoformat()}),
     ]
     proc = subprocess.run(args, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -13,8 +13,13 @@ def postgres_database():
     postgres_admin(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
     postgres_admin(f"CREATE DATABASE {name} OWNER {name}")
     try:
-        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_DB": name,
-               "DAGSTER_PG_USERNAME": name, "DAGSTER_PG_PASSWORD": password}
+        yield {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": "5432",
+            "DAGSTER_PG_DB": name,
+            "DAGSTER_PG_USERNAME": name,
+            "DAGSTER_PG_PASSWORD": password,
+        }
     finally:
         postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         postgres_admin(f"DROP ROLE IF EXISTS {name}")
@@ -33,8 +38,16 @@ def generated_landing(tmp_path_factory):
     from data_generation.generator import GenerateConfig, generate
 
     root = tmp_path_factory.mktemp("c360_gen")
-    generate(GenerateConfig(landing=str(root / "landing"), scale=0.003, days=GEN_DAYS,
-                            end_date=date.fromisoformat(GEN_END), seed=11, bad_files=BAD_FILES))
+    generate(
+        GenerateConfig(
+            landing=str(root / "landing"),
+            scale=0.003,
+            days=GEN_DAYS,
+            end_date=date.fromisoformat(GEN_END),
+            seed=11,
+            bad_files=BAD_FILES,
+        )
+    )
     return root / "landing"
 
 

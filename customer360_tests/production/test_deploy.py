@@ -239,15 +239,20 @@ def test_code_location_serves_over_grpc(tmp_path):
         wait_for_port(port, proc, timeout=180)
         health = subprocess.run(
             [str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(port)],
-            env=env, capture_output=True, text=True, timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert health.returncode == 0, health.stdout + health.stderr
         # the webserver's view: a workspace with a grpc_server entry loads the code location's definitions
         from dagster._grpc.client import DagsterGrpcClient
 
         client = DagsterGrpcClient(port=port, host="127.0.0.1")
-        assert client.ping("customer360") == {"echo": "customer360", "serialized_server_utilization_metrics": ""} or \
-            client.ping("customer360")["echo"] == "customer360"
+        assert (
+            client.ping("customer360") == {"echo": "customer360", "serialized_server_utilization_metrics": ""}
+            or client.ping("customer360")["echo"] == "customer360"
+        )
     finally:
         code = stop(proc)
     assert code is not None, "the code server did not stop"

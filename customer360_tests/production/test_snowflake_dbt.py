@@ -23,11 +23,20 @@ DBT_TIMEOUT = 240
 
 
 def _dbt(env: dict, tmp, *args: str) -> str:
-    cmd = ["timeout", "-k", "10", str(DBT_TIMEOUT), str(BIN / "dbt"), *args, "--fail-fast",
-           "--vars", f"{{as_of_date: '{GEN_END}'}}"]
+    cmd = [
+        "timeout",
+        "-k",
+        "10",
+        str(DBT_TIMEOUT),
+        str(BIN / "dbt"),
+        *args,
+        "--fail-fast",
+        "--vars",
+        f"{{as_of_date: '{GEN_END}'}}",
+    ]
     out = subprocess.run(cmd, cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=DBT_TIMEOUT + 30)
     if out.returncode != 0:
-        log = (tmp / "logs" / "dbt.log")
+        log = tmp / "logs" / "dbt.log"
         detail = log.read_text()[-6000:] if log.exists() else ""
         pytest.fail(f"dbt {' '.join(args)} failed ({out.returncode}):\n{out.stdout[-4000:]}\n{detail}")
     return out.stdout
@@ -51,23 +60,41 @@ def test_dbt_build_on_snowflake_emulator(generated_landing, tmp_path, monkeypatc
             quarantined = {q.key for q in load_days(source, days, wh, res).quarantined}
             assert quarantined <= bad, quarantined - bad  # only the generator's planted defects
 
-        env = {**os.environ, **env_sf, "C360_DBT_TARGET": "snowflake", "DBT_PROFILES_DIR": str(DBT_PROJECT),
-               "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs"),
-               "C360_DBT_THREADS": "4"}
+        env = {
+            **os.environ,
+            **env_sf,
+            "C360_DBT_TARGET": "snowflake",
+            "DBT_PROFILES_DIR": str(DBT_PROJECT),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "DBT_LOG_PATH": str(tmp_path / "logs"),
+            "C360_DBT_THREADS": "4",
+        }
         out = _dbt(env, tmp_path, "build")
         assert "Completed successfully" in out and " ERROR=0 " in out
-        for rel in ("staging.stg_customers", "intermediate.int_customer_fraud_signals", "marts.fct_customer_value",
-                    "ml.feat_customer_segmentation", "ml.feat_fraud_behavior", "snapshots.snap_customer_profile"):
+        for rel in (
+            "staging.stg_customers",
+            "intermediate.int_customer_fraud_signals",
+            "marts.fct_customer_value",
+            "ml.feat_customer_segmentation",
+            "ml.feat_fraud_behavior",
+            "snapshots.snap_customer_profile",
+        ):
             assert wh.query(f"select count(*) from {rel}").item() > 0, rel
         n_txn_first = wh.query("select count(*) from marts.fct_transactions").item()
         n_customers = wh.query("select count(*) from staging.stg_customers").item()
         # the profile history (every KYC/account change of raw.customers), one or more versions per customer
         n_versions = wh.query("select count(*) from snapshots.snap_customer_profile").item()
-        assert n_txn_first > 0 and n_versions >= n_customers == wh.query(
-            "select count(distinct customer_id) from snapshots.snap_customer_profile").item()
+        assert (
+            n_txn_first > 0
+            and n_versions
+            >= n_customers
+            == wh.query("select count(distinct customer_id) from snapshots.snap_customer_profile").item()
+        )
         # persist_docs: the marts' descriptions reach the warehouse catalog
-        comment = wh.query("select comment from information_schema.tables where table_schema = 'MARTS'"
-                           " and table_name = 'FCT_CUSTOMER_VALUE'").item()
+        comment = wh.query(
+            "select comment from information_schema.tables where table_schema = 'MARTS'"
+            " and table_name = 'FCT_CUSTOMER_VALUE'"
+        ).item()
         assert comment and comment.startswith("Customer 360"), comment
 
         # two more arrival days of transactions, and one customer's KYC status changes (a re-sent profile row)
@@ -84,8 +111,16 @@ def test_dbt_build_on_snowflake_emulator(generated_landing, tmp_path, monkeypatc
             [new_status, changed[0]],
         )
         # the incremental staging tables merge the new rows first (the snapshot reads stg_customers)
-        _dbt(env, tmp_path, "build", "--select", "stg_customers", "stg_transactions", "fct_transactions",
-             "snap_customer_profile")
+        _dbt(
+            env,
+            tmp_path,
+            "build",
+            "--select",
+            "stg_customers",
+            "stg_transactions",
+            "fct_transactions",
+            "snap_customer_profile",
+        )
         log = (tmp_path / "logs" / "dbt.log").read_text()
         assert "merge into" in log.lower()  # the incremental run merged, it did not rebuild
         versions = wh.query(
@@ -95,8 +130,10 @@ def test_dbt_build_on_snowflake_emulator(generated_landing, tmp_path, monkeypatc
         assert list(versions["kyc_status"])[-2:] == [changed[1], new_status]  # SCD2: the change opened a version
         assert wh.query("select count(*) from snapshots.snap_customer_profile").item() == n_versions + 1
 
-        cols = ("transaction_id, customer_id, order_id, transaction_date, amount, amount_local, currency, "
-                "payment_method, transaction_type, status, merchant_id, transaction_day")
+        cols = (
+            "transaction_id, customer_id, order_id, transaction_date, amount, amount_local, currency, "
+            "payment_method, transaction_type, status, merchant_id, transaction_day"
+        )
         incremental = wh.query(f"select {cols} from marts.fct_transactions order by transaction_id")
         assert incremental.height > n_txn_first
         assert incremental["transaction_id"].n_unique() == incremental.height  # merged, no duplicates

@@ -36,7 +36,8 @@ def _canonical(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     frame = frame.rename({c: c.lower() for c in frame.columns})
     frame = frame.drop([c for c in EXCLUDED_COLUMNS.get(table, set()) if c in frame.columns])
     frame = frame.with_columns(
-        [pl.col(c).round(ROUND_DIGITS + 2).round(ROUND_DIGITS) for c, t in frame.schema.items() if t.is_float()])
+        [pl.col(c).round(ROUND_DIGITS + 2).round(ROUND_DIGITS) for c, t in frame.schema.items() if t.is_float()]
+    )
     return frame.sort(frame.columns, nulls_last=True)
 
 
@@ -58,16 +59,24 @@ def test_incremental_days_equal_full_refresh_on_snowflake_emulator(generated_lan
         def load(days: list[date]) -> None:
             """Each day one load stamped with its arrival: the profiles up to the next day, then the day's facts."""
             for day in days:
-                loads = [("customers", d) for d in (day, day + timedelta(days=1)) if d in DAYS and d not in profile_days]
+                loads = [
+                    ("customers", d) for d in (day, day + timedelta(days=1)) if d in DAYS and d not in profile_days
+                ]
                 loads += [(source, day) for source in SOURCE_ORDER if source != "customers"]
                 for source, part in loads:
                     report = load_days(source, [part], wh, res, loaded_at=_arrival(day))
                     assert {q.key for q in report.quarantined} <= bad, {q.key for q in report.quarantined} - bad
                 profile_days.update(part for source, part in loads if source == "customers")
 
-        env = {**os.environ, **env_sf, "C360_DBT_TARGET": "snowflake", "DBT_PROFILES_DIR": str(DBT_PROJECT),
-               "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs"),
-               "C360_DBT_THREADS": "4"}
+        env = {
+            **os.environ,
+            **env_sf,
+            "C360_DBT_TARGET": "snowflake",
+            "DBT_PROFILES_DIR": str(DBT_PROJECT),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "DBT_LOG_PATH": str(tmp_path / "logs"),
+            "C360_DBT_THREADS": "4",
+        }
         load(HISTORY)
         _dbt(env, tmp_path, "build")
         for day in APPENDED:

@@ -107,8 +107,11 @@ def test_bad_file_is_quarantined_and_the_asset_check_fails(emulator, landing, tm
     assert key in named  # the check names the quarantined file
     assert (quarantine / (key + ".error.json")).exists() and (quarantine / key).exists()
     day_rows = impl.query("select count(*) as n from raw.orders where _load_date = ?", [day]).item()
-    expected_day = sum(pl.read_parquet(f).height for f in folder.glob("*.parquet")
-                       if f != victim and str(f.relative_to(landing)) not in bad)
+    expected_day = sum(
+        pl.read_parquet(f).height
+        for f in folder.glob("*.parquet")
+        if f != victim and str(f.relative_to(landing)) not in bad
+    )
     assert day_rows == expected_day  # the other files of the day loaded
     assert good_rows > expected_day >= 0 and victim_rows > 0
 
@@ -120,8 +123,11 @@ def test_a_file_snowflake_rejects_is_quarantined_the_rest_commits(emulator, land
     res = LandingResource(landing_url=str(landing), quarantine_url=str(tmp_path / "quarantine"))
     load_days("customers", DAYS, impl, res)
     day = DAYS[-1]
-    files = [f for f in sorted((landing / "products").rglob("*.parquet"))
-             if str(f.relative_to(landing)) not in bad_file_keys(landing)]
+    files = [
+        f
+        for f in sorted((landing / "products").rglob("*.parquet"))
+        if str(f.relative_to(landing)) not in bad_file_keys(landing)
+    ]
     assert files
     good = files[0]
     frame = pl.read_parquet(good)
@@ -156,13 +162,15 @@ def test_warehouse_interface_matches_duckdb(emulator, tmp_path):
     _, snow = emulator
     duck = DuckDBWarehouse(str(tmp_path / "parity.duckdb"))
     scored = datetime(2024, 3, 8, 2, 0, tzinfo=UTC)
-    first = pl.DataFrame({
-        "customer_id": ["c1", "c2", "c3"],
-        "churn_probability": [0.1, 0.5, 0.9],
-        "segment_id": [1, 2, 2],
-        "model_version": ["v1"] * 3,
-        "scored_at": [scored] * 3,
-    })
+    first = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "churn_probability": [0.1, 0.5, 0.9],
+            "segment_id": [1, 2, 2],
+            "model_version": ["v1"] * 3,
+            "scored_at": [scored] * 3,
+        }
+    )
     second = first.with_columns(pl.lit("v2").alias("model_version")).head(2)
     results = {}
     for name, wh in (("duckdb", duck), ("snowflake", snow)):
@@ -174,10 +182,13 @@ def test_warehouse_interface_matches_duckdb(emulator, tmp_path):
         table = wh.read_table("ml", "churn_probe").sort("customer_id")
         agg = wh.query(
             "select segment_id, count(*) as n from ml.churn_probe where churn_probability >= ? group by segment_id "
-            "order by segment_id", [0.1]
+            "order by segment_id",
+            [0.1],
         )
-        results[name] = (table.with_columns(pl.col("segment_id").cast(pl.Int64)),
-                         agg.with_columns(pl.all().cast(pl.Int64)))
+        results[name] = (
+            table.with_columns(pl.col("segment_id").cast(pl.Int64)),
+            agg.with_columns(pl.all().cast(pl.Int64)),
+        )
         for bad in ("churn_probe; drop table ml.x", "ML", "1abc"):
             with pytest.raises(InvalidIdentifierError):
                 wh.read_table("ml", bad)

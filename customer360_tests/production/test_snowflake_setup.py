@@ -79,8 +79,10 @@ def test_roles_are_least_privilege():
         return [g for g in grants if g.endswith(f"TO ROLE {role}")]
 
     reporter = granted_to("C360_REPORTER")
-    assert reporter and all(re.search(r"CUSTOMER360\.(MARTS|ML)\b|WAREHOUSE C360_REPORT_WH|DATABASE CUSTOMER360$",
-                                      g.split(" TO ROLE")[0]) for g in reporter), reporter
+    assert reporter and all(
+        re.search(r"CUSTOMER360\.(MARTS|ML)\b|WAREHOUSE C360_REPORT_WH|DATABASE CUSTOMER360$", g.split(" TO ROLE")[0])
+        for g in reporter
+    ), reporter
     assert not any(re.search(r"INSERT|DELETE|UPDATE|CREATE|OWNERSHIP|TRUNCATE", g) for g in reporter)
     loader = granted_to("C360_LOADER")
     assert all(re.search(r"\.RAW\b|C360_LOAD_WH|DATABASE CUSTOMER360$", g.split(" TO ROLE")[0]) for g in loader), loader
@@ -101,7 +103,9 @@ def test_pii_is_masked_for_the_reporter():
         assert "IS_ROLE_IN_SESSION('C360_TRANSFORMER')" in body and "C360_REPORTER" not in body, name
     columns = set(re.findall(r"'([A-Z_]+)'", text.split("c.column_name IN", 1)[1].split(")", 1)[0]))
     assert {"EMAIL", "PHONE", "FIRST_NAME", "LAST_NAME"} <= columns
-    pii = {c.name.upper() for c in SOURCES["customers"].columns if c.name in {"email", "phone", "first_name", "last_name"}}
+    pii = {
+        c.name.upper() for c in SOURCES["customers"].columns if c.name in {"email", "phone", "first_name", "last_name"}
+    }
     assert pii <= columns
     assert "SET MASKING POLICY" in text and "CREATE TASK IF NOT EXISTS" in text
 
@@ -115,16 +119,29 @@ def test_emulator_overrides_are_inert_on_a_real_account(tmp_path):
         assert "c360_is_fakesnow()" in body and f"dbt.{macro}(" in body, f"{macro} is not guarded/delegating"
     env = {
         **os.environ,
-        "SNOWFLAKE_ACCOUNT": "myorg-production", "SNOWFLAKE_USER": "nobody", "SNOWFLAKE_PASSWORD": "unused",
-        "SNOWFLAKE_DATABASE": "CUSTOMER360", "C360_DBT_TARGET": "snowflake", "DBT_PROFILES_DIR": str(DBT_PROJECT),
-        "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "SNOWFLAKE_ACCOUNT": "myorg-production",
+        "SNOWFLAKE_USER": "nobody",
+        "SNOWFLAKE_PASSWORD": "unused",
+        "SNOWFLAKE_DATABASE": "CUSTOMER360",
+        "C360_DBT_TARGET": "snowflake",
+        "DBT_PROFILES_DIR": str(DBT_PROJECT),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
     }
     out = subprocess.run(
         ["timeout", "-k", "5", "180", str(BIN / "dbt"), "run-operation", "c360_emulator_overrides_report"],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=200,
+        cwd=DBT_PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=200,
     )
     assert out.returncode == 0, out.stdout[-3000:]
     line = next(s for s in out.stdout.splitlines() if s.startswith("C360_OVERRIDES"))
     # on a real account dbt-snowflake's own behaviour: temporary relations, explicit DML transactions
-    assert line.split()[1:] == ["fakesnow=False", "temporary_table=True", "temporary_view=True",
-                                "explicit_transaction=True"], line
+    assert line.split()[1:] == [
+        "fakesnow=False",
+        "temporary_table=True",
+        "temporary_view=True",
+        "explicit_transaction=True",
+    ], line

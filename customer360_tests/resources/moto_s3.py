@@ -39,6 +39,10 @@ def s3_env(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
 def new_bucket(endpoint: str) -> str:
     name = f"c360-{uuid.uuid4().hex[:12]}"
     boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     ).create_bucket(Bucket=name)
     return name

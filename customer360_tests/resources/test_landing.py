@@ -52,22 +52,31 @@ def test_s3_uses_endpoint_from_env(s3_bucket, moto_endpoint):
 
 @pytest.mark.parametrize(
     "key",
-    ["../orders/load_date=2024-01-01/a.parquet", "orders/load_date=2024-01-01/../../x.parquet", "/abs/x.parquet",
-     "orders/load_date=2024-01-01;drop/a.parquet", "orders//load_date=2024-01-01/a.parquet",
-     "orders/load_date=2024-01-01/a'b.parquet", "orders/load_date=2024-01-01/a\\..\\b.parquet",
-     "orders/load_date=2024-01-01/a\x00.parquet", "orders/load_date=2024-01-01/a\nb.parquet",
-     "orders/load_date=2024-01-01/x\u202egp.parquet",  # right-to-left override: shows as "xpg.parquet"
-     "orders/load_date=2024-01-01/a\uff0f..\uff0fb.parquet",  # full-width solidus, a look-alike slash
-     "orders/load_date=2024-01-01/ a.parquet", "orders/load_date=2024-01-01/*.parquet",
-     "orders/load_date=\uff12\uff10\uff12\uff14-01-01/a.parquet"],  # full-width digits
+    [
+        "../orders/load_date=2024-01-01/a.parquet",
+        "orders/load_date=2024-01-01/../../x.parquet",
+        "/abs/x.parquet",
+        "orders/load_date=2024-01-01;drop/a.parquet",
+        "orders//load_date=2024-01-01/a.parquet",
+        "orders/load_date=2024-01-01/a'b.parquet",
+        "orders/load_date=2024-01-01/a\\..\\b.parquet",
+        "orders/load_date=2024-01-01/a\x00.parquet",
+        "orders/load_date=2024-01-01/a\nb.parquet",
+        "orders/load_date=2024-01-01/x\u202egp.parquet",  # right-to-left override: shows as "xpg.parquet"
+        "orders/load_date=2024-01-01/a\uff0f..\uff0fb.parquet",  # full-width solidus, a look-alike slash
+        "orders/load_date=2024-01-01/ a.parquet",
+        "orders/load_date=2024-01-01/*.parquet",
+        "orders/load_date=\uff12\uff10\uff12\uff14-01-01/a.parquet",
+    ],  # full-width digits
 )
 def test_hostile_keys_are_rejected(key):
     assert parse_landing_key(key) is None
     assert isinstance(inspect_landing_key(key), UnrecognisedObject)
 
 
-@pytest.mark.parametrize("name", ["part 001 ü.parquet", "Überweisungen (2), März.parquet", "顧客+1.parquet",
-                                  "part 001 u\u0308.parquet"])  # the last: ü decomposed (u + combining diaeresis)
+@pytest.mark.parametrize(
+    "name", ["part 001 ü.parquet", "Überweisungen (2), März.parquet", "顧客+1.parquet", "part 001 u\u0308.parquet"]
+)  # the last: ü decomposed (u + combining diaeresis)
 def test_file_names_with_spaces_and_letters_of_any_script_are_landing_files(name):
     parsed = parse_landing_key(f"orders/load_date=2024-01-01/{name}")
     assert parsed is not None and parsed.file_name == name and parsed.source == "orders"
@@ -110,7 +119,9 @@ def test_every_object_outside_the_layout_is_reported_with_its_reason(landing):
     assert [p.key for p, _ in landing.list_source("orders")] == ["orders/load_date=2024-01-01/good.parquet"]
     # objects outside every source folder could belong to any source: every source reports them
     assert {o.key for o in landing.unrecognised_objects("customers")} == {
-        "vendors/load_date=2024-01-01/v.parquet", "README.txt"}
+        "vendors/load_date=2024-01-01/v.parquet",
+        "README.txt",
+    }
 
 
 def _put_raw(landing, key: str, data: bytes) -> None:
@@ -127,8 +138,9 @@ def _put_raw(landing, key: str, data: bytes) -> None:
 def test_s3_traversal_keys_are_reported_and_never_read(s3_bucket):
     landing = LandingResource(landing_url=f"s3://{s3_bucket}/landing", quarantine_url=f"s3://{s3_bucket}/q")
     store = landing.store
-    store.client.put_object(Bucket=s3_bucket, Key="landing/orders/load_date=2024-01-01/../../../secret.parquet",
-                            Body=b"s")
+    store.client.put_object(
+        Bucket=s3_bucket, Key="landing/orders/load_date=2024-01-01/../../../secret.parquet", Body=b"s"
+    )
     assert landing.list_source("orders") == []
     [obj] = landing.unrecognised_objects("orders")
     assert obj.key == "orders/load_date=2024-01-01/../../../secret.parquet" and "unsafe key" in obj.reason

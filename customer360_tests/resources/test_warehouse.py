@@ -106,7 +106,10 @@ def _raw(key: str, day: date, ids: list[str]) -> RawFile:
 def test_load_raw_files_adds_loader_columns_and_is_idempotent(wh):
     d = date(2024, 1, 5)
     at = datetime(2024, 1, 5, 3, 0, tzinfo=UTC)
-    files = [_raw("orders/load_date=2024-01-05/a.parquet", d, ["x", "y"]), _raw("orders/load_date=2024-01-05/b.parquet", d, ["z"])]
+    files = [
+        _raw("orders/load_date=2024-01-05/a.parquet", d, ["x", "y"]),
+        _raw("orders/load_date=2024-01-05/b.parquet", d, ["z"]),
+    ]
     assert wh.load_raw_files("orders_t", COLUMNS, [d], files, at) == 3
     assert wh.load_raw_files("orders_t", COLUMNS, [d], files, at) == 3  # re-run: replaced, not appended
     got = wh.query("select id, _load_date, _source_file, _loaded_at from raw.orders_t order by id")

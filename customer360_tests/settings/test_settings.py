@@ -40,12 +40,24 @@ def test_every_configuration_variable_is_read_here(monkeypatch):
     """The variables other modules used to read themselves: parsed once into Settings, defaults kept."""
     from customer360.settings import DEFAULT_SNOWFLAKE_FILE_FORMAT, DEFAULT_SNOWFLAKE_STAGE
 
-    for name in ("C360_PARTITIONS_START", "DAGSTER_HOME", "C360_DBT_FETCH_METADATA", "C360_ALERT_WEBHOOK_URL",
-                 "C360_TEST_SLA_OVERRIDES", "C360_SNOWFLAKE_STAGE", "C360_SNOWFLAKE_FILE_FORMAT"):
+    for name in (
+        "C360_PARTITIONS_START",
+        "DAGSTER_HOME",
+        "C360_DBT_FETCH_METADATA",
+        "C360_ALERT_WEBHOOK_URL",
+        "C360_TEST_SLA_OVERRIDES",
+        "C360_SNOWFLAKE_STAGE",
+        "C360_SNOWFLAKE_FILE_FORMAT",
+    ):
         monkeypatch.delenv(name, raising=False)
     s = Settings.from_env()
     assert (s.partitions_start_set, s.dagster_home, s.dbt_fetch_metadata, s.alert_webhook_set, s.sla_overrides) == (
-        False, None, True, False, "")
+        False,
+        None,
+        True,
+        False,
+        "",
+    )
     assert (s.snowflake_stage, s.snowflake_file_format) == (DEFAULT_SNOWFLAKE_STAGE, DEFAULT_SNOWFLAKE_FILE_FORMAT)
     monkeypatch.setenv("C360_PARTITIONS_START", "2024-02-01")
     monkeypatch.setenv("DAGSTER_HOME", "/tmp/dh")
@@ -55,6 +67,10 @@ def test_every_configuration_variable_is_read_here(monkeypatch):
     monkeypatch.setenv("C360_SNOWFLAKE_STAGE", "RAW.OTHER_STAGE")
     s = Settings.from_env()
     assert (s.partitions_start_set, s.partitions_start, s.dagster_home, s.dbt_fetch_metadata) == (
-        True, "2024-02-01", "/tmp/dh", False)
+        True,
+        "2024-02-01",
+        "/tmp/dh",
+        False,
+    )
     assert (s.alert_webhook_set, s.sla_overrides, s.snowflake_stage) == (True, "orders:60:120", "RAW.OTHER_STAGE")
     assert "http" not in repr(s)  # the webhook URL is a secret: only whether it is set

@@ -53,13 +53,25 @@ class DbtEnv:
     project_dir: Path = DBT_PROJECT_DIR  # a test may build a modified copy of the project
 
     def env(self) -> dict[str, str]:
-        return {"C360_DUCKDB_PATH": str(self.db_path), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), "C360_DBT_THREADS": "2"}
+        return {
+            "C360_DUCKDB_PATH": str(self.db_path),
+            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+            "C360_DBT_THREADS": "2",
+        }
 
     def dbt(self, *args: str, vars: dict | None = None, check: bool = True):
         from dbt.cli.main import dbtRunner
 
-        cli = [*args, "--project-dir", str(self.project_dir), "--target-path", str(self.target_path),
-               "--log-path", str(self.target_path), "--quiet"]
+        cli = [
+            *args,
+            "--project-dir",
+            str(self.project_dir),
+            "--target-path",
+            str(self.target_path),
+            "--log-path",
+            str(self.target_path),
+            "--quiet",
+        ]
         cli += ["--vars", json.dumps({"as_of_date": AS_OF, **(vars or {})})]
         saved = {k: os.environ.get(k) for k in self.env()}
         os.environ.update(self.env())
@@ -73,8 +85,12 @@ class DbtEnv:
         if check:
             failures = []
             if result.result is not None and hasattr(result.result, "results"):
-                failures = [f"{r.node.unique_id}: {r.status} {r.message}" for r in result.result.results
-                            if str(r.status) not in {"success", "pass", "PASS", "SUCCESS", "RunStatus.Success", "TestStatus.Pass"}]
+                failures = [
+                    f"{r.node.unique_id}: {r.status} {r.message}"
+                    for r in result.result.results
+                    if str(r.status)
+                    not in {"success", "pass", "PASS", "SUCCESS", "RunStatus.Success", "TestStatus.Pass"}
+                ]
             assert result.success, f"dbt {' '.join(args)} failed: {result.exception or failures}"
         return result
 
@@ -132,5 +148,6 @@ def test_project(tmp_path_factory):
     folder = tmp_path_factory.mktemp("c360_manifest")
     env = DbtEnv(db_path=folder / "warehouse.duckdb", target_path=folder / "target", landing=folder)
     env.dbt("parse")
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target="local",
-                      target_path=env.target_path)
+    return DbtProject(
+        project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target="local", target_path=env.target_path
+    )

@@ -4,12 +4,25 @@ full refresh (floats rounded) — one definition for the DuckDB and the Snowflak
 # schema.table of every model an incremental build must equal a full refresh of (staging, intermediate, marts, ML
 # features); columns left out of the comparison, with the reason
 COMPARED = [
-    "staging.stg_customers", "staging.stg_orders", "staging.stg_transactions", "staging.stg_events",
-    "staging.stg_campaigns", "staging.stg_support_tickets", "staging.stg_products",
-    "intermediate.int_customer_orders", "intermediate.int_customer_transactions",
-    "intermediate.int_customer_fraud_signals", "intermediate.int_session_features", "intermediate.int_product_affinity",
-    "marts.dim_customers", "marts.fct_orders", "marts.fct_campaigns", "marts.fct_transactions",
-    "marts.fct_customer_value", "ml.feat_customer_segmentation", "ml.feat_fraud_behavior",
+    "staging.stg_customers",
+    "staging.stg_orders",
+    "staging.stg_transactions",
+    "staging.stg_events",
+    "staging.stg_campaigns",
+    "staging.stg_support_tickets",
+    "staging.stg_products",
+    "intermediate.int_customer_orders",
+    "intermediate.int_customer_transactions",
+    "intermediate.int_customer_fraud_signals",
+    "intermediate.int_session_features",
+    "intermediate.int_product_affinity",
+    "marts.dim_customers",
+    "marts.fct_orders",
+    "marts.fct_campaigns",
+    "marts.fct_transactions",
+    "marts.fct_customer_value",
+    "ml.feat_customer_segmentation",
+    "ml.feat_fraud_behavior",
     "snapshots.snap_customer_profile",
 ]
 EXCLUDED_COLUMNS = {
@@ -31,8 +44,9 @@ def comparable_select(table: str, columns: list[tuple[str, str]], prefix: str = 
         base = dtype.lower().split("(")[0].strip()
         # two steps: summation-order noise (~1e-11) is rounded away at 8 digits first, so a value on a 6-digit
         # half-way point (an average like 23.4172125) rounds the same way in both builds
-        exprs.append(f"round(round({name}, {ROUND_DIGITS + 2}), {ROUND_DIGITS}) as {name}" if base in FLOAT_TYPES
-                     else name)
+        exprs.append(
+            f"round(round({name}, {ROUND_DIGITS + 2}), {ROUND_DIGITS}) as {name}" if base in FLOAT_TYPES else name
+        )
     return f"select {', '.join(exprs)} from {prefix}{table}"
 
 

@@ -35,7 +35,11 @@ def load_raw(
         for name, src in SOURCES.items():
             files = sorted((landing / name).glob("load_date=*/*.parquet"))
             if only_days:
-                files = [f for f in files if only_days[0] <= date.fromisoformat(f.parent.name.split("=", 1)[1]) <= only_days[1]]
+                files = [
+                    f
+                    for f in files
+                    if only_days[0] <= date.fromisoformat(f.parent.name.split("=", 1)[1]) <= only_days[1]
+                ]
             cols = ", ".join(f"cast({c.name} as {SQL_TYPES[c.type]}) as {c.name}" for c in src.columns)
             typed = ", ".join(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}" for c in src.columns)
             if not append:

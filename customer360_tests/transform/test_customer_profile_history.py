@@ -8,8 +8,10 @@ from itertools import groupby
 from customer360_tests.transform.conftest import FIRST_DAY, GEN_DAYS, GEN_END, _new_env
 from customer360_tests.transform.rawdata import load_raw
 
-HISTORY_COLUMNS = ("customer_id, kyc_status, account_status, first_name, email, signup_date, _load_date, dbt_scd_id,"
-                   " dbt_updated_at, dbt_valid_from, dbt_valid_to")
+HISTORY_COLUMNS = (
+    "customer_id, kyc_status, account_status, first_name, email, signup_date, _load_date, dbt_scd_id,"
+    " dbt_updated_at, dbt_valid_from, dbt_valid_to"
+)
 
 
 def _expected_versions(env) -> list[tuple]:
@@ -18,7 +20,8 @@ def _expected_versions(env) -> list[tuple]:
     rows = env.sql(
         "select trim(customer_id), _load_date, lower(trim(kyc_status)), lower(trim(account_status))"
         " from raw.customers where nullif(trim(customer_id), '') is not null"
-        " order by 1, _load_date, _loaded_at, _source_file")
+        " order by 1, _load_date, _loaded_at, _source_file"
+    )
     expected = []
     for customer, customer_rows in groupby(rows, key=lambda r: r[0]):
         day_state = {}
@@ -30,14 +33,23 @@ def _expected_versions(env) -> list[tuple]:
                 versions.append((day, day_state[day]))
         for i, (day, (kyc, account)) in enumerate(versions):
             valid_to = versions[i + 1][0] if i + 1 < len(versions) else None
-            expected.append((customer, kyc, account, datetime.combine(day, datetime.min.time()),
-                             None if valid_to is None else datetime.combine(valid_to, datetime.min.time())))
+            expected.append(
+                (
+                    customer,
+                    kyc,
+                    account,
+                    datetime.combine(day, datetime.min.time()),
+                    None if valid_to is None else datetime.combine(valid_to, datetime.min.time()),
+                )
+            )
     return sorted(expected, key=lambda r: (r[0], r[3]))
 
 
 def _history(env) -> list[tuple]:
-    return env.sql("select customer_id, kyc_status, account_status, dbt_valid_from, dbt_valid_to"
-                   " from snapshots.snap_customer_profile order by customer_id, dbt_valid_from")
+    return env.sql(
+        "select customer_id, kyc_status, account_status, dbt_valid_from, dbt_valid_to"
+        " from snapshots.snap_customer_profile order by customer_id, dbt_valid_from"
+    )
 
 
 def test_bulk_load_history_holds_every_change_and_equals_day_by_day(generated, tmp_path):
@@ -52,12 +64,17 @@ def test_bulk_load_history_holds_every_change_and_equals_day_by_day(generated, t
     changes = len(expected) - len({r[0] for r in expected})
     assert changes > 20, "the generator should deliver KYC/account changes within the window"
     # the current version is the profile stg_customers holds
-    assert bulk.sql(
-        "select count(*) from snapshots.snap_customer_profile h join staging.stg_customers s using (customer_id)"
-        " where h.dbt_valid_to is null and (h.kyc_status <> s.kyc_status or h.account_status <> s.account_status)"
-    )[0][0] == 0
-    assert bulk.sql("select count(*) from snapshots.snap_customer_profile where dbt_valid_to is null")[0][0] == \
-        bulk.sql("select count(*) from staging.stg_customers")[0][0]
+    assert (
+        bulk.sql(
+            "select count(*) from snapshots.snap_customer_profile h join staging.stg_customers s using (customer_id)"
+            " where h.dbt_valid_to is null and (h.kyc_status <> s.kyc_status or h.account_status <> s.account_status)"
+        )[0][0]
+        == 0
+    )
+    assert (
+        bulk.sql("select count(*) from snapshots.snap_customer_profile where dbt_valid_to is null")[0][0]
+        == bulk.sql("select count(*) from staging.stg_customers")[0][0]
+    )
 
     # day by day: each arrival day loaded when it lands, an (incremental) build after each
     daily = _new_env(generated, tmp_path / "daily")
@@ -72,8 +89,12 @@ def test_bulk_load_history_holds_every_change_and_equals_day_by_day(generated, t
             assert "merge into" in (daily.target_path / "dbt.log").read_text().lower()  # it appended, not rebuilt
     assert len(_history(daily)) > first_day_versions  # the daily builds appended the days' changes
     # same versions, same bounds and ids (only _loaded_at, the arrival watermark, differs between the two loads)
-    bulk_rows = bulk.sql(f"select {HISTORY_COLUMNS} from snapshots.snap_customer_profile order by customer_id, dbt_valid_from")
-    daily_rows = daily.sql(f"select {HISTORY_COLUMNS} from snapshots.snap_customer_profile order by customer_id, dbt_valid_from")
+    bulk_rows = bulk.sql(
+        f"select {HISTORY_COLUMNS} from snapshots.snap_customer_profile order by customer_id, dbt_valid_from"
+    )
+    daily_rows = daily.sql(
+        f"select {HISTORY_COLUMNS} from snapshots.snap_customer_profile order by customer_id, dbt_valid_from"
+    )
     assert daily_rows == bulk_rows
 
 
@@ -81,17 +102,23 @@ def test_a_profile_change_arriving_later_closes_the_current_version(built_copy):
     env = built_copy
     customer, kyc, last_day = env.sql(
         "select customer_id, kyc_status, (select max(_load_date) from raw.customers) from staging.stg_customers"
-        " order by customer_id limit 1")[0]
+        " order by customer_id limit 1"
+    )[0]
     new_kyc = "expired" if kyc != "expired" else "verified"
     next_day: date = last_day + timedelta(days=1)
     env.sql(
         "insert into raw.customers select * replace (? as kyc_status, cast(? as date) as _load_date,"
         " _loaded_at + interval 1 day as _loaded_at) from raw.customers where customer_id = ?"
-        " order by _load_date desc, _loaded_at desc limit 1", [new_kyc, next_day, customer])
+        " order by _load_date desc, _loaded_at desc limit 1",
+        [new_kyc, next_day, customer],
+    )
     before = env.sql("select count(*) from snapshots.snap_customer_profile")[0][0]
     env.dbt("build", "--select", "stg_customers", "snap_customer_profile")
-    rows = env.sql("select kyc_status, dbt_valid_to from snapshots.snap_customer_profile where customer_id = ?"
-                   " order by dbt_valid_from", [customer])
+    rows = env.sql(
+        "select kyc_status, dbt_valid_to from snapshots.snap_customer_profile where customer_id = ?"
+        " order by dbt_valid_from",
+        [customer],
+    )
     midnight = datetime.combine(next_day, datetime.min.time())
     assert rows[-2:] == [(kyc, midnight), (new_kyc, None)]
     assert env.sql("select count(*) from snapshots.snap_customer_profile")[0][0] == before + 1

@@ -19,13 +19,23 @@ from customer360_tests.transform.conftest import AS_OF, FIRST_DAY, GEN_END
 
 
 def _settings(db_path) -> Settings:
-    return dataclasses.replace(Settings.from_env(), duckdb_path=str(db_path), as_of_date=AS_OF,
-                               partitions_start=FIRST_DAY.isoformat(), warehouse="duckdb")
+    return dataclasses.replace(
+        Settings.from_env(),
+        duckdb_path=str(db_path),
+        as_of_date=AS_OF,
+        partitions_start=FIRST_DAY.isoformat(),
+        warehouse="duckdb",
+    )
 
 
 def _resource(db_path, project=None, fetch_metadata=True) -> C360DbtCliResource:
-    return C360DbtCliResource(project_dir=project or dbt_project("local"), target="local", dbt_executable=DBT_EXECUTABLE,
-                              duckdb_path=str(db_path), fetch_metadata=fetch_metadata)
+    return C360DbtCliResource(
+        project_dir=project or dbt_project("local"),
+        target="local",
+        dbt_executable=DBT_EXECUTABLE,
+        duckdb_path=str(db_path),
+        fetch_metadata=fetch_metadata,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +50,31 @@ def test_asset_graph_keys_lineage_groups(graph_assets):
         stg = dg.AssetKey(["staging", f"stg_{source}"])
         assert dg.AssetKey(["raw", source]) in graph.get(stg).parent_keys, f"raw/{source} → {stg}"
         assert graph.get(stg).group_name == "staging"
-    expected = {"intermediate/int_customer_orders", "intermediate/int_customer_transactions",
-                "intermediate/int_customer_fraud_signals", "intermediate/int_session_features",
-                "intermediate/int_product_affinity", "marts/dim_customers", "marts/fct_orders",
-                "marts/fct_transactions", "marts/fct_campaigns", "marts/fct_customer_value",
-                "ml/feat_customer_segmentation", "ml/feat_fraud_behavior", "snapshots/snap_customer_profile"}
+    expected = {
+        "intermediate/int_customer_orders",
+        "intermediate/int_customer_transactions",
+        "intermediate/int_customer_fraud_signals",
+        "intermediate/int_session_features",
+        "intermediate/int_product_affinity",
+        "marts/dim_customers",
+        "marts/fct_orders",
+        "marts/fct_transactions",
+        "marts/fct_campaigns",
+        "marts/fct_customer_value",
+        "ml/feat_customer_segmentation",
+        "ml/feat_fraud_behavior",
+        "snapshots/snap_customer_profile",
+    }
     assert expected <= keys
     # the ML cycle is broken through the ML output tables: features → (Python ML) → fct_customer_value
     value = graph.get(dg.AssetKey(["marts", "fct_customer_value"]))
-    assert {dg.AssetKey(["ml", t]) for t in ("customer_segments", "churn_predictions", "ltv_predictions",
-                                             "customer_risk_scores")} <= set(value.parent_keys)
-    assert dg.AssetKey(["ml", "customer_risk_scores"]) in graph.get(dg.AssetKey(["marts", "fct_transactions"])).parent_keys
+    assert {
+        dg.AssetKey(["ml", t])
+        for t in ("customer_segments", "churn_predictions", "ltv_predictions", "customer_risk_scores")
+    } <= set(value.parent_keys)
+    assert (
+        dg.AssetKey(["ml", "customer_risk_scores"]) in graph.get(dg.AssetKey(["marts", "fct_transactions"])).parent_keys
+    )
     for key in expected:
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert node.group_name == key.split("/")[0]
@@ -71,7 +95,11 @@ def test_asset_graph_keys_lineage_groups(graph_assets):
 def test_vars_from_partition_window():
     window = dg.TimeWindow(start=datetime(2024, 3, 1, tzinfo=UTC), end=datetime(2024, 3, 4, tzinfo=UTC))
     settings = dataclasses.replace(Settings.from_env(), as_of_date="2024-03-04")
-    assert dbt_vars(settings, window) == {"as_of_date": "2024-03-04", "min_date": "2024-03-01", "max_date": "2024-03-04"}
+    assert dbt_vars(settings, window) == {
+        "as_of_date": "2024-03-04",
+        "min_date": "2024-03-01",
+        "max_date": "2024-03-04",
+    }
     assert dbt_vars(dataclasses.replace(settings, as_of_date=None)) == {}
 
 
@@ -96,7 +124,8 @@ def test_materialize_from_dagster(built_copy, test_project, monkeypatch):
 
     selection = ["intermediate/int_product_affinity", "intermediate/int_customer_orders"]
     result = dg.materialize(
-        [unpartitioned], resources={"dbt": resource},
+        [unpartitioned],
+        resources={"dbt": resource},
         selection=dg.AssetSelection.assets(*[dg.AssetKey.from_user_string(k) for k in selection]),
     )
     assert result.success
@@ -120,7 +149,10 @@ def test_materialize_from_dagster(built_copy, test_project, monkeypatch):
     env.sql("delete from marts.fct_transactions where transaction_day >= ?", [lookback_start])
     result = dg.materialize([partitioned], resources={"dbt": resource}, partition_key=day.isoformat())
     assert result.success
-    assert env.sql("select count(*) from marts.fct_transactions where transaction_day >= ?", [lookback_start])[0][0] == expected
+    assert (
+        env.sql("select count(*) from marts.fct_transactions where transaction_day >= ?", [lookback_start])[0][0]
+        == expected
+    )
     [event] = result.get_asset_materialization_events()
     assert event.partition == day.isoformat()
 
@@ -134,8 +166,9 @@ def test_metadata_does_not_depend_on_the_duckdb_file_name(built, test_project, t
     assert {n["database"] for n in manifest["nodes"].values()} == {"warehouse"}  # not the file stem
     unpartitioned, _ = build_dbt_assets(test_project, _settings(prod))
     key = dg.AssetKey.from_user_string("intermediate/int_customer_orders")
-    result = dg.materialize([unpartitioned], resources={"dbt": _resource(prod, test_project)},
-                            selection=dg.AssetSelection.assets(key))
+    result = dg.materialize(
+        [unpartitioned], resources={"dbt": _resource(prod, test_project)}, selection=dg.AssetSelection.assets(key)
+    )
     assert result.success
     [event] = result.get_asset_materialization_events()
     meta = event.materialization.metadata

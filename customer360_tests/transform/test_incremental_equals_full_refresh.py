@@ -32,7 +32,9 @@ def _differences(inc_db: Path, full_db: Path) -> dict[str, int]:
             schema, name = table.split(".")
             columns = con.execute(
                 "select column_name, data_type from information_schema.columns where table_catalog = 'warehouse'"
-                " and table_schema = ? and table_name = ? order by ordinal_position", [schema, name]).fetchall()
+                " and table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, name],
+            ).fetchall()
             assert columns, table
             out[table] = con.execute(difference_sql(table, columns, "warehouse.", "full_refresh.")).fetchone()[0]
         return out
@@ -45,8 +47,8 @@ def _full_refresh_copy(env, folder: Path, landing: Path, as_of: date):
         con.execute(f"attach '{env.db_path}' as src (read_only)")
         con.execute("create schema raw")
         for (table,) in con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'src'"
-                " and table_schema = 'raw'").fetchall():
+            "select table_name from information_schema.tables where table_catalog = 'src' and table_schema = 'raw'"
+        ).fetchall():
             con.execute(f"create table raw.{table} as select * from src.raw.{table}")
     full.dbt("seed")
     full.dbt("run", "--full-refresh", vars={"as_of_date": as_of.isoformat()})
@@ -58,7 +60,9 @@ def landing(tmp_path_factory) -> Path:
     from data_generation.generator import GenerateConfig, generate
 
     root = tmp_path_factory.mktemp("c360_incremental_gen")
-    generate(GenerateConfig(landing=str(root / "landing"), scale=0.004, days=INITIAL_DAYS, end_date=INITIAL_END, seed=5))
+    generate(
+        GenerateConfig(landing=str(root / "landing"), scale=0.004, days=INITIAL_DAYS, end_date=INITIAL_END, seed=5)
+    )
     return root / "landing"
 
 
@@ -78,7 +82,7 @@ def test_incremental_days_equal_a_full_refresh(landing, tmp_path):
         day += timedelta(days=1)
         assert load_raw(landing, env.db_path, only_days=(day, day), loaded_at=_arrival(day), append=True)["orders"] > 0
         env.dbt("build", vars={"as_of_date": day.isoformat()})  # incremental models merge, tests on the new rows
-    compiled = (env.target_path / "compiled" / "customer360" / "models" / "intermediate" / "int_customer_orders.sql")
+    compiled = env.target_path / "compiled" / "customer360" / "models" / "intermediate" / "int_customer_orders.sql"
     assert "touched" in compiled.read_text(), "the last build did not take the incremental path"
 
     # the appended days exercised what incremental models get wrong: new versions of old orders (status changes),
@@ -90,7 +94,8 @@ def test_incremental_days_equal_a_full_refresh(landing, tmp_path):
             (select count(*) from raw.campaigns where _load_date > '{INITIAL_END}'
                 and cast(sent_at as date) <= '{INITIAL_END}'),
             (select count(*) from raw.transactions where _load_date > '{INITIAL_END}'
-                and cast(transaction_date as date) < _load_date)""")[0]
+                and cast(transaction_date as date) < _load_date)"""
+    )[0]
     assert changed_orders > 0 and late_opens > 0 and late_txns > 0, (changed_orders, late_opens, late_txns)
 
     full = _full_refresh_copy(env, tmp_path / "full", landing, day)

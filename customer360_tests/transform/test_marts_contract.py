@@ -17,11 +17,22 @@ DESIGN = Path("/work/shared/seeds/001_5580cac241cca775.txt")
 # the design documents' type words → the logical types of customer360.physical_types (whose dbt names are the
 # names of macros/types.sql: double, integer, boolean, timestamp; DuckDB and Snowflake both accept them). The
 # models' int is type_int() = integer (int32), not the raw tables' bigint.
-DESIGN_TYPES = {"varchar": "string", "float": "float", "int": "int32", "boolean": "bool", "date": "date",
-                "timestamp": "timestamp"}
+DESIGN_TYPES = {
+    "varchar": "string",
+    "float": "float",
+    "int": "int32",
+    "boolean": "bool",
+    "date": "date",
+    "timestamp": "timestamp",
+}
 MARTS = ("dim_customers", "fct_orders", "fct_transactions", "fct_campaigns", "fct_customer_value")
-INTERMEDIATES = ("int_customer_orders", "int_customer_transactions", "int_customer_fraud_signals",
-                 "int_session_features", "int_product_affinity")
+INTERMEDIATES = (
+    "int_customer_orders",
+    "int_customer_transactions",
+    "int_customer_fraud_signals",
+    "int_session_features",
+    "int_product_affinity",
+)
 
 
 def _manifest(test_project) -> dict:
@@ -38,7 +49,7 @@ def _design_columns(model: str, names) -> dict[str, tuple[str, bool | None]]:
     start = next(i for i, line in enumerate(lines) if heading.match(line) and line.startswith(model + " "))
     out: dict[str, tuple[str, bool | None]] = {}
     types = "|".join(DESIGN_TYPES)
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if heading.match(line):  # the next model's
             break
         for name in names:
@@ -55,8 +66,11 @@ def test_every_column_has_the_design_type(test_project, model):
     assert untyped == [], f"{model}: columns without data_type: {untyped}"
     design = _design_columns(model, node["columns"])
     assert len(design) >= 6, design  # the document's table was found
-    wrong = {name: (node["columns"][name]["data_type"], design_type) for name, (design_type, _) in design.items()
-             if node["columns"][name]["data_type"] != DBT_TYPES[DESIGN_TYPES[design_type]]}
+    wrong = {
+        name: (node["columns"][name]["data_type"], design_type)
+        for name, (design_type, _) in design.items()
+        if node["columns"][name]["data_type"] != DBT_TYPES[DESIGN_TYPES[design_type]]
+    }
     assert wrong == {}, f"{model}: data_type differs from the design's type: {wrong}"
 
 
@@ -67,14 +81,17 @@ def test_marts_enforce_contracts_and_flag_kpis_as_the_documents_do(test_project,
     if node["config"]["materialized"] == "incremental":  # dbt accepts contracts on incrementals only with these
         assert node["config"]["on_schema_change"] in {"append_new_columns", "fail"}
     flags = {name: column_is_kpi(col) for name, col in node["columns"].items()}
-    assert None not in flags.values(), f"{model}: columns without meta.is_kpi: {[n for n, f in flags.items() if f is None]}"
+    assert None not in flags.values(), (
+        f"{model}: columns without meta.is_kpi: {[n for n, f in flags.items() if f is None]}"
+    )
     design = {name: kpi for name, (_, kpi) in _design_columns(model, node["columns"]).items()}
     assert {n: flags[n] for n in design} == design
     assert any(design.values())
     # in Dagster: the column schema carries the type and an is_kpi tag per column
     schema = C360DagsterDbtTranslator().get_metadata(node)["dagster/column_schema"]
     assert {c.name: (c.type, c.tags.get("is_kpi")) for c in schema.columns} == {
-        name: (col["data_type"], "true" if flags[name] else "false") for name, col in node["columns"].items()}
+        name: (col["data_type"], "true" if flags[name] else "false") for name, col in node["columns"].items()
+    }
 
 
 def test_dagster_shows_a_type_for_every_column_of_every_dbt_asset(test_project):
@@ -85,7 +102,7 @@ def test_dagster_shows_a_type_for_every_column_of_every_dbt_asset(test_project):
     for assets_def in build_dbt_assets(test_project, Settings.from_env()):
         for key, spec_meta in assets_def.metadata_by_key.items():
             schema = spec_meta.get("dagster/column_schema")
-            for column in (schema.columns if schema else []):
+            for column in schema.columns if schema else []:
                 if column.type in (None, "", "?"):
                     untyped.setdefault(key.to_user_string(), []).append(column.name)
     assert untyped == {}
@@ -117,20 +134,32 @@ def test_a_contract_break_fails_the_build_naming_the_column(built_copy, tmp_path
     assert "customer_id" not in message  # only the broken column is reported
     # nothing lost: the table the dashboards read is untouched
     assert built_copy.sql("select count(*), sum(total_orders) from marts.fct_customer_value")[0] == before
-    assert built_copy.sql(
-        "select data_type from information_schema.columns where table_schema = 'marts'"
-        " and table_name = 'fct_customer_value' and column_name = 'total_orders'")[0][0] == "INTEGER"
+    assert (
+        built_copy.sql(
+            "select data_type from information_schema.columns where table_schema = 'marts'"
+            " and table_name = 'fct_customer_value' and column_name = 'total_orders'"
+        )[0][0]
+        == "INTEGER"
+    )
 
 
 def test_descriptions_are_persisted_as_warehouse_comments(built):
     env = built.env
     table_comment = env.sql(
-        "select comment from duckdb_tables() where schema_name = 'marts' and table_name = 'fct_customer_value'")[0][0]
+        "select comment from duckdb_tables() where schema_name = 'marts' and table_name = 'fct_customer_value'"
+    )[0][0]
     assert table_comment and table_comment.startswith("Customer 360")
-    comments = dict(env.sql(
-        "select column_name, comment from duckdb_columns() where schema_name = 'marts' and table_name = 'fct_orders'"))
+    comments = dict(
+        env.sql(
+            "select column_name, comment from duckdb_columns() where schema_name = 'marts' and table_name = 'fct_orders'"
+        )
+    )
     assert comments["total_amount"].startswith("Gross order value in USD")
     assert all(comments.values()), [c for c, v in comments.items() if not v]
-    intermediate = dict(env.sql("select column_name, comment from duckdb_columns()"
-                                " where schema_name = 'intermediate' and table_name = 'int_customer_orders'"))
+    intermediate = dict(
+        env.sql(
+            "select column_name, comment from duckdb_columns()"
+            " where schema_name = 'intermediate' and table_name = 'int_customer_orders'"
+        )
+    )
     assert intermediate["total_orders"].startswith("Count of completed orders")

@@ -19,21 +19,31 @@ from customer360_tests.transform.conftest import FIRST_DAY, GEN_END
 
 def _dbt_log(target: Path, run_id: str) -> tuple[Path, list[dict]]:
     [folder] = glob.glob(str(target / f"c360_dbt_assets-{run_id[:7]}-*"))
-    return Path(folder), [json.loads(line) for line in (Path(folder) / "dbt.log").read_text().splitlines()
-                          if line.startswith("{")]
+    return Path(folder), [
+        json.loads(line) for line in (Path(folder) / "dbt.log").read_text().splitlines() if line.startswith("{")
+    ]
 
 
 def test_a_new_day_is_not_reparsed(built_copy, test_project, tmp_path, monkeypatch):
     target = tmp_path / "target"  # the prepared state and the kept ones live here, not in the shared project
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
-    resource = C360DbtCliResource(project_dir=test_project, target="local", dbt_executable=DBT_EXECUTABLE,
-                                  duckdb_path=str(built_copy.db_path), fetch_metadata=False)
+    resource = C360DbtCliResource(
+        project_dir=test_project,
+        target="local",
+        dbt_executable=DBT_EXECUTABLE,
+        duckdb_path=str(built_copy.db_path),
+        fetch_metadata=False,
+    )
     selection = dg.AssetSelection.assets(dg.AssetKey(["intermediate", "int_product_affinity"]))
     parses = []
     for day in (GEN_END, GEN_END + timedelta(days=1)):  # two daily runs: as_of_date moves
-        settings = dataclasses.replace(Settings.from_env(), duckdb_path=str(built_copy.db_path),
-                                       as_of_date=day.isoformat(), partitions_start=FIRST_DAY.isoformat(),
-                                       warehouse="duckdb")
+        settings = dataclasses.replace(
+            Settings.from_env(),
+            duckdb_path=str(built_copy.db_path),
+            as_of_date=day.isoformat(),
+            partitions_start=FIRST_DAY.isoformat(),
+            warehouse="duckdb",
+        )
         assets = build_dbt_assets(test_project, settings)
         result = dg.materialize([assets[0]], resources={"dbt": resource}, selection=selection)
         assert result.success
@@ -47,8 +57,12 @@ def test_a_new_day_is_not_reparsed(built_copy, test_project, tmp_path, monkeypat
     assert parses[0], "the first run has no state for this warehouse yet: a full parse"
     assert parses[1] == [], f"the next day re-parsed the project: {parses[1]}"
     # the full test suite (weekly schedule, on demand): every row tested and the unit tests, still no re-parse
-    result = dg.materialize([assets[0]], resources={"dbt": resource}, selection=selection,
-                            run_config={"ops": {"c360_dbt_assets": {"config": {"full_tests": True}}}})
+    result = dg.materialize(
+        [assets[0]],
+        resources={"dbt": resource},
+        selection=selection,
+        run_config={"ops": {"c360_dbt_assets": {"config": {"full_tests": True}}}},
+    )
     assert result.success
     folder, log = _dbt_log(target, result.run_id)
     assert [e for e in log if e["info"]["name"] == "UnableToPartialParse"] == []

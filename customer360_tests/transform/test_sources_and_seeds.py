@@ -19,16 +19,21 @@ def test_sources_yml_matches_sla_table():
 
 def test_drift_is_detected(tmp_path, monkeypatch):
     path = tmp_path / "_sources.yml"
-    path.write_text(sources_yml.render().replace("count: 3\n          period: hour", "count: 4\n          period: hour", 1))
+    path.write_text(
+        sources_yml.render().replace("count: 3\n          period: hour", "count: 4\n          period: hour", 1)
+    )
     problems = sources_yml.drift(path)
     assert any("raw.transactions" in p for p in problems)
 
 
-@pytest.mark.parametrize("delta,expected", [
-    (timedelta(hours=24), {"count": 24, "period": "hour"}),
-    (timedelta(days=8), {"count": 8, "period": "day"}),
-    (timedelta(minutes=90), {"count": 90, "period": "minute"}),
-])
+@pytest.mark.parametrize(
+    "delta,expected",
+    [
+        (timedelta(hours=24), {"count": 24, "period": "hour"}),
+        (timedelta(days=8), {"count": 8, "period": "day"}),
+        (timedelta(minutes=90), {"count": 90, "period": "minute"}),
+    ],
+)
 def test_freshness_period(delta, expected):
     assert sources_yml.freshness_period(delta) == expected
     assert sources_yml.period_to_timedelta(expected) == delta
@@ -55,7 +60,9 @@ def test_staging_enum_tests_equal_catalog_enums():
             tests = [t for t in column.get("data_tests", []) if isinstance(t, dict) and "accepted_values" in t]
             catalog_enum = source.column(column["name"]).enum if column["name"] in source.column_names else None
             if catalog_enum:
-                assert tests and tests[0]["accepted_values"]["arguments"]["values"] == list(catalog_enum), column["name"]
+                assert tests and tests[0]["accepted_values"]["arguments"]["values"] == list(catalog_enum), column[
+                    "name"
+                ]
             else:
                 assert not tests
 
