@@ -20,7 +20,7 @@ re-read (or re-resolved against a working directory another library changed) ins
 """
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -225,43 +225,100 @@ def publish(
     )
 
 
+# ------------------------------------------------------------------------------------- the retrain policy
+class _Refit(NamedTuple):
+    """What a refit produced: the model, its scores of this run, the manifest fields particular to the model, the
+    fit plots saved with it, and whatever else the caller wants back from the fit (quality, holdout metrics)."""
+
+    model: Any
+    scored: pl.DataFrame
+    manifest: dict[str, Any]
+    plots: dict[str, bytes]
+    extra: Any = None
+
+
+class _Scoring(NamedTuple):
+    """A model for this run, saved (reused) or new, and what it scored; ``refit`` is None when it was reused."""
+
+    model: Any
+    version: str
+    scored: pl.DataFrame
+    decision: Any  # retrain.RetrainDecision
+    refit: _Refit | None
+
+
+def _reuse_or_refit(
+    store: ArtifactStore,
+    table: str,
+    refit: bool | None,
+    retrain_days: int,
+    *,
+    revision: int,
+    features: Sequence[str],
+    score: Callable[[Any], pl.DataFrame],
+    fit: Callable[[], _Refit],
+    drift_column: str,
+    drift_edges: Sequence[float] | None = None,
+    data_fingerprint: Callable[[], str],
+    as_of: date | None = None,
+) -> _Scoring:
+    """The retrain policy of every model: score with the saved model unless a refit is due (forced, age, revision,
+    features) or the scores drifted from the saved reference; a refit is saved with its manifest (revision, features,
+    the scores' drift reference, the training data's fingerprint, plus the model's own fields) and its plots."""
+    decision = retrain.before_scoring(
+        store, table, refit, revision=revision, features=features, retrain_days=retrain_days, as_of=as_of
+    )
+    if not decision.refit:
+        model, version = decision.loaded.model, decision.loaded.version
+        scored = score(model)
+        decision = retrain.measure_drift(decision, scored[drift_column])
+        if not decision.refit:
+            return _Scoring(model, version, scored, decision, None)
+    new = fit()
+    manifest = {
+        "revision": revision,
+        "features": new.model.features,
+        **new.manifest,
+        "drift_reference": retrain.drift_reference(new.scored[drift_column], edges=drift_edges),
+        "data_fingerprint": data_fingerprint(),
+    }
+    version = store.save(table, new.model, manifest, plots=new.plots or None)
+    return _Scoring(new.model, version, new.scored, decision, new)
+
+
 # ------------------------------------------------------------------------------------------ segmentation
 def _run_segments_impl(
     features: pl.DataFrame, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    decision = retrain.before_scoring(
-        store,
-        "customer_segments",
-        refit,
-        revision=seg_model.REVISION,
-        features=feature_columns(features),
-        retrain_days=retrain_days,
-    )
-    if not decision.refit:
-        model, version = decision.loaded.model, decision.loaded.version
-        assigned = seg_model.assign_segments(model, features)
-        decision = retrain.measure_drift(decision, assigned["segment_id"])
-    if decision.refit:
+
+    def fit() -> _Refit:
         model = seg_model.fit_segmentation(features)
         assigned = seg_model.assign_segments(model, features)
         quality = seg_model.segment_quality(features, assigned, model.features)
-        version = store.save(
-            "customer_segments",
-            model,
-            {
-                "revision": seg_model.REVISION,
-                "features": model.features,
-                "params": {**model.params, "k": model.k},
-                "training_window": {"table": f"ml.{SEGMENTATION_TABLE}", "rows": features.height},
-                "metrics": {**quality, "k_selection": model.selection},
-                "labels": {str(k): v for k, v in model.cluster_labels.items()},
-                "drift_reference": retrain.drift_reference(assigned["segment_id"], edges=seg_model.DRIFT_EDGES),
-                "data_fingerprint": fingerprint(features),
-            },
-        )
-    else:
-        quality = seg_model.segment_quality(features, assigned, model.features)
+        manifest = {
+            "params": {**model.params, "k": model.k},
+            "training_window": {"table": f"ml.{SEGMENTATION_TABLE}", "rows": features.height},
+            "metrics": {**quality, "k_selection": model.selection},
+            "labels": {str(k): v for k, v in model.cluster_labels.items()},
+        }
+        return _Refit(model, assigned, manifest, {}, extra=quality)
+
+    run = _reuse_or_refit(
+        store,
+        "customer_segments",
+        refit,
+        retrain_days,
+        revision=seg_model.REVISION,
+        features=feature_columns(features),
+        score=lambda model: seg_model.assign_segments(model, features),
+        fit=fit,
+        drift_column="segment_id",
+        drift_edges=seg_model.DRIFT_EDGES,
+        data_fingerprint=lambda: fingerprint(features),
+    )
+    model, version, assigned, decision = run.model, run.version, run.scored, run.decision
+    quality = run.refit.extra if run.refit else seg_model.segment_quality(features, assigned, model.features)
     profile = seg_model.segment_profile(features, assigned, model.features)
     selection = pl.DataFrame(model.selection) if model.selection else pl.DataFrame()
     return {
@@ -287,33 +344,29 @@ def _run_risk_impl(
     features: pl.DataFrame, store: ArtifactStore, refit: bool | None, retrain_days: int, *, threads: int = 1
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    decision = retrain.before_scoring(
+
+    def fit() -> _Refit:
+        model, scored = fraud_model.fit_and_score_fraud(features, n_jobs=threads)
+        manifest = {
+            "params": model.params,
+            "training_window": {"table": f"ml.{FRAUD_TABLE}", "rows": features.height},
+            "metrics": {"high_cut": model.high_cut, "medium_cut": model.medium_cut},
+        }
+        return _Refit(model, scored, manifest, {})
+
+    run = _reuse_or_refit(
         store,
         "customer_risk_scores",
         refit,
+        retrain_days,
         revision=fraud_model.REVISION,
         features=feature_columns(features),
-        retrain_days=retrain_days,
+        score=lambda model: fraud_model.score_fraud(model, features),
+        fit=fit,
+        drift_column="anomaly_score",
+        data_fingerprint=lambda: fingerprint(features),
     )
-    if not decision.refit:
-        model, version = decision.loaded.model, decision.loaded.version
-        scored = fraud_model.score_fraud(model, features)
-        decision = retrain.measure_drift(decision, scored["anomaly_score"])
-    if decision.refit:
-        model, scored = fraud_model.fit_and_score_fraud(features, n_jobs=threads)
-        version = store.save(
-            "customer_risk_scores",
-            model,
-            {
-                "revision": fraud_model.REVISION,
-                "features": model.features,
-                "params": model.params,
-                "training_window": {"table": f"ml.{FRAUD_TABLE}", "rows": features.height},
-                "metrics": {"high_cut": model.high_cut, "medium_cut": model.medium_cut},
-                "drift_reference": retrain.drift_reference(scored["anomaly_score"]),
-                "data_fingerprint": fingerprint(features),
-            },
-        )
+    model, version, scored, decision = run.model, run.version, run.scored, run.decision
     tiers = scored["risk_tier"].value_counts().sort("risk_tier")
     importance = fraud_model.signal_importance(model, features, scored)
     scores = scored["anomaly_score"].to_numpy()
@@ -369,48 +422,45 @@ def _fit_or_reuse(
     *,
     table: str,
     model_module: Any,
-    fit: str,
+    fit_name: str,
     score: str,
     output: str,
     plots_of: Callable[[Any, Any], dict[str, bytes]],
 ) -> _Fitted:
-    """The retrain policy of churn and LTV: reuse the saved model unless due (age, revision, drift) or forced; a
-    refit trains on the point-in-time frames and saves the model with its manifest and fit plots."""
+    """Churn and LTV under :func:`_reuse_or_refit`: they score the current features; a refit trains on the
+    point-in-time frames (computed only then) and keeps its holdout metrics and fit plots."""
     current, as_of = inputs.current(), inputs.as_of
-    decision = retrain.before_scoring(
-        store,
-        table,
-        refit,
-        revision=model_module.REVISION,
-        features=CHURN_LTV_FEATURES,
-        retrain_days=retrain_days,
-        as_of=as_of,
-    )
-    if not decision.refit:
-        model, version = decision.loaded.model, decision.loaded.version
-        scored = getattr(model_module, score)(model, current)
-        decision = retrain.measure_drift(decision, scored[output])
-    if decision.refit:
+    data = None
+
+    def fit() -> _Refit:
+        nonlocal data
         data = model_module.training_frames(
             inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
         )
-        model, metrics, holdout = getattr(model_module, fit)(data)
-        scored = getattr(model_module, score)(model, current)
-        fit_plots = plots_of(model, holdout)
-        version = store.save(
-            table,
-            model,
-            {
-                "revision": model_module.REVISION,
-                "features": model.features,
-                "params": model.params,
-                "training_window": _training_window(model, as_of),
-                "metrics": _json_safe(metrics),
-                "drift_reference": retrain.drift_reference(scored[output]),
-                "data_fingerprint": fingerprint(data.train, data.validation),
-            },
-            plots=fit_plots,
-        )
+        model, metrics, holdout = getattr(model_module, fit_name)(data)
+        manifest = {
+            "params": model.params,
+            "training_window": _training_window(model, as_of),
+            "metrics": _json_safe(metrics),
+        }
+        return _Refit(model, getattr(model_module, score)(model, current), manifest, plots_of(model, holdout), metrics)
+
+    run = _reuse_or_refit(
+        store,
+        table,
+        refit,
+        retrain_days,
+        revision=model_module.REVISION,
+        features=CHURN_LTV_FEATURES,
+        score=lambda model: getattr(model_module, score)(model, current),
+        fit=fit,
+        drift_column=output,
+        data_fingerprint=lambda: fingerprint(data.train, data.validation),
+        as_of=as_of,
+    )
+    model, version, scored, decision = run.model, run.version, run.scored, run.decision
+    if run.refit:
+        metrics, fit_plots = run.refit.extra, run.refit.plots
     else:
         metrics = decision.loaded.manifest.get("metrics", {})
         fit_plots = store.plots(table, version)
@@ -442,7 +492,7 @@ def _ltv_plots(model: Any, val: dict[str, Any]) -> dict[str, bytes]:
 _CHURN = dict(
     table="churn_predictions",
     model_module=churn_model,
-    fit="fit_churn",
+    fit_name="fit_churn",
     score="score_churn",
     output="churn_probability",
     plots_of=_churn_plots,
@@ -450,7 +500,7 @@ _CHURN = dict(
 _LTV = dict(
     table="ltv_predictions",
     model_module=ltv_model,
-    fit="fit_ltv",
+    fit_name="fit_ltv",
     score="score_ltv",
     output="predicted_ltv",
     plots_of=_ltv_plots,
