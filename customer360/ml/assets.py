@@ -507,28 +507,34 @@ _LTV = dict(
 )
 
 
+def _supervised_md(f: _Fitted) -> dict[str, Any]:
+    """What churn and LTV report alike: the scores, the quality measured (on the holdout when it refit), the model
+    version and retrain policy, and the point-in-time cutoffs and horizon."""
+    h = f.model.horizon_days
+    return {
+        "scores": _stamp(f.scored, f.version),
+        "quality_metrics": f.metrics,
+        "measured_on": _measured(not f.decision.refit, f.version, "holdout half of the validation fold"),
+        "model_version": f.version,
+        **_policy_md(f.decision),
+        "as_of": f.as_of.isoformat(),
+        "train_cutoff": f.model.train_cutoff,
+        "validation_cutoff": f.model.validation_cutoff,
+        "horizon_days": h,
+        "horizon": _horizon_text(h),
+    }
+
+
 def _run_churn_impl(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(
-        inputs, store, refit, retrain_days, **_CHURN
-    )
-    reused = not decision.refit
-    extra = {name: _plot(name, png) for name, png in fit_plots.items()}
+    fitted = _fit_or_reuse(inputs, store, refit, retrain_days, **_CHURN)
+    model, scored, metrics = fitted.model, fitted.scored, fitted.metrics
     p = scored["churn_probability"].to_numpy()
     h = model.horizon_days
     return {
-        "scores": _stamp(scored, version),
-        "quality_metrics": metrics,
-        "measured_on": _measured(reused, version, "holdout half of the validation fold"),
-        "model_version": version,
-        **_policy_md(decision),
-        "as_of": as_of.isoformat(),
-        "train_cutoff": model.train_cutoff,
-        "validation_cutoff": model.validation_cutoff,
-        "horizon_days": h,
-        "horizon": _horizon_text(h),
+        **_supervised_md(fitted),
         "label": f"churned = no interaction (completed order, session, payment attempt, message opened, ticket) in the {h} days after the cutoff",
         **_float_md(metrics),
         "class_balance": table_value(
@@ -548,7 +554,7 @@ def _run_churn_impl(
         "feature_importance": _importance_table(metrics.get("feature_importance", {})),
         "scored_high_risk_share": round(float(churn_model.high_risk(p).mean()), 4) if len(p) else 0.0,
         "scored_mean_probability": round(float(p.mean()), 4) if len(p) else 0.0,
-        **extra,
+        **{name: _plot(name, png) for name, png in fitted.fit_plots.items()},
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
@@ -557,33 +563,45 @@ def _run_ltv_impl(
     inputs: PointInTimeInputs, store: ArtifactStore, refit: bool | None, retrain_days: int
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    model, version, scored, metrics, fit_plots, decision, as_of = _fit_or_reuse(
-        inputs, store, refit, retrain_days, **_LTV
-    )
-    reused = not decision.refit
-    extra = {name: _plot(name, png) for name, png in fit_plots.items()}
+    fitted = _fit_or_reuse(inputs, store, refit, retrain_days, **_LTV)
+    model, scored, metrics = fitted.model, fitted.scored, fitted.metrics
     v = scored["predicted_ltv"]
     h = model.horizon_days
     return {
-        "scores": _stamp(scored, version),
-        "quality_metrics": metrics,
-        "measured_on": _measured(reused, version, "holdout half of the validation fold"),
-        "model_version": version,
-        **_policy_md(decision),
-        "as_of": as_of.isoformat(),
-        "train_cutoff": model.train_cutoff,
-        "validation_cutoff": model.validation_cutoff,
-        "horizon_days": h,
-        "horizon": _horizon_text(h),
+        **_supervised_md(fitted),
         "target": f"completed-order spend (USD) in the {h} days after the cutoff; predicted_ltv = prediction × 365/{h}",
         **_float_md(metrics),
         "feature_importance": _importance_table(metrics.get("feature_importance", {})),
         "predicted_ltv_total": round(float(v.sum()), 2),
         "predicted_ltv_median": round(float(v.median() or 0.0), 2),
         "predicted_ltv_p90": round(float(v.quantile(0.9) or 0.0), 2),
-        **extra,
+        **{name: _plot(name, png) for name, png in fitted.fit_plots.items()},
         "seconds": round(time.perf_counter() - t0, 2),
     }
+
+
+# what every ML asset (and spec) says of itself
+_ML_ASSET_ATTRS: dict[str, Any] = {
+    "group_name": GROUP,
+    "owners": OWNERS,
+    "kinds": {"python", "scikitlearn", "polars"},
+    "tags": {"layer": "ml"},
+}
+
+
+def _ml_asset(key: dg.AssetKey, table: str, deps: list[dg.AssetKey], description: str) -> Callable:
+    """The decorator of every ML asset: group, owners, kinds and the warehouse pool alike; its checks from
+    ``ml.checks``; not materialized when the blocking output contract fails (``output_required=False``)."""
+    return dg.asset(
+        key=key,
+        deps=deps,
+        **_ML_ASSET_ATTRS,
+        pool="warehouse",
+        description=description,
+        metadata=_definition_metadata(table),
+        check_specs=checks.check_specs(table, key),
+        output_required=False,
+    )
 
 
 def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -593,19 +611,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def store() -> ArtifactStore:
         return ArtifactStore.from_url(artifacts_url)
 
-    @dg.asset(
-        key=SEGMENTS_KEY,
-        group_name=GROUP,
-        deps=[dg.AssetKey(["ml", SEGMENTATION_TABLE])],
-        owners=OWNERS,
-        kinds={"python", "scikitlearn", "polars"},
-        tags={"layer": "ml"},
-        pool="warehouse",
-        description=SEGMENTS_DESCRIPTION,
-        metadata=_definition_metadata("customer_segments"),
-        check_specs=checks.check_specs("customer_segments", SEGMENTS_KEY),
-        output_required=False,  # not materialized when the output contract fails
-    )
+    @_ml_asset(SEGMENTS_KEY, "customer_segments", [dg.AssetKey(["ml", SEGMENTATION_TABLE])], SEGMENTS_DESCRIPTION)
     def customer_segments(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         features = validate_feature_table(
             SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
@@ -613,19 +619,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         result = run_segments(features, store(), config.refit, threads=threads, retrain_days=retrain_days)
         yield from publish(context, warehouse, SEGMENTS_KEY, result)
 
-    @dg.asset(
-        key=RISK_KEY,
-        group_name=GROUP,
-        deps=[dg.AssetKey(["ml", FRAUD_TABLE])],
-        owners=OWNERS,
-        kinds={"python", "scikitlearn", "polars"},
-        tags={"layer": "ml"},
-        pool="warehouse",
-        description=RISK_DESCRIPTION,
-        metadata=_definition_metadata("customer_risk_scores"),
-        check_specs=checks.check_specs("customer_risk_scores", RISK_KEY),
-        output_required=False,
-    )
+    @_ml_asset(RISK_KEY, "customer_risk_scores", [dg.AssetKey(["ml", FRAUD_TABLE])], RISK_DESCRIPTION)
     def customer_risk_scores(
         context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]
     ):
@@ -636,11 +630,8 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
         return dg.AssetSpec(
             key,
-            group_name=GROUP,
             deps=[dg.AssetKey([STAGING, s]) for s in STAGING_INPUTS],
-            owners=OWNERS,
-            kinds={"python", "scikitlearn", "polars"},
-            tags={"layer": "ml"},
+            **_ML_ASSET_ATTRS,
             skippable=True,
             description=description,
             metadata=_definition_metadata(TABLES[key]),
