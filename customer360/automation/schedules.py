@@ -112,13 +112,25 @@ def _executable(graph, keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
     ]
 
 
-def _run_every_tick(
-    job, name: str, cron: str, *, description: str, run_config: Mapping[str, object] | None = None
+def _job_every_tick(
+    job_name: str,
+    selection: dg.AssetSelection,
+    schedule: str,
+    cron: str,
+    *,
+    job_description: str,
+    description: str,
+    run_config: Mapping[str, object] | None = None,
+    op_retry_policy: dg.RetryPolicy | None = None,
 ) -> Built:
-    """``job`` and its schedule (running by default), whose every tick requests one run of it, keyed on the tick."""
+    """The job of ``selection`` and its schedule (running by default), whose every tick requests one run of it,
+    keyed on the tick."""
+    job = dg.define_asset_job(
+        job_name, selection=selection, op_retry_policy=op_retry_policy, description=job_description
+    )
 
     @dg.schedule(
-        name=name,
+        name=schedule,
         cron_schedule=cron,
         job=job,
         execution_timezone=TZ,
@@ -126,7 +138,9 @@ def _run_every_tick(
         description=description,
     )
     def _every_tick(context: dg.ScheduleEvaluationContext):
-        return dg.RunRequest(run_key=_run_key(name, _tick_time(context)), run_config=run_config, tags=_tags(name))
+        return dg.RunRequest(
+            run_key=_run_key(schedule, _tick_time(context)), run_config=run_config, tags=_tags(schedule)
+        )
 
     return Built([job], [_every_tick])
 
@@ -135,18 +149,14 @@ def _refit(graph) -> Built:
     keys = _executable(graph, ML_ASSETS)
     if not keys:
         return Built([], [])
-    run_config = _ops_config((graph.get(k).assets_def.node_def.name for k in keys), {"refit": True})
-    job = dg.define_asset_job(
+    return _job_every_tick(
         REFIT_JOB,
-        selection=dg.AssetSelection.assets(*keys),
-        op_retry_policy=TRANSIENT_RETRY_POLICY,
-        description="The ML assets, refitted (run config refit: true).",
-    )
-    return _run_every_tick(
-        job,
+        dg.AssetSelection.assets(*keys),
         REFIT_SCHEDULE,
         REFIT_CRON,
-        run_config=run_config,
+        op_retry_policy=TRANSIENT_RETRY_POLICY,
+        run_config=_ops_config((graph.get(k).assets_def.node_def.name for k in keys), {"refit": True}),
+        job_description="The ML assets, refitted (run config refit: true).",
         description="Weekly model refit (Sundays 03:00 UTC): segments, fraud risk, churn and LTV refitted on "
         "the current features, whatever the reuse policy would decide (refit: true).",
     )
@@ -161,17 +171,13 @@ def _full_tests(graph) -> Built:
     checks = sorted({k for ad in dbt_defs for k in ad.check_keys}, key=lambda k: k.to_user_string())
     if not checks:
         return Built([], [])
-    run_config = _ops_config((ad.node_def.name for ad in dbt_defs), {"full_tests": True})
-    job = dg.define_asset_job(
+    return _job_every_tick(
         FULL_TESTS_JOB,
-        selection=dg.AssetSelection.checks(*checks),
-        description="Every dbt test over the whole history (dbt var full_tests); builds no model.",
-    )
-    return _run_every_tick(
-        job,
+        dg.AssetSelection.checks(*checks),
         FULL_TESTS_SCHEDULE,
         FULL_TESTS_CRON,
-        run_config=run_config,
+        run_config=_ops_config((ad.node_def.name for ad in dbt_defs), {"full_tests": True}),
+        job_description="Every dbt test over the whole history (dbt var full_tests); builds no model.",
         description="Weekly full dbt test suite (Sundays 04:00 UTC): every data test over every row, where "
         "the daily builds test only the newest arrivals (full_tests: true).",
     )
@@ -181,15 +187,12 @@ def _source_freshness(graph) -> Built:
     keys = [k for k in freshness_check_keys(SLAS) if k in graph.asset_check_keys]
     if not keys:
         return Built([], [])
-    job = dg.define_asset_job(
+    return _job_every_tick(
         FRESHNESS_JOB,
-        selection=dg.AssetSelection.checks(*keys),
-        description="`dbt source freshness` → the dbt_source_freshness check of each raw asset.",
-    )
-    return _run_every_tick(
-        job,
+        dg.AssetSelection.checks(*keys),
         FRESHNESS_SCHEDULE,
         FRESHNESS_CRON,
+        job_description="`dbt source freshness` → the dbt_source_freshness check of each raw asset.",
         description="Hourly (HH:30 UTC) dbt source freshness of the raw sources, thresholds from "
         "customer360/sla.py; results are the dbt_source_freshness checks on raw/*.",
     )

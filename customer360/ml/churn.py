@@ -43,7 +43,6 @@ import numpy as np
 import polars as pl
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.inspection import permutation_importance
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -62,26 +61,14 @@ from customer360.ml.features import (
     churn_labels,
     to_matrix,
 )
-from customer360.ml.training import TrainingFrames
+from customer360.ml.training import BOOSTER_PARAMS as PARAMS
+from customer360.ml.training import MAX_TRAIN_ROWS, SEED, TrainingFrames, feature_importance, importance_sample
 from customer360.ml.training import training_frames as cutoff_frames
 from customer360.transform.project_vars import churn_probability_threshold
 
-SEED = 42
 REVISION = 2  # bump when fitting or features change incompatibly: a saved model of another revision refits
 CALIBRATION_FOLDS = 3  # cross-validated isotonic calibration on the training rows
 CALIBRATION_BINS = 10  # equal-count bins of the holdout probabilities for the calibration error and plot
-MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold: fit time is linear in rows, quality flat above this
-IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
-PARAMS = {
-    "max_iter": 300,
-    "learning_rate": 0.15,
-    "max_leaf_nodes": 31,
-    "min_samples_leaf": 40,
-    "l2_regularization": 1.0,
-    "early_stopping": True,
-    "validation_fraction": 0.1,
-    "n_iter_no_change": 10,
-}
 
 
 @dataclass
@@ -176,21 +163,13 @@ def fit_churn(data: ChurnTraining) -> tuple[ChurnModel, dict[str, Any], dict[str
             holdout_high_risk_share=float(tier.mean()),
             holdout_high_risk_precision=float(y_hold[tier].mean()) if tier.any() else float("nan"),
         )
-    rng = np.random.default_rng(SEED)
-    idx = rng.choice(len(y_hold), size=min(IMPORTANCE_ROWS, len(y_hold)), replace=False)
-    importances: dict[str, float] = {}
-    if len(idx) and len(np.unique(y_hold[idx])) == 2:
-        pi = permutation_importance(  # on one fold's booster: the isotonic step is monotone, the ranking is its
-            model.calibrated_classifiers_[0].estimator,
-            x_hold[idx],
-            y_hold[idx],
-            scoring="roc_auc",
-            n_repeats=2,
-            random_state=SEED,
-            n_jobs=1,
-        )
-        importances = {f: float(v) for f, v in zip(feats, pi.importances_mean, strict=True)}
-    metrics["feature_importance"] = dict(sorted(importances.items(), key=lambda kv: -kv[1]))
+    idx = importance_sample(len(y_hold))
+    metrics["feature_importance"] = (
+        # on one fold's booster: the isotonic step is monotone, so the ranking is the booster's
+        feature_importance(model.calibrated_classifiers_[0].estimator, x_hold[idx], y_hold[idx], feats, "roc_auc")
+        if len(idx) and len(np.unique(y_hold[idx])) == 2
+        else {}
+    )
     fitted = ChurnModel(
         features=feats,
         classifier=model,

@@ -100,87 +100,87 @@ _META = {
     "scored_at": pa.Column(pl.Datetime("us"), nullable=False, description="When the row was scored (UTC, naive)."),
 }
 
+
+def _output_schema(table: str, description: str, columns: dict[str, pa.Column]) -> pa.DataFrameSchema:
+    """An ML output table ``ml.<table>``: the scored customer, ``columns``, then the model metadata — nothing else,
+    in that order."""
+    return pa.DataFrameSchema(
+        {ID: _id_column(_CUSTOMER), **columns, **_META},
+        name=f"ml.{table}",
+        description=description,
+        strict=True,
+        ordered=True,
+    )
+
+
 # The one description of each ML output table: the contract the asset checks enforce, (customer360.ml.catalog) the
 # column schema the Dagster UI shows, and (customer360.ml.outputs_yml) the generated dbt source and table DDL.
 OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
-    "customer_segments": pa.DataFrameSchema(
-        {
-            ID: _id_column(_CUSTOMER),
-            "segment_id": pa.Column(
-                pl.Int32,
-                checks=pa.Check.ge(1),
-                nullable=False,
-                description="Fixed position of the segment label (1 = High Value … 8 = Occasional): stable across refits.",
-            ),
-            "customer_segment": pa.Column(
-                pl.Utf8,
-                nullable=False,
-                checks=pa.Check.str_length(min_value=1),
-                description="k-means segment label from the centroid profile, e.g. High Value, New, Dormant.",
-            ),
-            **_META,
-        },
-        name="ml.customer_segments",
-        description="KMeans segment per customer (label from the centroid profile).",
-        strict=True,
-        ordered=True,
-    ),
-    "customer_risk_scores": pa.DataFrameSchema(
-        {
-            ID: _id_column(_CUSTOMER),
-            "anomaly_score": _unit(
-                description="IsolationForest anomaly score rescaled to [0, 1]; higher = more unusual."
-            ),
-            "risk_tier": pa.Column(
-                pl.Utf8,
-                checks=pa.Check.isin(RISK_TIERS),
-                nullable=False,
-                description="high = above the training 99th percentile of anomaly_score, medium = above the 95th.",
-            ),
-            "top_signals": pa.Column(
-                pl.Utf8,
-                nullable=False,
-                description="Up to three comma-separated fraud features > 1 standard deviation above the mean ('' if none).",
-            ),
-            **_META,
-        },
-        name="ml.customer_risk_scores",
-        description="IsolationForest fraud risk per customer.",
-        strict=True,
-        ordered=True,
-    ),
-    "churn_predictions": pa.DataFrameSchema(
-        {
-            ID: _id_column(_CUSTOMER),
-            "churn_probability": _unit(
-                description=(
-                    "Calibrated probability of no completed order and no session in the label window after the "
-                    "scoring day (window in the materialization's horizon_days); > 0.7 = high risk."
-                )
-            ),
-            **_META,
-        },
-        name="ml.churn_predictions",
-        description="Calibrated churn probability per customer (> 0.7 = high risk).",
-        strict=True,
-        ordered=True,
-    ),
-    "ltv_predictions": pa.DataFrameSchema(
-        {
-            ID: _id_column(_CUSTOMER),
-            "predicted_ltv": pa.Column(
-                pl.Float64,
-                checks=pa.Check.ge(0.0),
-                nullable=False,
-                description="Expected completed-order spend over the next 12 months, USD (≥ 0).",
-            ),
-            **_META,
-        },
-        name="ml.ltv_predictions",
-        description="Predicted 12-month spend in USD per customer.",
-        strict=True,
-        ordered=True,
-    ),
+    schema.name.removeprefix("ml."): schema
+    for schema in (
+        _output_schema(
+            "customer_segments",
+            "KMeans segment per customer (label from the centroid profile).",
+            {
+                "segment_id": pa.Column(
+                    pl.Int32,
+                    checks=pa.Check.ge(1),
+                    nullable=False,
+                    description="Fixed position of the segment label (1 = High Value … 8 = Occasional): stable across refits.",
+                ),
+                "customer_segment": pa.Column(
+                    pl.Utf8,
+                    nullable=False,
+                    checks=pa.Check.str_length(min_value=1),
+                    description="k-means segment label from the centroid profile, e.g. High Value, New, Dormant.",
+                ),
+            },
+        ),
+        _output_schema(
+            "customer_risk_scores",
+            "IsolationForest fraud risk per customer.",
+            {
+                "anomaly_score": _unit(
+                    description="IsolationForest anomaly score rescaled to [0, 1]; higher = more unusual."
+                ),
+                "risk_tier": pa.Column(
+                    pl.Utf8,
+                    checks=pa.Check.isin(RISK_TIERS),
+                    nullable=False,
+                    description="high = above the training 99th percentile of anomaly_score, medium = above the 95th.",
+                ),
+                "top_signals": pa.Column(
+                    pl.Utf8,
+                    nullable=False,
+                    description="Up to three comma-separated fraud features > 1 standard deviation above the mean ('' if none).",
+                ),
+            },
+        ),
+        _output_schema(
+            "churn_predictions",
+            "Calibrated churn probability per customer (> 0.7 = high risk).",
+            {
+                "churn_probability": _unit(
+                    description=(
+                        "Calibrated probability of no completed order and no session in the label window after the "
+                        "scoring day (window in the materialization's horizon_days); > 0.7 = high risk."
+                    )
+                ),
+            },
+        ),
+        _output_schema(
+            "ltv_predictions",
+            "Predicted 12-month spend in USD per customer.",
+            {
+                "predicted_ltv": pa.Column(
+                    pl.Float64,
+                    checks=pa.Check.ge(0.0),
+                    nullable=False,
+                    description="Expected completed-order spend over the next 12 months, USD (≥ 0).",
+                ),
+            },
+        ),
+    )
 }
 
 

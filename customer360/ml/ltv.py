@@ -31,7 +31,6 @@ import numpy as np
 import polars as pl
 from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.inspection import permutation_importance
 
 from customer360.ml.features import (
     CHURN_LTV_FEATURES,
@@ -42,23 +41,11 @@ from customer360.ml.features import (
     future_spend,
     to_matrix,
 )
-from customer360.ml.training import TrainingFrames
+from customer360.ml.training import BOOSTER_PARAMS as PARAMS
+from customer360.ml.training import MAX_TRAIN_ROWS, SEED, TrainingFrames, feature_importance, importance_sample
 from customer360.ml.training import training_frames as cutoff_frames
 
-SEED = 42
 REVISION = 1  # bump when fitting or features change incompatibly: a saved model of another revision refits
-MAX_TRAIN_ROWS = 60_000  # seeded sample of the training fold (fit time is linear in rows)
-IMPORTANCE_ROWS = 2_000  # seeded sample of the validation fold for permutation importance (metadata only)
-PARAMS = {
-    "max_iter": 300,
-    "learning_rate": 0.15,
-    "max_leaf_nodes": 31,
-    "min_samples_leaf": 40,
-    "l2_regularization": 1.0,
-    "early_stopping": True,
-    "validation_fraction": 0.1,
-    "n_iter_no_change": 10,
-}
 
 
 @dataclass
@@ -154,15 +141,10 @@ def fit_ltv(data: LtvTraining) -> tuple[LtvModel, dict[str, Any], dict[str, np.n
         "holdout_bias": float(pred.mean() / y_val.mean() - 1.0) if y_val.mean() > 0 else float("nan"),
         "smearing_factor": smearing,
     }
-    rng = np.random.default_rng(SEED)
-    idx = rng.choice(len(y_val), size=min(IMPORTANCE_ROWS, len(y_val)), replace=False)
-    importances: dict[str, float] = {}
-    if len(idx) > 10:
-        pi = permutation_importance(
-            reg, x_val[idx], np.log1p(y_val[idx]), scoring="r2", n_repeats=2, random_state=SEED, n_jobs=1
-        )
-        importances = {f: float(v) for f, v in zip(feats, pi.importances_mean, strict=True)}
-    metrics["feature_importance"] = dict(sorted(importances.items(), key=lambda kv: -kv[1]))
+    idx = importance_sample(len(y_val))
+    metrics["feature_importance"] = (
+        feature_importance(reg, x_val[idx], np.log1p(y_val[idx]), feats, "r2") if len(idx) > 10 else {}
+    )
     return model, metrics, {"actual": y_val, "predicted": pred}
 
 
