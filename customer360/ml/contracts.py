@@ -162,8 +162,9 @@ OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             {
                 "churn_probability": _unit(
                     description=(
-                        "Calibrated probability of no completed order and no session in the label window after the "
-                        "scoring day (window in the materialization's horizon_days); > 0.7 = high risk."
+                        "Calibrated probability of no interaction (completed order, session, payment attempt, message "
+                        "opened, ticket) in the label window after the scoring day (window in the materialization's "
+                        "horizon_days); > 0.7 = high risk (dbt var churn_probability_threshold)."
                     )
                 ),
             },
