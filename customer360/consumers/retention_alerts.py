@@ -37,11 +37,12 @@ import dagster as dg
 import polars as pl
 
 from customer360.automation.notifier import Alert, AlertDeliveryError, AlertNotifier
+from customer360.catalog import MARTS
 from customer360.resources.warehouse import Warehouse
 from customer360.transform.project_vars import churn_probability_threshold
 
 EXPOSURE_NAME = "retention_alerts"
-STATE_SCHEMA = "marts"
+STATE_SCHEMA = MARTS
 STATE_TABLE = "retention_alert_state"
 DIGEST_TABLE = "retention_alert_digests"
 TOP_N = 10

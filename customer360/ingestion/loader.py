@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from customer360.catalog import SOURCES
+from customer360.catalog import RAW, SOURCES
 from customer360.ingestion.chunk import ParsedFile, conform_chunk
 from customer360.ingestion.contracts import ContractError, Violation, catalog_columns, validate_stacked
 from customer360.ingestion.foreign_keys import ReferenceIndexes, check_foreign_keys_stacked
@@ -352,7 +352,7 @@ def load_days(
     loaded_at = loaded_at or datetime.now(UTC)
     days = sorted(set(days))
     report = LoadReport(source, days)
-    warehouse.ensure_table("raw", source, raw_columns(source))
+    warehouse.ensure_table(RAW, source, raw_columns(source))
     if days:
         planned = plan_days(source, days, landing)
         open_now = open_records(landing, source, set(days))

@@ -30,7 +30,7 @@ import polars as pl
 from pydantic import Field
 from threadpoolctl import threadpool_limits
 
-from customer360.catalog import STAGING
+from customer360.catalog import ML, STAGING
 from customer360.ml import checks, retrain
 from customer360.ml._lazy import lazy_module
 from customer360.ml.artifacts import ArtifactStore
@@ -58,7 +58,7 @@ ltv_model = lazy_module("customer360.ml.ltv")
 plots = lazy_module("customer360.ml.plots")
 seg_model = lazy_module("customer360.ml.segmentation")
 
-GROUP = "ml"
+GROUP = ML
 OWNERS = ["team:ml-engineering"]
 STAGING_INPUTS = (
     "stg_customers",
@@ -69,10 +69,10 @@ STAGING_INPUTS = (
     "stg_transactions",
 )
 
-SEGMENTS_KEY = dg.AssetKey(["ml", "customer_segments"])
-RISK_KEY = dg.AssetKey(["ml", "customer_risk_scores"])
-CHURN_KEY = dg.AssetKey(["ml", "churn_predictions"])
-LTV_KEY = dg.AssetKey(["ml", "ltv_predictions"])
+SEGMENTS_KEY = dg.AssetKey([ML, "customer_segments"])
+RISK_KEY = dg.AssetKey([ML, "customer_risk_scores"])
+CHURN_KEY = dg.AssetKey([ML, "churn_predictions"])
+LTV_KEY = dg.AssetKey([ML, "ltv_predictions"])
 TABLES = {
     SEGMENTS_KEY: "customer_segments",
     RISK_KEY: "customer_risk_scores",
@@ -217,7 +217,7 @@ def publish(
         context.log.error(f"{key.to_user_string()}: {contract.description}")
         yield from results
         return
-    rows = warehouse.write_table("ml", table, scores)
+    rows = warehouse.write_table(ML, table, scores)
     yield dg.MaterializeResult(
         asset_key=key,
         metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(table), **result},
@@ -585,7 +585,7 @@ _ML_ASSET_ATTRS: dict[str, Any] = {
     "group_name": GROUP,
     "owners": OWNERS,
     "kinds": {"python", "scikitlearn", "polars"},
-    "tags": {"layer": "ml"},
+    "tags": {"layer": ML},
 }
 
 
@@ -611,7 +611,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def store() -> ArtifactStore:
         return ArtifactStore.from_url(artifacts_url)
 
-    @_ml_asset(SEGMENTS_KEY, "customer_segments", [dg.AssetKey(["ml", SEGMENTATION_TABLE])], SEGMENTS_DESCRIPTION)
+    @_ml_asset(SEGMENTS_KEY, "customer_segments", [dg.AssetKey([ML, SEGMENTATION_TABLE])], SEGMENTS_DESCRIPTION)
     def customer_segments(context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]):
         features = validate_feature_table(
             SEGMENTATION_TABLE, read_feature_table(warehouse, SEGMENTATION_TABLE), SEGMENTATION_FEATURES
@@ -619,7 +619,7 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         result = run_segments(features, store(), config.refit, threads=threads, retrain_days=retrain_days)
         yield from publish(context, warehouse, SEGMENTS_KEY, result)
 
-    @_ml_asset(RISK_KEY, "customer_risk_scores", [dg.AssetKey(["ml", FRAUD_TABLE])], RISK_DESCRIPTION)
+    @_ml_asset(RISK_KEY, "customer_risk_scores", [dg.AssetKey([ML, FRAUD_TABLE])], RISK_DESCRIPTION)
     def customer_risk_scores(
         context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]
     ):

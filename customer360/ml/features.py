@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from customer360.catalog import FX_RATES_TO_USD
+from customer360.catalog import FX_RATES_TO_USD, ML
 
 ID = "customer_id"
 HORIZON_DAYS = 90  # churn label window and LTV target window
@@ -498,7 +498,7 @@ def to_matrix(df: pl.DataFrame, columns: list[str] | tuple[str, ...]) -> np.ndar
 # -------------------------------------------------------------------------------------- warehouse loaders
 def read_feature_table(warehouse: Any, table: str) -> pl.DataFrame:
     """A dbt feature table from schema ``ml``, sorted by customer_id (fits never depend on row order)."""
-    return warehouse.read_table("ml", table).sort(ID)
+    return warehouse.read_table(ML, table).sort(ID)
 
 
 _TXN_DAILY_SQL = """

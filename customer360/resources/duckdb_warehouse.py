@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from customer360.catalog import LOAD_DATE, SOURCE_FILE
+from customer360.catalog import LOAD_DATE, RAW, SOURCE_FILE
 from customer360.physical_types import DUCKDB_TYPES
 from customer360.resources.warehouse import (
     WAREHOUSE_SCHEMAS,
@@ -146,7 +146,7 @@ class DuckDBWarehouse(Warehouse):
                 )
         all_names = [c for c, _ in load.all_columns]
         with self.transaction() as con:
-            con.execute(_create_table_sql("raw", load.table, load.all_columns))
+            con.execute(_create_table_sql(RAW, load.table, load.all_columns))
             if load.days:
                 where, params = load.replaced_rows()
                 con.execute(f"delete from {load.name} where {where}", params)

@@ -38,7 +38,7 @@ import dagster as dg
 import polars as pl
 from dagster_snowflake import SnowflakeResource
 
-from customer360.catalog import LOAD_DATE, LOADED_AT, SOURCE_FILE
+from customer360.catalog import LOAD_DATE, LOADED_AT, RAW, SOURCE_FILE
 from customer360.physical_types import SNOWFLAKE_TYPES
 from customer360.resources.warehouse import (
     WAREHOUSE_SCHEMAS,
@@ -261,7 +261,7 @@ class SnowflakeWarehouse(Warehouse):
         for f in load.files:
             _split_key(f.key)  # every key validated before any SQL runs
 
-        scratch = qualified("raw", f"_c360_copy_{load.table}_{uuid.uuid4().hex[:12]}")
+        scratch = qualified(RAW, f"_c360_copy_{load.table}_{uuid.uuid4().hex[:12]}")
         scratch_columns = [(c, SNOWFLAKE_TYPES[t]) for c, t in load.columns]
         scratch_columns += [(LOAD_DATE, "DATE"), (SOURCE_FILE, "VARCHAR")]
         self.execute(_create_sql(scratch, scratch_columns, transient=True))

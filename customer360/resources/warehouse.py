@@ -29,9 +29,9 @@ from typing import Any
 
 import polars as pl
 
-from customer360.catalog import LOAD_DATE, LOADER_COLUMNS, SOURCE_FILE
+from customer360.catalog import LAYERS, LOAD_DATE, LOADER_COLUMNS, RAW, SOURCE_FILE
 
-WAREHOUSE_SCHEMAS: tuple[str, ...] = ("raw", "staging", "intermediate", "marts", "ml", "snapshots")
+WAREHOUSE_SCHEMAS: tuple[str, ...] = LAYERS
 ENGINES: tuple[str, ...] = ("duckdb", "snowflake")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -108,7 +108,7 @@ class RawLoad:
 
     @property
     def name(self) -> str:
-        return qualified("raw", self.table)
+        return qualified(RAW, self.table)
 
     @property
     def names(self) -> list[str]:
