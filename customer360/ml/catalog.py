@@ -17,24 +17,16 @@ import pandera.polars as pa
 import polars as pl
 
 from customer360.ml.contracts import OUTPUT_SCHEMAS
-
-# DuckDB spelling (lowercase), as the raw tables' column schemas use
-_TYPE_NAMES: dict[type[pl.DataType], str] = {
-    pl.String: "varchar",
-    pl.Float64: "double",
-    pl.Float32: "float",
-    pl.Int64: "bigint",
-    pl.Int32: "integer",
-    pl.Int8: "tinyint",
-    pl.Boolean: "boolean",
-    pl.Date: "date",
-    pl.Datetime: "timestamp",
-}
+from customer360.physical_types import DBT_TYPES, logical_type_of
 
 
 def _type_name(column: pa.Column) -> str:
+    """The column's dbt type name (``physical_types``: what the raw tables' and dbt models' column schemas say)."""
     dtype = column.dtype.type
-    return _TYPE_NAMES.get(dtype.base_type(), str(dtype).lower())
+    try:
+        return DBT_TYPES[logical_type_of(dtype)]
+    except KeyError:  # a polars type the project's map does not list (none today): its own name
+        return str(dtype).lower()
 
 
 def _fmt(v: Any) -> str:
