@@ -76,7 +76,7 @@ def ingest(
     t0, cpu0 = time.perf_counter(), time.process_time()
     with dg.DagsterInstance.ephemeral() as instance:
         for cadence in ("daily", "weekly"):
-            selected = [a for a in assets if SOURCES[a.key.path[1]].cadence == cadence]
+            selected = [a for a in assets if SOURCES[a.key.path[1]].partition_cadence == cadence]
             pdef = selected[0].partitions_def
             keys = [k for k in pdef.get_partition_keys() if k <= last.isoformat()]
             keys = [k for k in keys if k >= (first - timedelta(days=6 if cadence == "weekly" else 0)).isoformat()]

@@ -231,7 +231,7 @@ def phase_direct(workdir: Path, meta: dict, mon: Monitor) -> dict:
     for cadence in ("daily", "weekly"):
         mon.step(f"ingest ({cadence}) — load_days")
         for source, spec in SOURCES.items():
-            if spec.cadence == cadence:
+            if spec.partition_cadence == cadence:
                 rows[source] = load_days(source, _landed_days(landing, source), warehouse, landing_res).rows
 
     def dbt(args: list[str]) -> None:
