@@ -20,31 +20,24 @@ from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # benchmarks.generator_cli
+
+from benchmarks.generator_cli import generator_command  # noqa: E402
+
 TARGET_WALL_S = 30.0
 TARGET_RSS_MB = 2048.0
 
 
 def run_generator(workdir: Path, scale: float, days: int, end: date, seed: int) -> dict:
-    cmd = [
-        sys.executable,
-        "-m",
-        "data_generation",
-        "--scale",
-        str(scale),
-        "--days",
-        str(days),
-        "--end-date",
-        end.isoformat(),
-        "--landing",
-        str(workdir / "landing"),
-        "--truth",
-        str(workdir / "truth"),
-        "--seed",
-        str(seed),
-        "--overwrite",
-        "--no-progress",
-        "--json",
-    ]
+    cmd = generator_command(
+        workdir / "landing",
+        workdir / "truth",
+        scale=scale,
+        days=days,
+        end=end,
+        seed=seed,
+        extra=("--overwrite", "--no-progress", "--json"),
+    )
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)

@@ -25,25 +25,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # benchmarks.code_location
 
+from benchmarks.generator_cli import generator_command  # noqa: E402
+
 
 def generate(workdir: Path, scale: float, days: int, end: date) -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "data_generation",
-        "--scale",
-        str(scale),
-        "--days",
-        str(days),
-        "--end-date",
-        end.isoformat(),
-        "--landing",
-        str(workdir / "landing"),
-        "--truth",
-        str(workdir / "truth"),
-        "--seed",
-        "7",
-    ]
+    cmd = generator_command(workdir / "landing", workdir / "truth", scale=scale, days=days, end=end, seed=7)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     print(f"generated scale {scale}, {days} days in {time.perf_counter() - t0:.1f} s")

@@ -15,6 +15,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from benchmarks.generator_cli import generator_command
 from customer360.catalog import SOURCES
 from customer360.settings import DBT_PROJECT_DIR, REPO_ROOT
 
@@ -24,24 +25,7 @@ FEATURE_SELECTION = "+feat_customer_segmentation +feat_fraud_behavior"
 def generate(landing: Path, truth: Path, *, scale: float, days: int, end_date: date, seed: int = 7) -> float:
     """Run the generator CLI; returns seconds."""
     t0 = time.perf_counter()
-    cmd = [
-        sys.executable,
-        "-m",
-        "data_generation",
-        "--scale",
-        str(scale),
-        "--days",
-        str(days),
-        "--end-date",
-        end_date.isoformat(),
-        "--landing",
-        str(landing),
-        "--truth",
-        str(truth),
-        "--seed",
-        str(seed),
-        "--no-progress",
-    ]
+    cmd = generator_command(landing, truth, scale=scale, days=days, end=end_date, seed=seed, extra=("--no-progress",))
     subprocess.run(cmd, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0
 
