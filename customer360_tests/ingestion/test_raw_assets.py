@@ -34,10 +34,13 @@ EXPECTED_CHECK = {
 }
 
 
-def settings_for(root) -> Settings:
+def settings_for(root, store: str | None = None) -> Settings:
+    """Settings of a test warehouse under ``root``; landing and quarantine under ``store`` (e.g. ``s3://bucket``)
+    when given, else under ``root``."""
+    base = store or str(root)
     return Settings(
-        str(root / "landing"),
-        str(root / "quarantine"),
+        f"{base}/landing",
+        f"{base}/quarantine",
         str(root / "wh.duckdb"),
         "duckdb",
         PARTITIONS_START,
@@ -273,15 +276,7 @@ def test_load_from_s3_landing(tmp_path, s3_bucket, instance):
     from customer360_tests.ingestion.conftest import generate_landing
 
     generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
-    settings = Settings(
-        f"s3://{s3_bucket}/landing",
-        f"s3://{s3_bucket}/quarantine",
-        str(tmp_path / "wh.duckdb"),
-        "duckdb",
-        PARTITIONS_START,
-        str(tmp_path / "a"),
-        None,
-    )
+    settings = settings_for(tmp_path, f"s3://{s3_bucket}")
     assets = [a for a in build_raw_assets(settings) if a.key.path[1] in ("customers", "orders")]
     assert all("s3" in a.specs_by_key[a.key].kinds for a in assets)
     result = dg.materialize(
@@ -347,15 +342,7 @@ def test_unicode_file_names_load_and_unrecognised_objects_warn_on_s3(tmp_path, s
     from customer360_tests.ingestion.conftest import generate_landing
 
     generate_landing(tmp_path, bad_files=0, landing_url=f"s3://{s3_bucket}/landing")
-    settings = Settings(
-        f"s3://{s3_bucket}/landing",
-        f"s3://{s3_bucket}/quarantine",
-        str(tmp_path / "wh.duckdb"),
-        "duckdb",
-        PARTITIONS_START,
-        str(tmp_path / "a"),
-        None,
-    )
+    settings = settings_for(tmp_path, f"s3://{s3_bucket}")
     customers = [a for a in build_raw_assets(settings) if a.key.path[1] == "customers"]
     assert dg.materialize(
         customers, resources=build_resources(settings), instance=instance, partition_key=GEN_END.isoformat()
