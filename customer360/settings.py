@@ -5,6 +5,7 @@ them through ``dagster.EnvVar`` so they stay out of run configuration and logs.
 """
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -17,6 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_SNOWFLAKE_STAGE = "RAW.C360_LANDING"  # the COPY INTO stage and file format (deploy/snowflake)
 DEFAULT_SNOWFLAKE_FILE_FORMAT = "RAW.C360_PARQUET"
+# DuckDB's memory ceiling for every process that opens the warehouse (the engine and dbt; README "Memory"): beyond
+# it, joins, aggregates, sorts and window functions spill to ``<warehouse file>.tmp``. The dbt profile's fallback
+# (dbt run by hand) repeats it; customer360_tests/resources/test_duckdb_limits.py keeps the two equal.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 
 
 def _env(name: str, default: str) -> str:
@@ -33,6 +39,13 @@ def _positive_int(name: str, default: int) -> int:
     if n < 1:
         raise ValueError(f"{name} must be a positive integer, not {raw!r}")
     return n
+
+
+def _memory_size(name: str, default: str) -> str:
+    raw = _env(name, default)
+    if not _MEMORY_SIZE.match(raw):
+        raise ValueError(f"{name} must be a size such as 4GB or 512MB, not {raw!r}")
+    return raw.replace(" ", "")
 
 
 def _local_or_url(value: str) -> str:
@@ -53,6 +66,8 @@ class Settings:
     artifacts_url: str
     as_of_date: str | None  # YYYY-MM-DD reference "today" for recency/churn; None = current UTC date
     ml_threads: int = 1  # CPU threads for model fitting/scoring (scikit-learn / OpenMP)
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # C360_DUCKDB_MEMORY_LIMIT (README "Memory")
+    duckdb_threads: int = os.cpu_count() or 1  # C360_DUCKDB_THREADS; DuckDB's own default, all cores
     git_url: str | None = None  # repository the UI's code references link to (customer360/code_references.py)
     git_ref: str | None = None  # commit or branch of those links
     exports_url: str = "data/exports"  # consumers' exports + scorecard: local folder or s3://bucket/prefix
@@ -88,6 +103,8 @@ class Settings:
             artifacts_url=_local_or_url(_env("C360_ARTIFACTS_URL", "data/artifacts")),
             as_of_date=os.environ.get("C360_AS_OF_DATE", "").strip() or None,
             ml_threads=_positive_int("C360_ML_THREADS", 1),
+            duckdb_memory_limit=_memory_size("C360_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
+            duckdb_threads=_positive_int("C360_DUCKDB_THREADS", os.cpu_count() or 1),
             git_url=os.environ.get("C360_GIT_URL", "").strip() or None,
             git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
             exports_url=_local_or_url(_env("C360_EXPORTS_URL", "data/exports")),

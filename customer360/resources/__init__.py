@@ -14,7 +14,12 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     """The resources keyed as the assets expect them: ``warehouse`` and ``landing``."""
     settings = settings or get_settings()
     return {
-        "warehouse": WarehouseResource(engine=settings.warehouse, duckdb_path=settings.duckdb_path),
+        "warehouse": WarehouseResource(
+            engine=settings.warehouse,
+            duckdb_path=settings.duckdb_path,
+            duckdb_memory_limit=settings.duckdb_memory_limit,
+            duckdb_threads=settings.duckdb_threads,
+        ),
         "landing": LandingResource(landing_url=settings.landing_url, quarantine_url=settings.quarantine_url),
     }
 

@@ -19,6 +19,7 @@ import polars as pl
 
 from customer360.catalog import LOAD_DATE, RAW, SOURCE_FILE
 from customer360.physical_types import DUCKDB_TYPES
+from customer360.resources.duckdb_limits import DuckDBLimits
 from customer360.resources.warehouse import (
     WAREHOUSE_SCHEMAS,
     RawFile,
@@ -41,11 +42,13 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 class DuckDBWarehouse(Warehouse):
-    def __init__(self, path: str, lock_timeout_seconds: float = 120.0):
+    def __init__(self, path: str, lock_timeout_seconds: float = 120.0, limits: DuckDBLimits | None = None):
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.lock_timeout_seconds = lock_timeout_seconds
+        self.limits = limits or DuckDBLimits()
+        self._config = self.limits.connect_config(path)
 
     # ---------------------------------------------------------------- connections
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -54,7 +57,7 @@ class DuckDBWarehouse(Warehouse):
         while True:
             try:
                 with _OPEN_CLOSE_LOCK:  # duckdb's per-process instance cache races on concurrent open/close
-                    return duckdb.connect(self.path)
+                    return duckdb.connect(self.path, config=self._config)
             except (duckdb.IOException, duckdb.ResourceInUseException) as exc:
                 if not _is_lock_error(exc) or time.monotonic() >= deadline:
                     raise

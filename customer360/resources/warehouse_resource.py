@@ -11,6 +11,7 @@ import dagster as dg
 from pydantic import Field
 
 from customer360.resources.warehouse import ENGINES, Warehouse
+from customer360.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -19,6 +20,13 @@ class WarehouseResource(dg.ConfigurableResource):
     engine: str = Field(default="duckdb", description="duckdb | snowflake (env C360_WAREHOUSE).")
     duckdb_path: str = Field(
         default="data/warehouse.duckdb", description="DuckDB database file (env C360_DUCKDB_PATH)."
+    )
+    duckdb_memory_limit: str = Field(
+        default=DEFAULT_DUCKDB_MEMORY_LIMIT,
+        description="DuckDB memory ceiling; beyond it DuckDB spills to <file>.tmp (env C360_DUCKDB_MEMORY_LIMIT).",
+    )
+    duckdb_threads: int | None = Field(
+        default=None, description="DuckDB threads; unset = every core (env C360_DUCKDB_THREADS)."
     )
     lock_timeout_seconds: float = Field(
         default=120.0,
@@ -29,9 +37,11 @@ class WarehouseResource(dg.ConfigurableResource):
         """THE switch point between engines: adding one means a :class:`Warehouse` class and a branch here."""
         engine = self.engine.strip().lower()
         if engine == "duckdb":
+            from customer360.resources.duckdb_limits import DuckDBLimits
             from customer360.resources.duckdb_warehouse import DuckDBWarehouse
 
-            return DuckDBWarehouse(self.duckdb_path, lock_timeout_seconds=self.lock_timeout_seconds)
+            limits = DuckDBLimits(self.duckdb_memory_limit, self.duckdb_threads or DuckDBLimits().threads)
+            return DuckDBWarehouse(self.duckdb_path, lock_timeout_seconds=self.lock_timeout_seconds, limits=limits)
         if engine == "snowflake":
             from customer360.resources.snowflake_warehouse import SnowflakeWarehouse
 

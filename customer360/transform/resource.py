@@ -26,7 +26,8 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from customer360.settings import Settings
+from customer360.resources.duckdb_limits import DuckDBLimits
+from customer360.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
 from customer360.transform import parse_cache
 from customer360.transform.project import DBT_EXECUTABLE, DBT_TARGETS, dbt_project
 
@@ -50,6 +51,8 @@ class C360DbtCliResource(DbtCliResource):
     """``DbtCliResource`` for customer360 (see module docstring)."""
 
     duckdb_path: str | None = None
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # DuckDB's limits, as the warehouse engine's
+    duckdb_threads: int | None = None  # None: every core
     fetch_metadata: bool = False
 
     @cached_property
@@ -72,6 +75,7 @@ class C360DbtCliResource(DbtCliResource):
         overrides = {} if os.environ.get("DBT_INDIRECT_SELECTION") else {"DBT_INDIRECT_SELECTION": "buildable"}
         if self.duckdb_path:
             overrides["C360_DUCKDB_PATH"] = self.resolved_duckdb_path()
+            overrides.update(self._duckdb_limits().dbt_env(overrides["C360_DUCKDB_PATH"]))
         if kwargs.get("target_path") is None:  # dagster-dbt's own unique folder, seeded with this profile's state
             kwargs["target_path"] = self._get_unique_target_path(context=kwargs.get("context"))
             parse_cache.seed(self._absolute(kwargs["target_path"]), self._parse_state_file())
@@ -81,6 +85,9 @@ class C360DbtCliResource(DbtCliResource):
     def keep_parse_state(self, invocation) -> bool:
         """After a dbt invocation: keep the partial-parse state it wrote for the next invocation (same profile)."""
         return parse_cache.keep(self._absolute(invocation.target_path), self._parse_state_file())
+
+    def _duckdb_limits(self) -> DuckDBLimits:
+        return DuckDBLimits(self.duckdb_memory_limit, self.duckdb_threads or DuckDBLimits().threads)
 
     def resolved_duckdb_path(self) -> str:
         return str(Path(self.duckdb_path).expanduser().resolve())
@@ -104,5 +111,7 @@ def build_dbt_resource(settings: Settings) -> C360DbtCliResource:
         target=target,
         dbt_executable=DBT_EXECUTABLE,
         duckdb_path=settings.duckdb_path if settings.warehouse == "duckdb" else None,
+        duckdb_memory_limit=settings.duckdb_memory_limit,
+        duckdb_threads=settings.duckdb_threads,
         fetch_metadata=settings.dbt_fetch_metadata,
     )
