@@ -150,8 +150,12 @@ def transactions_daily(txns: pl.DataFrame) -> pl.DataFrame:
 def effective_as_of(frames: SourceFrames, as_of: date | None) -> date:
     """The scoring reference day: ``as_of`` (setting or today UTC), but never past the data: the day after
     the newest event, so the last complete label window ``[as_of - 90d, as_of)`` really holds data."""
+    return as_of_for_newest(frames.max_event_date(), as_of)
+
+
+def as_of_for_newest(newest: date | None, as_of: date | None) -> date:
+    """:func:`effective_as_of` given the newest event day of orders, sessions and transactions."""
     requested = as_of or datetime.now(UTC).date()
-    newest = frames.max_event_date()
     if newest is None:
         return requested
     return min(requested, newest + timedelta(days=1))
@@ -244,11 +248,13 @@ CHURN_LTV_FEATURES = (
 NO_ACTIVITY_DAYS = 9999.0  # days_since_* for a customer who never had that activity before the cutoff
 
 
-def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
+def point_in_time_features(frames: SourceFrames, cutoff: date, feed_start: date | None = None) -> pl.DataFrame:
     """Churn/LTV features as of 00:00 UTC of ``cutoff`` for every customer who signed up before it.
 
     Only rows with event time ``< cutoff`` are read (see the module docstring). One row per customer; numeric
     columns are Float64 with nulls only in ``avg_csat_90d`` (no rated ticket) — the models handle missing values.
+    ``feed_start``: the feeds' first day before the cutoff over ALL customers (:func:`feed_start_before`), given when
+    ``frames`` hold a batch of customers only (:mod:`customer360.ml.scoring_batches`); else taken from ``frames``.
     """
     c = _start(cutoff)
     d30, d90, d180 = c - timedelta(days=30), c - timedelta(days=90), c - timedelta(days=180)
@@ -348,12 +354,7 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         _ratio("_failed_90d", "txn_90d").alias("failed_txn_ratio_90d"),
     )
     # the feeds' first day before the cutoff: history before it is unknown, so rates divide by observed days
-    first_days = [frames.orders.filter(pl.col("order_date") < cutoff)["order_date"].min()]
-    if frames.sessions.height:
-        first_sess = frames.sessions.filter(pl.col("session_end") < c)["session_start"].min()
-        first_days.append(first_sess.date() if first_sess is not None else None)
-    known = [d for d in first_days if d is not None]
-    feed_start = min(known) if known else cutoff
+    feed_start = feed_start or feed_start_before(frames, cutoff)
     feed_days = float(max((cutoff - feed_start).days, 1))
     out = out.with_columns(
         pl.min_horizontal(pl.col("tenure_days"), pl.lit(feed_days)).clip(lower_bound=1.0).alias("observed_days"),
@@ -396,6 +397,16 @@ def point_in_time_features(frames: SourceFrames, cutoff: date) -> pl.DataFrame:
         .with_columns(pl.col("avg_csat_90d").cast(pl.Float64))
         .sort(ID)
     )
+
+
+def feed_start_before(frames: SourceFrames, cutoff: date) -> date:
+    """The first day of the order and session feeds before ``cutoff`` (``cutoff`` itself when both are empty)."""
+    first_days = [frames.orders.filter(pl.col("order_date") < cutoff)["order_date"].min()]
+    if frames.sessions.height:
+        first_sess = frames.sessions.filter(pl.col("session_end") < _start(cutoff))["session_start"].min()
+        first_days.append(first_sess.date() if first_sess is not None else None)
+    known = [d for d in first_days if d is not None]
+    return min(known) if known else cutoff
 
 
 def _day_start(col: str) -> pl.Expr:
@@ -544,6 +555,105 @@ def load_scoring_frames(warehouse: Any, as_of: date | None) -> SourceFrames:
         campaigns=_campaigns(q, f" where sent_at >= cast('{campaigns_since.isoformat()} 00:00:00' as timestamp)"),
         tickets=partial.tickets,
         txn_daily=_txn_daily(q, f" where cast(transaction_date as date) >= cast('{txn_since.isoformat()}' as date)"),
+    )
+
+
+# ------------------------------------------------------------------ the as-of features in customer batches
+@dataclass(frozen=True)
+class CustomerRange:
+    """The customers whose ``customer_id`` is in ``[low, high)`` (``None``: unbounded on that side)."""
+
+    low: str | None = None
+    high: str | None = None
+
+    @property
+    def everyone(self) -> bool:
+        return self.low is None and self.high is None
+
+    def condition(self, column: str = ID) -> str:
+        """A SQL condition on ``column`` (the bounds are quoted as SQL string literals)."""
+        parts = [f"{column} >= {_sql_string(self.low)}"] if self.low is not None else []
+        if self.high is not None:
+            parts.append(f"{column} < {_sql_string(self.high)}")
+        return " and ".join(parts) or "true"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def customer_ranges(warehouse: Any, batch_customers: int) -> list[CustomerRange]:
+    """``stg_customers`` cut into ranges of ``batch_customers`` ids (one unbounded range when it holds fewer)."""
+    if batch_customers < 1:
+        raise ValueError(f"batch_customers must be positive, not {batch_customers}")
+    ids = warehouse.query(f"select distinct {ID} from staging.stg_customers order by {ID}")[ID]
+    if ids.len() <= batch_customers:
+        return [CustomerRange()]
+    bounds = ids.gather(range(batch_customers, ids.len(), batch_customers)).to_list()
+    return [CustomerRange(low, high) for low, high in zip([None, *bounds], [*bounds, None], strict=True)]
+
+
+@dataclass(frozen=True)
+class ScoringBounds:
+    """What every customer batch of the as-of features shares: the effective as_of day (:func:`effective_as_of`
+    over all customers) and the feeds' first day before it (:func:`feed_start_before` over all customers)."""
+
+    as_of: date
+    feed_start: date
+
+
+def scoring_bounds(warehouse: Any, as_of: date | None) -> ScoringBounds:
+    """:class:`ScoringBounds` from three small aggregates (days, not rows), equal to what the full frames give."""
+    q = warehouse.query
+    order_days = q("select cast(order_date as date) as day from staging.stg_orders group by 1")
+    sessions = SESSIONS_SQL.format(events="staging.stg_events")
+    session_days = _naive_utc(
+        q(f"select cast(session_end as date) as day, min(session_start) as first_start from ({sessions}) s group by 1"),
+        ["first_start"],
+    )
+    txn_last = q("select max(cast(transaction_date as date)) as day from staging.stg_transactions")
+    days = [*order_days["day"].to_list(), *session_days["day"].to_list(), *txn_last["day"].to_list()]
+    known = [d for d in days if d is not None]
+    effective = as_of_for_newest(max(known) if known else None, as_of)
+    firsts = [d for d in order_days["day"].to_list() if d is not None and d < effective]
+    firsts += [s.date() for d, s in session_days.select("day", "first_start").iter_rows() if d < effective]
+    return ScoringBounds(effective, min(firsts) if firsts else effective)
+
+
+def load_scoring_batch(warehouse: Any, bounds: ScoringBounds, within: CustomerRange) -> SourceFrames:
+    """The rows of the customers ``within`` that their features as of ``bounds.as_of`` need (the windows of
+    :func:`load_scoring_frames`); sessions are those the customers own, with their anonymous events."""
+    q, cond = warehouse.query, within.condition()
+    events = "staging.stg_events"
+    if not within.everyone:  # every event of the sessions a batch customer logged in to
+        events = (
+            "(select customer_id, session_id, event_timestamp from staging.stg_events"
+            f" where session_id in (select session_id from staging.stg_events where {cond})) ev"
+        )
+    campaigns_since = bounds.as_of - timedelta(days=SCORING_CAMPAIGN_DAYS)
+    txn_since = bounds.as_of - timedelta(days=SCORING_TXN_DAYS)
+    customers = q(f"select customer_id, signup_date from staging.stg_customers where {cond}")
+    orders = q(f"select customer_id, order_date, order_status, total_amount from staging.stg_orders where {cond}")
+    sessions = q(f"select * from ({SESSIONS_SQL.format(events=events)}) s where {cond}")
+    tickets = q(
+        "select customer_id, created_at, resolved_at, priority, satisfaction_score from staging.stg_support_tickets"
+        f" where {cond}"
+    )
+    return SourceFrames(
+        customers=customers.select(ID, pl.col("signup_date").cast(pl.Date)),
+        orders=orders.select(
+            ID, pl.col("order_date").cast(pl.Date), "order_status", pl.col("total_amount").cast(pl.Float64)
+        ),
+        sessions=_sessions_frame(sessions),
+        campaigns=_campaigns(
+            q, f" where sent_at >= cast('{campaigns_since.isoformat()} 00:00:00' as timestamp) and {cond}"
+        ),
+        tickets=_naive_utc(tickets, ["created_at", "resolved_at"]).with_columns(
+            pl.col("satisfaction_score").cast(pl.Float64)
+        ),
+        txn_daily=_txn_daily(
+            q, f" where cast(transaction_date as date) >= cast('{txn_since.isoformat()}' as date) and {cond}"
+        ),
     )
 
 

@@ -4,6 +4,12 @@ A scoring-only run (both models reused, :mod:`customer360.ml.retrain`) reads the
 (:func:`~customer360.ml.features.load_scoring_frames`) and computes the point-in-time features at the effective
 as_of day only. A refit additionally reads the whole history (:func:`~customer360.ml.features.load_source_frames`)
 and computes the training cutoffs' features — once, shared by churn and LTV — and the horizon.
+
+Memory (README "Memory"): above :data:`SCORING_BATCH_CUSTOMERS` customers the as-of features are computed in
+customer batches — each batch reads only its customers' rows (:func:`~customer360.ml.features.load_scoring_batch`),
+with the as_of day and the feeds' first day computed once over everyone
+(:func:`~customer360.ml.features.scoring_bounds`) — so the scoring path holds one batch of staging rows at a time,
+not every customer's history; the result is the same frame (``customer360_tests/ml/test_scoring_batches.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +21,21 @@ import polars as pl
 
 from customer360.ml.contracts import churn_ltv_features_schema, validate
 from customer360.ml.features import (
+    ScoringBounds,
     SourceFrames,
     choose_horizon,
+    customer_ranges,
     effective_as_of,
+    load_scoring_batch,
     load_scoring_frames,
     load_source_frames,
     point_in_time_features,
+    scoring_bounds,
 )
+
+# customers per batch of the as-of features: ~1 GB of staging rows and features per batch at the design's
+# per-customer volumes (scale 1.0 = 270k customers is one batch; README "Memory")
+SCORING_BATCH_CUSTOMERS = 300_000
 
 
 class PointInTimeInputs:
@@ -30,12 +44,22 @@ class PointInTimeInputs:
     ``warehouse``: read from it (scoring frames first, the full history on the first training request);
     ``frames``: full frames already in memory (tests, benchmarks) — then nothing is read."""
 
-    def __init__(self, requested_as_of: date | None, *, warehouse: Any = None, frames: SourceFrames | None = None):
+    def __init__(
+        self,
+        requested_as_of: date | None,
+        *,
+        warehouse: Any = None,
+        frames: SourceFrames | None = None,
+        batch_customers: int = SCORING_BATCH_CUSTOMERS,
+    ):
         if (warehouse is None) == (frames is None):
             raise ValueError("PointInTimeInputs needs exactly one of warehouse= or frames=")
         self.requested_as_of = requested_as_of
         self._warehouse = warehouse
         self._full = frames
+        self._batch_customers = batch_customers
+        self._ranges: list | None = None  # customer ranges of the as-of features (warehouse only)
+        self._bounds: ScoringBounds | None = None  # their shared as_of and feed start (more than one range)
         self._scoring: SourceFrames | None = None
         self._features: dict[date, pl.DataFrame] = {}
         self._as_of: date | None = None
@@ -49,12 +73,43 @@ class PointInTimeInputs:
             self._scoring = load_scoring_frames(self._warehouse, self.requested_as_of)
         return self._scoring
 
+    def _batched(self) -> bool:
+        """True when the as-of features are computed in customer batches (warehouse, more customers than a batch)."""
+        if self._warehouse is None:
+            return False
+        if self._ranges is None:
+            self._ranges = customer_ranges(self._warehouse, self._batch_customers)
+        return len(self._ranges) > 1
+
+    @property
+    def batches(self) -> int:
+        """How many customer batches the as-of features are computed in (1 from frames)."""
+        return len(self._ranges) if self._batched() else 1
+
     @property
     def as_of(self) -> date:
         """The effective scoring day (:func:`~customer360.ml.features.effective_as_of`)."""
         if self._as_of is None:
-            self._as_of = effective_as_of(self._scoring_frames(), self.requested_as_of)
+            if self._batched():
+                self._bounds = scoring_bounds(self._warehouse, self.requested_as_of)
+                self._as_of = self._bounds.as_of
+            else:
+                self._as_of = effective_as_of(self._scoring_frames(), self.requested_as_of)
         return self._as_of
+
+    def _as_of_features(self) -> pl.DataFrame:
+        """The features at the as_of day: from the scoring frames, or batch by batch (each checked on its own)."""
+        if not self._batched():
+            return validate(self._schema, point_in_time_features(self._scoring_frames(), self.as_of))
+        as_of, bounds = self.as_of, self._bounds
+        parts = [
+            validate(
+                self._schema,
+                point_in_time_features(load_scoring_batch(self._warehouse, bounds, r), as_of, bounds.feed_start),
+            )
+            for r in self._ranges
+        ]
+        return pl.concat(parts, how="vertical")
 
     @property
     def history_loaded(self) -> bool:
@@ -70,11 +125,13 @@ class PointInTimeInputs:
         return choose_horizon(self.training_frames(), self.as_of)
 
     def features_at(self, cutoff: date) -> pl.DataFrame:
-        """Features as of ``cutoff``, computed and checked once per run; the as_of day from the scoring frames
-        (exactly what the full history gives), any other cutoff from the full history."""
+        """Features as of ``cutoff``, computed and checked once per run; the as_of day from the scoring frames or
+        their customer batches (exactly what the full history gives), any other cutoff from the full history."""
         if cutoff not in self._features:
-            frames = self._scoring_frames() if cutoff == self.as_of else self.training_frames()
-            self._features[cutoff] = validate(self._schema, point_in_time_features(frames, cutoff))
+            if cutoff == self.as_of:
+                self._features[cutoff] = self._as_of_features()
+            else:
+                self._features[cutoff] = validate(self._schema, point_in_time_features(self.training_frames(), cutoff))
             self.cutoffs_computed.append(cutoff)
         return self._features[cutoff]
 
