@@ -72,6 +72,8 @@ class Settings:
     git_ref: str | None = None  # commit or branch of those links
     exports_url: str = "data/exports"  # consumers' exports + scorecard: local folder or s3://bucket/prefix
     ml_retrain_days: int = 7  # an ML model at least this many days old is refitted on the next run (retrain policy)
+    ml_training_customers: int = 500_000  # C360_ML_TRAINING_CUSTOMERS: churn/LTV refits train on a sample this big
+    ml_scoring_batch_customers: int = 300_000  # C360_ML_SCORING_BATCH_CUSTOMERS: as-of features per batch
     partitions_start_set: bool = False  # C360_PARTITIONS_START given (else recorded by `customer360 demo` or default)
     dagster_home: str | None = None  # DAGSTER_HOME; None = the demo's data/dagster_home (customer360/cli.py)
     dbt_fetch_metadata: bool = True  # row counts and column schemas on each dbt materialization
@@ -109,6 +111,8 @@ class Settings:
             git_ref=os.environ.get("C360_GIT_REF", "").strip() or None,
             exports_url=_local_or_url(_env("C360_EXPORTS_URL", "data/exports")),
             ml_retrain_days=_positive_int("C360_ML_RETRAIN_DAYS", 7),
+            ml_training_customers=_positive_int("C360_ML_TRAINING_CUSTOMERS", cls.ml_training_customers),
+            ml_scoring_batch_customers=_positive_int("C360_ML_SCORING_BATCH_CUSTOMERS", cls.ml_scoring_batch_customers),
             partitions_start_set=bool(explicit_start),
             dagster_home=_env("DAGSTER_HOME", "") or None,
             dbt_fetch_metadata=_env("C360_DBT_FETCH_METADATA", "1").lower() not in {"0", "false", "no", "off"},

@@ -412,6 +412,7 @@ class _Fitted(NamedTuple):
     fit_plots: dict[str, bytes]
     decision: Any  # retrain.RetrainDecision
     as_of: Any
+    training_sample: str  # the customers the model was trained on (its manifest's training window)
 
 
 def _fit_or_reuse(
@@ -438,9 +439,14 @@ def _fit_or_reuse(
             inputs.training_frames(), as_of, inputs.horizon(), features_at=inputs.features_at
         )
         model, metrics, holdout = getattr(model_module, fit_name)(data)
+        sample = inputs.training_sample
         manifest = {
             "params": model.params,
-            "training_window": _training_window(model, as_of),
+            "training_window": {
+                **_training_window(model, as_of),
+                "training_sample": sample.description() if sample else "every customer (frames given)",
+                "train_rows": data.train.height,
+            },
             "metrics": _json_safe(metrics),
         }
         return _Refit(model, getattr(model_module, score)(model, current), manifest, plots_of(model, holdout), metrics)
@@ -464,7 +470,9 @@ def _fit_or_reuse(
     else:
         metrics = decision.loaded.manifest.get("metrics", {})
         fit_plots = store.plots(table, version)
-    return _Fitted(model, version, scored, metrics, fit_plots, decision, as_of)
+    window = (run.refit.manifest if run.refit else decision.loaded.manifest).get("training_window", {})
+    sample = window.get("training_sample", "not recorded (model saved before training samples)")
+    return _Fitted(model, version, scored, metrics, fit_plots, decision, as_of, sample)
 
 
 def _churn_plots(model: Any, hold: dict[str, Any]) -> dict[str, bytes]:
@@ -522,6 +530,7 @@ def _supervised_md(f: _Fitted) -> dict[str, Any]:
         "validation_cutoff": f.model.validation_cutoff,
         "horizon_days": h,
         "horizon": _horizon_text(h),
+        "training_sample": f.training_sample,
     }
 
 
@@ -649,7 +658,12 @@ def build_ml_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def churn_and_ltv_predictions(
         context: dg.AssetExecutionContext, config: MLConfig, warehouse: dg.ResourceParam[Warehouse]
     ):
-        inputs = PointInTimeInputs(_as_of(config, settings), warehouse=warehouse)
+        inputs = PointInTimeInputs(
+            _as_of(config, settings),
+            warehouse=warehouse,
+            batch_customers=settings.ml_scoring_batch_customers,
+            training_customers=settings.ml_training_customers,
+        )
         context.log.info(f"churn/LTV reference day (effective as_of): {inputs.as_of}")
         models = store()
         selected = context.selected_asset_keys

@@ -21,7 +21,9 @@ totals are aggregated in SQL — exact at day granularity, which is all a midnig
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -520,11 +522,12 @@ from staging.stg_transactions{where} group by customer_id, cast(transaction_date
 """
 
 
-def load_source_frames(warehouse: Any) -> SourceFrames:
+def load_source_frames(warehouse: Any, within: CustomerSubset | None = None) -> SourceFrames:
     """Read the staging views (only the columns the features use), the whole history: what a refit needs
-    (features at the training cutoffs, labels, the horizon). Sessions and per-day transaction totals are
-    aggregated in SQL — sessions by :data:`SESSIONS_SQL` itself, daily totals as :func:`transactions_daily`."""
-    return _read_source_frames(warehouse.query)
+    (features at the training cutoffs, labels, the horizon) — of every customer, or of the customers ``within``
+    (the training sample, :class:`CustomerSample`). Sessions and per-day transaction totals are aggregated in SQL
+    — sessions by :data:`SESSIONS_SQL` itself, daily totals as :func:`transactions_daily`."""
+    return _read_source_frames(warehouse.query, within or EVERYONE)
 
 
 # campaigns and transaction days older than these windows before a cutoff never change its features (the
@@ -542,25 +545,28 @@ def load_scoring_frames(warehouse: Any, as_of: date | None) -> SourceFrames:
     transaction day can only move later). ``point_in_time_features(frames, effective_as_of(frames, as_of))`` is
     then exactly what the full frames give; with no orders and no sessions at all it reads everything."""
     q = warehouse.query
-    partial = _read_source_frames(q, history_only=True)
+    partial = _read_source_frames(q, EVERYONE, history_only=True)
     if partial.max_event_date() is None:
         return load_source_frames(warehouse)
     lower = effective_as_of(partial, as_of)
-    campaigns_since = lower - timedelta(days=SCORING_CAMPAIGN_DAYS)
-    txn_since = lower - timedelta(days=SCORING_TXN_DAYS)
-    return SourceFrames(
-        customers=partial.customers,
-        orders=partial.orders,
-        sessions=partial.sessions,
-        campaigns=_campaigns(q, f" where sent_at >= cast('{campaigns_since.isoformat()} 00:00:00' as timestamp)"),
-        tickets=partial.tickets,
-        txn_daily=_txn_daily(q, f" where cast(transaction_date as date) >= cast('{txn_since.isoformat()}' as date)"),
-    )
+    windowed = _read_source_frames(q, EVERYONE, since=lower, windowed_only=True)
+    return dataclasses.replace(partial, campaigns=windowed.campaigns, txn_daily=windowed.txn_daily)
 
 
 # ------------------------------------------------------------------ the as-of features in customer batches
+class CustomerSubset:
+    """Some of the customers, as a SQL condition on a ``customer_id`` column (every staging table has one)."""
+
+    @property
+    def everyone(self) -> bool:
+        raise NotImplementedError
+
+    def condition(self, column: str = ID) -> str:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class CustomerRange:
+class CustomerRange(CustomerSubset):
     """The customers whose ``customer_id`` is in ``[low, high)`` (``None``: unbounded on that side)."""
 
     low: str | None = None
@@ -576,6 +582,38 @@ class CustomerRange:
         if self.high is not None:
             parts.append(f"{column} < {_sql_string(self.high)}")
         return " and ".join(parts) or "true"
+
+
+EVERYONE = CustomerRange()
+
+
+@dataclass(frozen=True)
+class CustomerSample(CustomerSubset):
+    """A deterministic pseudo-random ``per_mille``/1000 of the customers: ``abs(hash(customer_id)) % 1000``, the
+    same SQL on DuckDB and Snowflake (each engine's own hash: the same customers on every run of one engine)."""
+
+    per_mille: int
+
+    def __post_init__(self):
+        if not 1 <= self.per_mille <= 1000:
+            raise ValueError(f"a customer sample is 1..1000 per mille, not {self.per_mille}")
+
+    @property
+    def everyone(self) -> bool:
+        return self.per_mille == 1000
+
+    def condition(self, column: str = ID) -> str:
+        return "true" if self.everyone else f"abs(hash({column})) % 1000 < {self.per_mille}"
+
+    def description(self) -> str:
+        if self.everyone:
+            return "every customer"
+        return f"{self.per_mille / 10:g} % of the customers, pseudo-random ({self.condition()})"
+
+    @classmethod
+    def of_size(cls, customers: int, population: int) -> CustomerSample:
+        """The smallest sample holding about ``customers`` of ``population`` (everyone when it is smaller)."""
+        return cls(max(1, min(1000, math.ceil(1000 * customers / max(population, 1)))))
 
 
 def _sql_string(value: str) -> str:
@@ -623,38 +661,7 @@ def scoring_bounds(warehouse: Any, as_of: date | None) -> ScoringBounds:
 def load_scoring_batch(warehouse: Any, bounds: ScoringBounds, within: CustomerRange) -> SourceFrames:
     """The rows of the customers ``within`` that their features as of ``bounds.as_of`` need (the windows of
     :func:`load_scoring_frames`); sessions are those the customers own, with their anonymous events."""
-    q, cond = warehouse.query, within.condition()
-    events = "staging.stg_events"
-    if not within.everyone:  # every event of the sessions a batch customer logged in to
-        events = (
-            "(select customer_id, session_id, event_timestamp from staging.stg_events"
-            f" where session_id in (select session_id from staging.stg_events where {cond})) ev"
-        )
-    campaigns_since = bounds.as_of - timedelta(days=SCORING_CAMPAIGN_DAYS)
-    txn_since = bounds.as_of - timedelta(days=SCORING_TXN_DAYS)
-    customers = q(f"select customer_id, signup_date from staging.stg_customers where {cond}")
-    orders = q(f"select customer_id, order_date, order_status, total_amount from staging.stg_orders where {cond}")
-    sessions = q(f"select * from ({SESSIONS_SQL.format(events=events)}) s where {cond}")
-    tickets = q(
-        "select customer_id, created_at, resolved_at, priority, satisfaction_score from staging.stg_support_tickets"
-        f" where {cond}"
-    )
-    return SourceFrames(
-        customers=customers.select(ID, pl.col("signup_date").cast(pl.Date)),
-        orders=orders.select(
-            ID, pl.col("order_date").cast(pl.Date), "order_status", pl.col("total_amount").cast(pl.Float64)
-        ),
-        sessions=_sessions_frame(sessions),
-        campaigns=_campaigns(
-            q, f" where sent_at >= cast('{campaigns_since.isoformat()} 00:00:00' as timestamp) and {cond}"
-        ),
-        tickets=_naive_utc(tickets, ["created_at", "resolved_at"]).with_columns(
-            pl.col("satisfaction_score").cast(pl.Float64)
-        ),
-        txn_daily=_txn_daily(
-            q, f" where cast(transaction_date as date) >= cast('{txn_since.isoformat()}' as date) and {cond}"
-        ),
-    )
+    return _read_source_frames(warehouse.query, within, since=bounds.as_of)
 
 
 def _campaigns(q: Any, where: str = "") -> pl.DataFrame:
@@ -673,24 +680,55 @@ def _txn_daily(q: Any, where: str = "") -> pl.DataFrame:
     )
 
 
-def _read_source_frames(q: Any, *, history_only: bool = False) -> SourceFrames:
-    """All six frames; ``history_only``: campaigns and transactions left empty (read windowed by the caller)."""
-    customers = q("select customer_id, signup_date from staging.stg_customers")
-    orders = q("select customer_id, order_date, order_status, total_amount from staging.stg_orders")
-    sessions = q(SESSIONS_SQL.format(events="staging.stg_events"))
+def _read_source_frames(
+    q: Any,
+    within: CustomerSubset,
+    *,
+    since: date | None = None,
+    history_only: bool = False,
+    windowed_only: bool = False,
+) -> SourceFrames:
+    """The six frames of the customers ``within``. ``since``: campaigns and transaction days only from
+    :data:`SCORING_CAMPAIGN_DAYS` / :data:`SCORING_TXN_DAYS` before it (what features as of ``since`` or later
+    need). ``history_only``: campaigns and transactions left empty; ``windowed_only``: only those two read."""
+    cond, empty = within.condition(), pl.DataFrame()
+    campaigns_where, txn_where = f" where {cond}", f" where {cond}"
+    if since is not None:
+        campaigns_since = since - timedelta(days=SCORING_CAMPAIGN_DAYS)
+        txn_since = since - timedelta(days=SCORING_TXN_DAYS)
+        campaigns_where += f" and sent_at >= cast('{campaigns_since.isoformat()} 00:00:00' as timestamp)"
+        txn_where += f" and cast(transaction_date as date) >= cast('{txn_since.isoformat()}' as date)"
+    windowed = SourceFrames(
+        customers=empty,
+        orders=empty,
+        sessions=empty,
+        campaigns=empty if history_only else _campaigns(q, campaigns_where),
+        tickets=empty,
+        txn_daily=empty if history_only else _txn_daily(q, txn_where),
+    )
+    if windowed_only:
+        return windowed
+    events = "staging.stg_events"
+    if not within.everyone:  # every event of the sessions a customer of the subset logged in to
+        events = (
+            "(select customer_id, session_id, event_timestamp from staging.stg_events"
+            f" where session_id in (select session_id from staging.stg_events where {cond})) ev"
+        )
+    customers = q(f"select customer_id, signup_date from staging.stg_customers where {cond}")
+    orders = q(f"select customer_id, order_date, order_status, total_amount from staging.stg_orders where {cond}")
+    sessions = q(f"select * from ({SESSIONS_SQL.format(events=events)}) s where {cond}")
     tickets = q(
         "select customer_id, created_at, resolved_at, priority, satisfaction_score from staging.stg_support_tickets"
+        f" where {cond}"
     )
-    empty = pl.DataFrame()
-    return SourceFrames(
+    return dataclasses.replace(
+        windowed,
         customers=customers.select(ID, pl.col("signup_date").cast(pl.Date)),
         orders=orders.select(
             ID, pl.col("order_date").cast(pl.Date), "order_status", pl.col("total_amount").cast(pl.Float64)
         ),
         sessions=_sessions_frame(sessions),
-        campaigns=empty if history_only else _campaigns(q),
         tickets=_naive_utc(tickets, ["created_at", "resolved_at"]).with_columns(
             pl.col("satisfaction_score").cast(pl.Float64)
         ),
-        txn_daily=empty if history_only else _txn_daily(q),
     )

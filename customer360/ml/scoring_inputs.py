@@ -21,6 +21,8 @@ import polars as pl
 
 from customer360.ml.contracts import churn_ltv_features_schema, validate
 from customer360.ml.features import (
+    ID,
+    CustomerSample,
     ScoringBounds,
     SourceFrames,
     choose_horizon,
@@ -32,17 +34,19 @@ from customer360.ml.features import (
     point_in_time_features,
     scoring_bounds,
 )
+from customer360.settings import Settings
 
-# customers per batch of the as-of features: ~1 GB of staging rows and features per batch at the design's
-# per-customer volumes (scale 1.0 = 270k customers is one batch; README "Memory")
-SCORING_BATCH_CUSTOMERS = 300_000
+# the defaults of C360_ML_SCORING_BATCH_CUSTOMERS / C360_ML_TRAINING_CUSTOMERS (customer360/settings.py)
+SCORING_BATCH_CUSTOMERS = Settings.ml_scoring_batch_customers
+TRAINING_SAMPLE_CUSTOMERS = Settings.ml_training_customers
 
 
 class PointInTimeInputs:
     """Staging frames and contract-checked point-in-time features per cutoff, loaded on first use.
 
-    ``warehouse``: read from it (scoring frames first, the full history on the first training request);
-    ``frames``: full frames already in memory (tests, benchmarks) — then nothing is read."""
+    ``warehouse``: read from it (scoring frames first, the training history on the first training request: every
+    customer's, or a :class:`~customer360.ml.features.CustomerSample` of ``training_customers`` when there are
+    more); ``frames``: full frames already in memory (tests, benchmarks) — then nothing is read or sampled."""
 
     def __init__(
         self,
@@ -51,13 +55,17 @@ class PointInTimeInputs:
         warehouse: Any = None,
         frames: SourceFrames | None = None,
         batch_customers: int = SCORING_BATCH_CUSTOMERS,
+        training_customers: int = TRAINING_SAMPLE_CUSTOMERS,
     ):
         if (warehouse is None) == (frames is None):
             raise ValueError("PointInTimeInputs needs exactly one of warehouse= or frames=")
         self.requested_as_of = requested_as_of
         self._warehouse = warehouse
-        self._full = frames
+        self._given = frames
+        self._history: SourceFrames | None = frames
         self._batch_customers = batch_customers
+        self._training_customers = training_customers
+        self.training_sample: CustomerSample | None = None  # the sample a refit trained on (None: not read yet)
         self._ranges: list | None = None  # customer ranges of the as-of features (warehouse only)
         self._bounds: ScoringBounds | None = None  # their shared as_of and feed start (more than one range)
         self._scoring: SourceFrames | None = None
@@ -67,8 +75,8 @@ class PointInTimeInputs:
         self.cutoffs_computed: list[date] = []  # in order: the evidence of what this run computed
 
     def _scoring_frames(self) -> SourceFrames:
-        if self._full is not None:
-            return self._full
+        if self._given is not None:
+            return self._given
         if self._scoring is None:
             self._scoring = load_scoring_frames(self._warehouse, self.requested_as_of)
         return self._scoring
@@ -113,13 +121,15 @@ class PointInTimeInputs:
 
     @property
     def history_loaded(self) -> bool:
-        return self._full is not None
+        return self._history is not None
 
     def training_frames(self) -> SourceFrames:
-        """The whole history (read once, on the first call)."""
-        if self._full is None:
-            self._full = load_source_frames(self._warehouse)
-        return self._full
+        """The whole history of the training customers (read once, on the first call)."""
+        if self._history is None:
+            population = self._warehouse.query(f"select count(distinct {ID}) as n from staging.stg_customers")["n"][0]
+            self.training_sample = CustomerSample.of_size(self._training_customers, int(population))
+            self._history = load_source_frames(self._warehouse, within=self.training_sample)
+        return self._history
 
     def horizon(self) -> int:
         return choose_horizon(self.training_frames(), self.as_of)

@@ -252,13 +252,13 @@ def _spy_point_in_time(monkeypatch) -> dict[str, list]:
     seen: dict[str, list] = {"cutoffs": [], "history_reads": []}
     real_features, real_history = scoring_inputs.point_in_time_features, scoring_inputs.load_source_frames
 
-    def features(frames, cutoff):
+    def features(frames, cutoff, feed_start=None):
         seen["cutoffs"].append(cutoff)
-        return real_features(frames, cutoff)
+        return real_features(frames, cutoff, feed_start)
 
-    def history(warehouse):
+    def history(warehouse, within=None):
         seen["history_reads"].append(True)
-        return real_history(warehouse)
+        return real_history(warehouse, within)
 
     monkeypatch.setattr(scoring_inputs, "point_in_time_features", features)
     monkeypatch.setattr(scoring_inputs, "load_source_frames", history)

@@ -75,3 +75,51 @@ def test_one_batch_reads_the_scoring_frames_as_before(wh, full):
     inputs = PointInTimeInputs(None, warehouse=wh)
     assert inputs.batches == 1
     assert_frame_equal(inputs.current(), PointInTimeInputs(None, frames=full).current())
+
+
+def test_a_customer_sample_is_the_whole_history_of_its_customers(wh, full):
+    sample = F.CustomerSample(300)
+    frames = F.load_source_frames(wh, within=sample)
+    ids = set(wh.query(f"select customer_id from staging.stg_customers where {sample.condition()}")["customer_id"])
+    assert 0.2 < len(ids) / full.customers.height < 0.4
+    for name in ("customers", "orders", "sessions", "campaigns", "tickets", "txn_daily"):
+        got, whole = getattr(frames, name), getattr(full, name)
+        expected = whole.filter(pl.col(F.ID).is_in(list(ids)))
+        assert got.height == expected.height > 0, name
+        assert_frame_equal(got.sort(got.columns), expected.sort(got.columns), check_exact=False)
+
+
+def test_sample_size_follows_the_population():
+    assert F.CustomerSample.of_size(500_000, 270_000).everyone
+    assert F.CustomerSample.of_size(500_000, 2_700_000).per_mille == 186
+    assert F.CustomerSample(186).description().startswith("18.6 % of the customers")
+    with pytest.raises(ValueError, match=r"1\.\.1000 per mille"):
+        F.CustomerSample(0)
+
+
+def test_a_refit_on_a_sample_scores_every_customer_and_records_the_sample(warehouse_copy, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from customer360.ml.assets import CHURN_KEY, LTV_KEY, ml_assets
+
+    monkeypatch.setenv("C360_ARTIFACTS_URL", str(tmp_path / "artifacts"))
+    monkeypatch.delenv("C360_AS_OF_DATE", raising=False)
+    monkeypatch.setenv("C360_ML_TRAINING_CUSTOMERS", "800")  # of ~1,600: about half
+    monkeypatch.setenv("C360_ML_SCORING_BATCH_CUSTOMERS", str(BATCH))
+    churn_ltv = [a for a in ml_assets() if CHURN_KEY in a.keys]
+    result = dg.materialize(
+        churn_ltv,
+        resources={"warehouse": WarehouseResource(duckdb_path=str(warehouse_copy)).build()},
+        run_config={"ops": {churn_ltv[0].op.name: {"config": {"refit": True}}}},
+    )
+    md = {e.materialization.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    wh = WarehouseResource(duckdb_path=str(warehouse_copy)).build()
+    signed_up = wh.query(
+        f"select count(*) as n from staging.stg_customers where signup_date < '{md[CHURN_KEY]['as_of'].value}'"
+    )
+    population = wh.query("select count(*) as n from staging.stg_customers")["n"][0]
+    expected = F.CustomerSample.of_size(800, population)
+    assert 400 < expected.per_mille < 600
+    for key, table in ((CHURN_KEY, "churn_predictions"), (LTV_KEY, "ltv_predictions")):
+        assert md[key]["training_sample"].value == expected.description()
+        assert wh.read_table("ml", table).height == signed_up["n"][0]  # everyone scored
