@@ -28,14 +28,4 @@ subprocess.run(
 )
 print(f"dbt manifest ready: {project / 'target' / 'manifest.json'}")
 # in a new interpreter: this script's environment (C360_DUCKDB_PATH) must not leak into the project's settings
-subprocess.run(
-    [
-        sys.executable,
-        "-c",
-        "from customer360.transform import spec_cache; from customer360.transform.project import dbt_project; "
-        f"spec_cache.write(dbt_project({target!r}))",
-    ],
-    check=True,
-    cwd=root,
-)
-print(f"dbt asset specs ready: {project / 'target' / 'c360_dbt_specs.json'}")
+subprocess.run([sys.executable, "-m", "customer360.transform.spec_cache", "--target", target], check=True, cwd=root)

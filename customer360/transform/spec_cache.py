@@ -11,10 +11,12 @@ imports dbt-core, networkx, protobuf and sqlglot).
 - :func:`load` reads ``<target>/c360_dbt_specs.json`` when its key matches (:func:`cache_key`: the manifest's
   bytes, the dagster and dagster-dbt versions, the source of the translator and of this module, the selections, the
   project folder); otherwise it builds the specs again — this imports dagster-dbt — and rewrites the file.
-  ``scripts/prepare_dbt.py`` builds it after ``dbt parse``; under ``dagster dev`` the re-parse on load makes it
-  stale whenever a model changed, and that load pays the rebuild.
+  ``scripts/prepare_dbt.py`` builds it after ``dbt parse`` (``python -m customer360.transform.spec_cache
+  [--target <dbt target>] [--target-path <folder>]``); any later ``dbt parse`` into the same folder (``dagster dev``
+  re-parses on load) makes it stale, and the next load pays the rebuild.
 """
 
+import argparse
 import hashlib
 import json
 import logging
@@ -263,3 +265,19 @@ def _specs_from_json(name: str, entry: dict[str, Any]) -> DbtAssetSpecs:
         specs=[_spec_from_json(spec) for spec in entry["specs"]],
         check_specs=[_check_spec_from_json(spec) for spec in entry["check_specs"]],
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from customer360.settings import DBT_PROJECT_DIR
+
+    parser = argparse.ArgumentParser(description="Write the dbt assets' specs beside the prepared manifest.")
+    parser.add_argument("--target", default="local", help="dbt profile target (local, snowflake)")
+    parser.add_argument("--target-path", default="target", help="the manifest's folder (relative to dbt_project/)")
+    args = parser.parse_args(argv)
+    project = DbtProjectPaths(DBT_PROJECT_DIR, DBT_PROJECT_DIR, args.target, Path(args.target_path))
+    write(project)
+    print(f"dbt asset specs ready: {cache_file(project)}")
+
+
+if __name__ == "__main__":
+    main()

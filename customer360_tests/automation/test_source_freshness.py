@@ -53,7 +53,10 @@ def test_real_dbt_source_freshness_reports_pass_warn_error(dbt_env):  # noqa: F8
         env.sql(f"update raw.{source} set _loaded_at = now()::timestamp - interval {hours} hour")
     sources = ["customers", "events", "transactions"]
     resource = C360DbtResource(
-        project_dir=str(dbt_project("local").project_dir), target="local", dbt_executable=DBT_EXECUTABLE, duckdb_path=str(env.db_path)
+        project_dir=str(dbt_project("local").project_dir),
+        target="local",
+        dbt_executable=DBT_EXECUTABLE,
+        duckdb_path=str(env.db_path),
     )
     job = dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*check_keys(sources)))
     defs = dg.Definitions(
