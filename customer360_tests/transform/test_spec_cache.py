@@ -201,3 +201,23 @@ def test_a_cache_that_cannot_be_written_still_gives_the_specs(tmp_path, monkeypa
     specs = spec_cache.load(project)
     assert specs["c360_dbt_assets"].specs
     assert sorted(p.name for p in target.iterdir()) == ["manifest.json"]  # nor a temporary file left
+
+
+def test_a_stand_in_is_built_only_when_used():
+    """Type checks and copies at load must not build the dagster-dbt object; once built, it passes as one."""
+    import copy
+
+    from customer360.transform.on_demand import OnDemand, resolve_all
+
+    class Target:
+        settings = "real"
+
+    built = []
+    stand_in = OnDemand(lambda: built.append(1) or Target(), "Target")
+    assert not isinstance(stand_in, Target) and isinstance(stand_in, OnDemand)
+    copy.copy(stand_in), repr(stand_in), hasattr(stand_in, "__fspath__")
+    assert built == []
+    resolve_all({"dagster_dbt/dagster_dbt_translator": stand_in, "other": "text"})
+    assert built == [1] and isinstance(stand_in, Target) and stand_in.settings == "real"
+    resolve_all({"again": stand_in})
+    assert built == [1]
