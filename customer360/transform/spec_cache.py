@@ -9,8 +9,8 @@ imports dbt-core, networkx, protobuf and sqlglot).
   objects in the metadata (manifest, translator, project) are not recorded: :mod:`customer360.transform.assets`
   attaches stand-ins that build them inside the step (:mod:`customer360.transform.on_demand`).
 - :func:`load` reads ``<target>/c360_dbt_specs.json`` when its key matches (:func:`cache_key`: the manifest's
-  bytes, the dagster and dagster-dbt versions, the source of the translator and of this module, the selections, the
-  project folder); otherwise it builds the specs again — this imports dagster-dbt — and rewrites the file.
+  bytes, the dagster and dagster-dbt versions, the source of the translator, of ``keys.py``, ``catalog.py`` and of
+  this module, the selections, the project folder); otherwise it builds the specs again — this imports dagster-dbt — and rewrites the file.
   ``scripts/prepare_dbt.py`` builds it after ``dbt parse`` (``python -m customer360.transform.spec_cache
   [--target <dbt target>] [--target-path <folder>]``); any later ``dbt parse`` into the same folder (``dagster dev``
   re-parses on load) makes it stale, and the next load pays the rebuild.
