@@ -136,7 +136,8 @@ def _dbt() -> str:
 
 
 def _prepare_dbt(target_path: Path | None = None) -> float:
-    """``dbt parse`` for this phase's C360_DUCKDB_PATH (what ``make setup`` does); returns seconds (not counted)."""
+    """``dbt parse`` for this phase's C360_DUCKDB_PATH and the dbt assets' specs (what ``make setup`` does); returns
+    seconds (not counted)."""
     from customer360.settings import DBT_PROJECT_DIR
 
     t0 = time.perf_counter()
@@ -156,6 +157,11 @@ def _prepare_dbt(target_path: Path | None = None) -> float:
     subprocess.run(
         args, check=True, cwd=DBT_PROJECT_DIR, env={**os.environ, "C360_DBT_TARGET": "local"}, stdout=subprocess.DEVNULL
     )
+    # the dbt assets' specs beside the new manifest (else the next code-location load rebuilds them)
+    specs = [sys.executable, "-m", "customer360.transform.spec_cache", "--target", "local"]
+    if target_path is not None:
+        specs += ["--target-path", str(target_path)]
+    subprocess.run(specs, check=True, cwd=DBT_PROJECT_DIR, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0
 
 

@@ -1,6 +1,9 @@
 """Prepare the dbt manifest once at set-up time, so the code location never parses dbt on import.
 
-Runs ``dbt parse`` in dbt_project/ (target ``local``) writing ``dbt_project/target/manifest.json``.
+Runs ``dbt parse`` in dbt_project/ (target ``local``, or ``snowflake`` with ``C360_WAREHOUSE=snowflake``) writing
+``dbt_project/target/manifest.json``, then the dbt assets' specs beside it (``target/c360_dbt_specs.json``,
+:mod:`customer360.transform.spec_cache`): the code location builds the dbt assets from them without importing
+dagster-dbt.
 """
 
 import os
@@ -24,3 +27,5 @@ subprocess.run(
     [str(dbt), "parse", "--quiet", "--project-dir", str(project), "--target", target], check=True, env=env, cwd=project
 )
 print(f"dbt manifest ready: {project / 'target' / 'manifest.json'}")
+# in a new interpreter: this script's environment (C360_DUCKDB_PATH) must not leak into the project's settings
+subprocess.run([sys.executable, "-m", "customer360.transform.spec_cache", "--target", target], check=True, cwd=root)

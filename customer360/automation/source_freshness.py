@@ -16,10 +16,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from customer360.catalog import RAW
 from customer360.sla import SLAS, SourceSla
+from customer360.transform.resource import C360DbtResource
 from customer360.transform.sources_yml import human
 
 DBT_SOURCE_FRESHNESS_CHECK = "dbt_source_freshness"
@@ -104,7 +104,7 @@ def build_source_freshness_check(sources: Iterable[str]) -> dg.AssetChecksDefini
         description="dbt source freshness over the raw sources (thresholds: customer360/sla.py).",
     )
     def c360_dbt_source_freshness(
-        context: dg.AssetCheckExecutionContext, dbt: DbtCliResource
+        context: dg.AssetCheckExecutionContext, dbt: C360DbtResource
     ) -> Iterator[dg.AssetCheckResult]:
         selected = {k.asset_key.path[-1] for k in context.selected_asset_check_keys}
         wanted = [s for s in names if s in selected]

@@ -13,19 +13,17 @@ The layer's entry point is ``customer360/defs/consumers/definitions.py``; ``cust
 :func:`with_consumer_checks` to the assembled code location.
 """
 
-import json
-
 import dagster as dg
 
 from customer360.consumers.exposures import exposures
 from customer360.consumers.upstream_checks import with_upstream_checks
 from customer360.settings import Settings, get_settings
-from customer360.transform.project import dbt_project, dbt_target
+from customer360.transform.project import dbt_project, dbt_target, read_manifest
 
 
 def with_consumer_checks(defs: dg.Definitions, settings: Settings | None = None) -> dg.Definitions:
     """``defs`` (the code location with the consumers) + the ``upstream_checks`` check of every consumer, which
     follows the checks of the marts it reads (so it is built once every other check exists)."""
     settings = settings or get_settings()
-    manifest = json.loads(dbt_project(dbt_target(settings)).manifest_path.read_text())
+    manifest = read_manifest(dbt_project(dbt_target(settings)))
     return with_upstream_checks(defs, exposures(manifest))

@@ -4,7 +4,7 @@ dagster-dbt 0.29 makes no assets of exposures (``build_dbt_specs`` keeps models,
 are read here from the prepared manifest:
 
 - key ``consumers/<exposure name>``, group ``consumers``;
-- ``deps`` = the dbt nodes in the exposure's ``depends_on``, keyed by the project's own translator
+- ``deps`` = the dbt nodes in the exposure's ``depends_on``, keyed as the project's translator keys them
   (``marts/fct_orders`` …), so a mart's page lists who reads it and the lineage ends at the dashboards;
 - kinds = the tool (``meta.tool``: ``sigma``, ``powerbi``, …) and the exposure type; owner ``team:<owner name>``;
   description, label, maturity and url from the yml.
@@ -22,7 +22,7 @@ from typing import Any
 import dagster as dg
 
 from customer360.settings import DBT_PROJECT_DIR
-from customer360.transform.translator import C360DagsterDbtTranslator
+from customer360.transform.keys import dbt_asset_key
 
 CONSUMER_GROUP = "consumers"
 BUILT_BY_CUSTOMER360 = "customer360"
@@ -71,9 +71,8 @@ def _meta(props: Mapping[str, Any]) -> dict[str, Any]:
     return {**(props.get("config", {}).get("meta") or {}), **(props.get("meta") or {})}
 
 
-def exposures(manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator | None = None) -> list[Exposure]:
+def exposures(manifest: Mapping[str, Any]) -> list[Exposure]:
     """Every exposure of the manifest, sorted by name."""
-    translator = translator or C360DagsterDbtTranslator()
     nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
     out = []
     for unique_id, props in sorted(manifest.get("exposures", {}).items()):
@@ -85,9 +84,7 @@ def exposures(manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator 
         missing = [uid for uid in props.get("depends_on", {}).get("nodes", []) if uid not in nodes]
         if missing:
             raise ValueError(f"exposure {props['name']} depends on unknown dbt nodes {missing}")
-        deps = tuple(
-            translator.get_asset_key(nodes[uid]) for uid in sorted(props.get("depends_on", {}).get("nodes", []))
-        )
+        deps = tuple(dbt_asset_key(nodes[uid]) for uid in sorted(props.get("depends_on", {}).get("nodes", [])))
         out.append(
             Exposure(
                 name=props["name"],
@@ -107,9 +104,7 @@ def exposures(manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator 
     return out
 
 
-def exposure_specs(
-    manifest: Mapping[str, Any], translator: C360DagsterDbtTranslator | None = None
-) -> list[dg.AssetSpec]:
+def exposure_specs(manifest: Mapping[str, Any]) -> list[dg.AssetSpec]:
     """External assets for the consumers outside customer360 (BI dashboards, reports)."""
     return [
         dg.AssetSpec(
@@ -122,7 +117,7 @@ def exposure_specs(
             metadata=exposure.metadata,
             tags={"consumer": exposure.tool},
         )
-        for exposure in exposures(manifest, translator)
+        for exposure in exposures(manifest)
         if exposure.built_by != BUILT_BY_CUSTOMER360
     ]
 

@@ -1,5 +1,7 @@
-"""The dbt project as two ``@dbt_assets`` (no ``from __future__ import annotations`` here: dagster-dbt inspects the
-annotations of the decorated function and fails on postponed ones).
+"""The dbt project as two multi-assets, defined with plain ``dagster`` from the specs that dagster-dbt's ``@dbt_assets``
+derives from the manifest (:mod:`customer360.transform.spec_cache`, kept beside the manifest): the code location never
+imports dagster-dbt, a dbt step does (no ``from __future__ import annotations`` here: Dagster inspects the annotations
+of the step functions for their resources and config).
 
 - ``c360_dbt_assets``: every model, seed and snapshot except ``fct_transactions`` (unpartitioned; ``dbt build``
   of the selected subset, so the dbt tests run as asset checks right after their model).
@@ -15,24 +17,32 @@ reads the whole history instead of the newest arrivals (README "Incremental desi
 ``customer360/automation/schedules.py``). A run that selects only the checks of ``fct_transactions`` (no partition)
 runs its tests without a window. Both pass ``as_of_date`` when ``C360_AS_OF_DATE`` is set, and attach row counts + column schemas to each
 materialization when the ``dbt`` resource has ``fetch_metadata`` on (``C360_DBT_FETCH_METADATA``).
+
+Each step calls ``DbtCliResource.cli(..., context=context)`` as a ``@dbt_assets`` step would: the specs carry
+stand-ins for the manifest, translator and project that dagster-dbt reads from the assets definition
+(:mod:`customer360.transform.on_demand`), so it computes the dbt selection of the step's subset from the op tags
+``dagster_dbt/select`` / ``dagster_dbt/exclude`` and maps dbt's events to outputs and check results as before.
 """
 
 import json
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
+from importlib import import_module
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import Settings
-from customer360.transform.resource import env_overrides
-from customer360.transform.translator import C360DagsterDbtTranslator, PartitionedModelTranslator
+from customer360.transform import spec_cache
+from customer360.transform.on_demand import ManifestOnDemand, OnDemand
+from customer360.transform.project import DbtProjectPaths
+from customer360.transform.resource import C360DbtResource, env_overrides
+from customer360.transform.spec_cache import DbtAssetSpecs
 from customer360.transform.warehouse_metadata import with_warehouse_metadata
 
-PARTITIONED_MODEL = "fct_transactions"
+UNPARTITIONED_ASSETS, PARTITIONED_ASSETS = (selection.name for selection in spec_cache.SELECTIONS)
 
 
 class DbtRunConfig(dg.Config):
@@ -59,7 +69,7 @@ def dbt_vars(settings: Settings, time_window: dg.TimeWindow | None = None, full_
 RUN_VARS_ENV = "C360_DBT_RUN_VARS"  # read by macros/run_vars.sql
 
 
-def run_build(dbt: DbtCliResource, variables: Mapping[str, str], context: dg.AssetExecutionContext):
+def run_build(dbt: C360DbtResource, variables: Mapping[str, str], context: dg.AssetExecutionContext):
     """``dbt build`` of the step's selection with the run's values in ``C360_DBT_RUN_VARS``, not ``--vars``:
     dbt re-parses the whole project when ``--vars`` differ from the parse it has saved, and the values change every
     day (as_of_date) and every partition (min_date / max_date). ``macros/run_vars.sql`` reads the variable only while
@@ -85,7 +95,7 @@ def _settled(events) -> tuple[list[Any], BaseException | None]:
     return collected, error
 
 
-def _stream(invocation, dbt: DbtCliResource) -> Iterator[Any]:
+def _stream(invocation, dbt: C360DbtResource) -> Iterator[Any]:
     events = invocation.stream()
     error: BaseException | None = None
     if getattr(dbt, "fetch_metadata", False):
@@ -133,36 +143,55 @@ def partition_window(context: dg.AssetExecutionContext) -> dg.TimeWindow | None:
     return None
 
 
-@lru_cache(maxsize=4)
-def build_dbt_assets(project: DbtProject, settings: Settings) -> list[dg.AssetsDefinition]:
-    translator = C360DagsterDbtTranslator()
+def _translator(name: str) -> Any:
+    return getattr(import_module("customer360.transform.translator"), name)()
 
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        dagster_dbt_translator=translator,
-        # "+": also the partitioned model's tests — `--select fqn:*` names every test directly, so excluding only the
-        # model would still run its tests (e.g. relationships to dim_customers) here, before it is built
-        exclude=f"{PARTITIONED_MODEL}+",
-        name="c360_dbt_assets",
+
+def _with_dbt_objects(specs: DbtAssetSpecs, project: DbtProjectPaths, translator: str) -> list[dg.AssetSpec]:
+    """The specs with the manifest, translator and project that dagster-dbt reads back in the step, as stand-ins
+    built on first use (one of each per multi-asset, as ``@dbt_assets`` shares its objects)."""
+    objects = {
+        spec_cache.MANIFEST_METADATA_KEY: ManifestOnDemand(project.manifest_path),
+        spec_cache.TRANSLATOR_METADATA_KEY: OnDemand(partial(_translator, translator), translator),
+        spec_cache.PROJECT_METADATA_KEY: OnDemand(project.dbt_project, f"DbtProject {project.project_dir}"),
+    }
+    return [spec.merge_attributes(metadata=objects) for spec in specs.specs]
+
+
+def _dbt_multi_asset(specs: DbtAssetSpecs, project: DbtProjectPaths, **kwargs: Any):
+    """``dg.multi_asset`` with what ``@dbt_assets`` passes it: the specs and checks, subsettable, the dbt selection
+    in the op tags; ``kwargs``: partitions, backfill policy."""
+    [selection] = [s for s in spec_cache.SELECTIONS if s.name == specs.name]
+    return dg.multi_asset(
+        name=specs.name,
+        specs=_with_dbt_objects(specs, project, selection.translator),
+        check_specs=specs.check_specs,
+        can_subset=True,
+        op_tags=specs.op_tags,
         pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)
+        allow_arbitrary_check_specs=True,
+        **kwargs,
     )
-    def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
+
+
+@lru_cache(maxsize=4)
+def build_dbt_assets(project: Any, settings: Settings) -> list[dg.AssetsDefinition]:
+    """The two dbt multi-assets of ``project`` (a :class:`DbtProjectPaths` or a dagster-dbt ``DbtProject``)."""
+    paths = DbtProjectPaths.of(project)
+    cached = spec_cache.load(paths)
+
+    @_dbt_multi_asset(cached[UNPARTITIONED_ASSETS], paths)
+    def c360_dbt_assets(context: dg.AssetExecutionContext, dbt: C360DbtResource, config: DbtRunConfig):
         invocation = run_build(dbt, dbt_vars(settings, full_tests=config.full_tests), context)
         yield from _stream(invocation, dbt)
 
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        # + a same-day dependency on raw/transactions (read through the stg_transactions view): see translator.py
-        dagster_dbt_translator=PartitionedModelTranslator(),
-        select=PARTITIONED_MODEL,
-        name="c360_fct_transactions_assets",
-        pool="warehouse",  # one writer per DuckDB file (see customer360/automation/__init__.py)
+    @_dbt_multi_asset(
+        cached[PARTITIONED_ASSETS],
+        paths,
         partitions_def=daily_partitions(settings.partitions_start),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
+    def c360_fct_transactions_assets(context: dg.AssetExecutionContext, dbt: C360DbtResource, config: DbtRunConfig):
         window = partition_window(context)
         variables = dbt_vars(settings, window, full_tests=config.full_tests)
         invocation = run_build(dbt, variables, context)

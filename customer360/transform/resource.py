@@ -1,34 +1,24 @@
-"""The ``dbt`` resource: dagster-dbt's ``DbtCliResource`` with two start-up costs removed and the warehouse path pinned.
+"""The ``dbt`` resource of the code location: :class:`C360DbtResource`, a plain Dagster resource (no dagster-dbt
+import at load) that builds dagster-dbt's ``DbtCliResource`` — :class:`customer360.transform.dbt_cli.C360DbtCliResource`
+— inside the step that runs dbt.
 
-Measured on this machine (STACK_NOTES): each dbt step in Dagster paid ≈ 3 s for a ``dbt --version`` subprocess
-(dagster-dbt asks the executable whether it is dbt Core or Fusion) and ≈ 1.7 s for an in-process adapter load that
-only ``fetch_row_counts()`` / ``fetch_column_metadata()`` need. Here the version comes from the installed dbt-core
-package (the executable is this environment's own ``dbt``) and the adapter is loaded only when
-``fetch_metadata`` is on and the warehouse is not DuckDB (on DuckDB the metadata is read from the file directly:
-:mod:`customer360.transform.warehouse_metadata`). Both override private dagster-dbt members: dagster-dbt is pinned in pyproject.toml and
-``customer360_tests/transform/test_dagster_dbt.py`` fails if the hooks stop being called.
-
-The DuckDB file path is passed to the dbt subprocess as an absolute ``C360_DUCKDB_PATH`` (dbt runs with the project
-folder as its working directory, so a relative path would point elsewhere than the warehouse resource's). The
-profile attaches that file under the fixed catalog name ``warehouse``.
-
-Partial parsing survives across runs: each invocation starts from the newest parse state dbt wrote for the same
-profile (same target and warehouse file) and keeps the one it writes (:mod:`customer360.transform.parse_cache`,
-:meth:`C360DbtCliResource.keep_parse_state`).
+What the step's dbt invocation does (:mod:`customer360.transform.dbt_cli`): no ``dbt --version`` subprocess, no
+in-process dbt adapter unless metadata is fetched off DuckDB, the partial-parse state kept per warehouse
+(:mod:`customer360.transform.parse_cache`), ``DBT_INDIRECT_SELECTION=buildable`` unless set, and the warehouse file
+passed as an absolute ``C360_DUCKDB_PATH``.
 """
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from dagster_dbt import DbtCliResource
-from packaging import version
+import dagster as dg
+from pydantic import Field
 
-from customer360.resources.duckdb_limits import DuckDBLimits
 from customer360.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
-from customer360.transform import parse_cache
+from customer360.transform.on_demand import resolve_all
 from customer360.transform.project import DBT_EXECUTABLE, DBT_TARGETS, dbt_project
 
 
@@ -47,67 +37,62 @@ def env_overrides(overrides: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-class C360DbtCliResource(DbtCliResource):
-    """``DbtCliResource`` for customer360 (see module docstring)."""
+class C360DbtResource(dg.ConfigurableResource):
+    """Runs dbt for customer360: ``cli`` is dagster-dbt's ``DbtCliResource.cli`` (same arguments, same
+    invocation), on a ``DbtCliResource`` built when first called (see module docstring)."""
 
-    duckdb_path: str | None = None
-    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # DuckDB's limits, as the warehouse engine's
-    duckdb_threads: int | None = None  # None: every core
-    fetch_metadata: bool = False
+    project_dir: str = Field(description="The dbt project folder.")
+    profiles_dir: str | None = Field(default=None, description="Folder of profiles.yml (default: project_dir).")
+    target: str | None = Field(default=None, description="dbt profile target (local = DuckDB, snowflake).")
+    dbt_executable: str = Field(default=DBT_EXECUTABLE, description="The dbt executable of this environment.")
+    duckdb_path: str | None = Field(default=None, description="The DuckDB warehouse file (None off DuckDB).")
+    duckdb_memory_limit: str = Field(
+        default=DEFAULT_DUCKDB_MEMORY_LIMIT, description="DuckDB's memory ceiling, as the warehouse engine's."
+    )
+    duckdb_threads: int | None = Field(default=None, description="DuckDB threads (None: every core).")
+    fetch_metadata: bool = Field(default=False, description="Attach row counts and column schemas to materializations.")
 
-    @cached_property
-    def _cli_version(self) -> version.Version:  # dagster-dbt 0.29: runs `dbt --version` otherwise
-        from dbt.version import __version__ as installed
+    def dbt_cli(self) -> Any:
+        """dagster-dbt's resource for this configuration (imports dagster-dbt)."""
+        from customer360.transform.dbt_cli import C360DbtCliResource
 
-        return version.parse(installed)
-
-    def _initialize_dbt_core_adapter(self, args):  # dagster-dbt 0.29: always loads the adapter otherwise
-        if not self.fetch_metadata or self.duckdb_path:  # DuckDB: customer360.transform.warehouse_metadata
-            return None
-        return super()._initialize_dbt_core_adapter(args)
-
-    def cli(self, args, **kwargs):
-        # A subset run (Dagster splits the dbt assets around the ML assets) must not pull in tests on models built
-        # later: dbt's default "eager" selection runs e.g. dim_customers ↔ fct_customer_value relationship tests
-        # before fct_customer_value exists, which fails a fresh build. "buildable" runs a test once all its parents
-        # are selected or upstream of the selection. An explicit DBT_INDIRECT_SELECTION wins.
-        # dbt's own variable: only its presence is looked at, so that an explicit choice reaches dbt unchanged
-        overrides = {} if os.environ.get("DBT_INDIRECT_SELECTION") else {"DBT_INDIRECT_SELECTION": "buildable"}
-        if self.duckdb_path:
-            overrides["C360_DUCKDB_PATH"] = self.resolved_duckdb_path()
-            overrides.update(self._duckdb_limits().dbt_env(overrides["C360_DUCKDB_PATH"]))
-        if kwargs.get("target_path") is None:  # dagster-dbt's own unique folder, seeded with this profile's state
-            kwargs["target_path"] = self._get_unique_target_path(context=kwargs.get("context"))
-            parse_cache.seed(self._absolute(kwargs["target_path"]), self._parse_state_file())
-        with env_overrides(overrides):
-            return super().cli(args, **kwargs)
-
-    def keep_parse_state(self, invocation) -> bool:
-        """After a dbt invocation: keep the partial-parse state it wrote for the next invocation (same profile)."""
-        return parse_cache.keep(self._absolute(invocation.target_path), self._parse_state_file())
-
-    def _duckdb_limits(self) -> DuckDBLimits:
-        return DuckDBLimits(self.duckdb_memory_limit, self.duckdb_threads or DuckDBLimits().threads)
-
-    def resolved_duckdb_path(self) -> str:
-        return str(Path(self.duckdb_path).expanduser().resolve())
-
-    def _absolute(self, target_path) -> Path:
-        return target_path if Path(target_path).is_absolute() else Path(self.project_dir) / target_path
-
-    def _parse_state_file(self) -> Path:
-        from dagster_dbt.core.dbt_cli_invocation import (
-            _get_dbt_target_path,  # dagster-dbt 0.29: $DBT_TARGET_PATH or target
+        return C360DbtCliResource(
+            project_dir=self.project_dir,
+            profiles_dir=self.profiles_dir or self.project_dir,
+            target=self.target,
+            dbt_executable=self.dbt_executable,
+            duckdb_path=self.duckdb_path,
+            duckdb_memory_limit=self.duckdb_memory_limit,
+            duckdb_threads=self.duckdb_threads,
+            fetch_metadata=self.fetch_metadata,
         )
 
-        key = parse_cache.cache_key(self.target, self.resolved_duckdb_path() if self.duckdb_path else None)
-        return parse_cache.cache_file(self._absolute(_get_dbt_target_path()), key)
+    def cli(self, args: list[str], **kwargs: Any) -> Any:
+        """``DbtCliResource.cli(args, **kwargs)``: a ``DbtCliInvocation``. With a ``context`` of a dbt multi-asset,
+        the translator and project that dagster-dbt reads from its metadata are built first
+        (:mod:`customer360.transform.on_demand`: dagster-dbt checks their types)."""
+        context = kwargs.get("context")
+        if context is not None and getattr(context, "has_assets_def", False):
+            for metadata in context.assets_def.metadata_by_key.values():
+                resolve_all(metadata)
+        return self.dbt_cli().cli(args, **kwargs)
+
+    def keep_parse_state(self, invocation: Any) -> bool:
+        """After a dbt invocation: keep the partial-parse state it wrote for the next invocation (same profile)."""
+        return self.dbt_cli().keep_parse_state(invocation)
+
+    def resolved_duckdb_path(self) -> str:
+        if self.duckdb_path is None:
+            raise ValueError("the dbt resource has no duckdb_path (the warehouse is not DuckDB)")
+        return str(Path(self.duckdb_path).expanduser().resolve())
 
 
-def build_dbt_resource(settings: Settings) -> C360DbtCliResource:
+def build_dbt_resource(settings: Settings) -> C360DbtResource:
     target = DBT_TARGETS[settings.warehouse]
-    return C360DbtCliResource(
-        project_dir=dbt_project(target),
+    project = dbt_project(target)
+    return C360DbtResource(
+        project_dir=str(project.project_dir),
+        profiles_dir=str(project.profiles_dir),
         target=target,
         dbt_executable=DBT_EXECUTABLE,
         duckdb_path=settings.duckdb_path if settings.warehouse == "duckdb" else None,

@@ -26,6 +26,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from customer360.catalog import LAYERS as WAREHOUSE_LAYERS
 from customer360.catalog import RAW, STAGING
+from customer360.transform.keys import dbt_asset_key
 
 LAYERS = tuple(layer for layer in WAREHOUSE_LAYERS if layer != RAW)  # the layers dbt builds
 DEFAULT_OWNER = "team:analytics-engineering"
@@ -37,9 +38,7 @@ class C360DagsterDbtTranslator(DagsterDbtTranslator):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
-        return dg.AssetKey([str(dbt_resource_props["schema"]).lower(), dbt_resource_props["name"]])
+        return dbt_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":

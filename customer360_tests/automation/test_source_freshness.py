@@ -12,7 +12,7 @@ from customer360.automation.source_freshness import (
 )
 from customer360.sla import SLAS
 from customer360.transform.project import DBT_EXECUTABLE, dbt_project
-from customer360.transform.resource import C360DbtCliResource
+from customer360.transform.resource import C360DbtResource
 from customer360_tests.transform.conftest import FIRST_DAY, GEN_END, dbt_env, generated  # noqa: F401 (fixtures)
 
 
@@ -52,8 +52,11 @@ def test_real_dbt_source_freshness_reports_pass_warn_error(dbt_env):  # noqa: F8
     for source, hours in {"customers": 1, "events": 4, "transactions": 4}.items():
         env.sql(f"update raw.{source} set _loaded_at = now()::timestamp - interval {hours} hour")
     sources = ["customers", "events", "transactions"]
-    resource = C360DbtCliResource(
-        project_dir=dbt_project("local"), target="local", dbt_executable=DBT_EXECUTABLE, duckdb_path=str(env.db_path)
+    resource = C360DbtResource(
+        project_dir=str(dbt_project("local").project_dir),
+        target="local",
+        dbt_executable=DBT_EXECUTABLE,
+        duckdb_path=str(env.db_path),
     )
     job = dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*check_keys(sources)))
     defs = dg.Definitions(

@@ -14,7 +14,7 @@ from customer360.catalog import SOURCES
 from customer360.settings import Settings
 from customer360.transform.assets import build_dbt_assets, dbt_vars
 from customer360.transform.project import DBT_EXECUTABLE, dbt_project
-from customer360.transform.resource import C360DbtCliResource
+from customer360.transform.resource import C360DbtResource
 from customer360_tests.transform.conftest import AS_OF, FIRST_DAY, GEN_END
 
 
@@ -28,9 +28,9 @@ def _settings(db_path) -> Settings:
     )
 
 
-def _resource(db_path, project=None, fetch_metadata=True) -> C360DbtCliResource:
-    return C360DbtCliResource(
-        project_dir=project or dbt_project("local"),
+def _resource(db_path, project=None, fetch_metadata=True) -> C360DbtResource:
+    return C360DbtResource(
+        project_dir=str((project or dbt_project("local")).project_dir),
         target="local",
         dbt_executable=DBT_EXECUTABLE,
         duckdb_path=str(db_path),

@@ -13,7 +13,7 @@ from customer360.settings import Settings
 from customer360.transform import parse_cache
 from customer360.transform.assets import build_dbt_assets
 from customer360.transform.project import DBT_EXECUTABLE
-from customer360.transform.resource import C360DbtCliResource
+from customer360.transform.resource import C360DbtResource
 from customer360_tests.transform.conftest import FIRST_DAY, GEN_END
 
 
@@ -27,8 +27,8 @@ def _dbt_log(target: Path, run_id: str) -> tuple[Path, list[dict]]:
 def test_a_new_day_is_not_reparsed(built_copy, test_project, tmp_path, monkeypatch):
     target = tmp_path / "target"  # the prepared state and the kept ones live here, not in the shared project
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
-    resource = C360DbtCliResource(
-        project_dir=test_project,
+    resource = C360DbtResource(
+        project_dir=str(test_project.project_dir),
         target="local",
         dbt_executable=DBT_EXECUTABLE,
         duckdb_path=str(built_copy.db_path),

@@ -2,8 +2,6 @@
 and the executive scorecard. Their ``upstream_checks`` are added to the assembled code location by
 :func:`customer360.consumers.with_consumer_checks`."""
 
-import json
-
 import dagster as dg
 
 from customer360.consumers.compliance_export import build_compliance_export_asset
@@ -12,13 +10,13 @@ from customer360.consumers.retention_alerts import build_retention_alerts_asset
 from customer360.consumers.scorecard import build_scorecard_asset
 from customer360.ingestion.partitions import daily_partitions
 from customer360.settings import get_settings
-from customer360.transform.project import dbt_project, dbt_target
+from customer360.transform.project import dbt_project, dbt_target, read_manifest
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = get_settings()
-    manifest = json.loads(dbt_project(dbt_target(settings)).manifest_path.read_text())
+    manifest = read_manifest(dbt_project(dbt_target(settings)))
     return dg.Definitions(
         assets=[
             *exposure_specs(manifest),
