@@ -59,5 +59,46 @@ def test_a_memory_limit_that_is_not_a_size_is_refused_with_its_name(monkeypatch,
 def test_a_hand_run_dbt_falls_back_to_the_same_default_ceiling():
     """``dbt`` run outside customer360 (no C360_DUCKDB_MEMORY_LIMIT) uses the profile's fallback: the same default."""
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
-    memory = profile["customer360"]["outputs"]["local"]["settings"]["memory_limit"]
+    memory = profile["customer360"]["outputs"]["local"]["config_options"]["memory_limit"]
     assert memory == "{{ env_var('C360_DUCKDB_MEMORY_LIMIT', '" + DEFAULT_DUCKDB_MEMORY_LIMIT + "') }}"
+
+
+SPILLING_PROJECT = {
+    "dbt_project.yml": 'name: spill_check\nversion: "1.0"\nprofile: customer360\nmodel-paths: ["models"]\n',
+    # sorts more than the ceiling holds: DuckDB spills to the temp directory
+    "models/big_sort.sql": "{{ config(materialized='table') }}\n"
+    "select i, md5(i::varchar) as h from range(3000000) t(i) order by h",
+    # the next models open new cursors after the spill
+    "models/after_spill.sql": "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('big_sort') }}",
+    "models/next.sql": "{{ config(materialized='table') }}\nselect max(n) as n from {{ ref('after_spill') }}",
+}
+
+
+def test_dbt_keeps_running_after_a_model_spilled(tmp_path):
+    """The limits are given when dbt's database opens, not SET per cursor: DuckDB refuses to set temp_directory
+    again once a query spilled there ("Cannot switch temporary directory"), which failed every model after it."""
+    import os
+    import subprocess
+
+    from customer360.resources.duckdb_limits import DuckDBLimits
+    from customer360.transform.project import DBT_EXECUTABLE
+
+    for name, text in SPILLING_PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    db = str(tmp_path / "wh.duckdb")
+    env = {
+        **os.environ,
+        "C360_DUCKDB_PATH": db,
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        **DuckDBLimits(memory_limit="40MB", threads=1).dbt_env(db),
+    }
+    out = subprocess.run(
+        [DBT_EXECUTABLE, "build", "--project-dir", str(tmp_path), "--threads", "1"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert "PASS=3" in out.stdout
