@@ -19,13 +19,16 @@ ENV_DIR = DEPLOY / "env"
 # chain (containers use keys or an IAM role) and test-only switches.
 # DBT_PROFILES_DIR: set by the code itself for its mf/dbt subprocesses (the project folder), never read from the env
 # not set by an operator: C360_DBT_RUN_VARS carries a run's values from Dagster to its dbt subprocess (transform/assets.py)
-# set by the code for its own dbt processes (run values; the spill folder, derived from C360_DUCKDB_PATH)
+# set by the code for its own dbt processes (run values, the spill folder derived from C360_DUCKDB_PATH, the target
+# folder of a dev re-parse) or by Dagster itself (`dagster dev` / `dg dev` mark their processes)
 NOT_DEPLOYMENT_SETTINGS = {
     "AWS_PROFILE",
     "AWS_SESSION_TOKEN",
     "DBT_PROFILES_DIR",
     "C360_DBT_RUN_VARS",
     "C360_DUCKDB_TEMP_DIRECTORY",
+    "DBT_TARGET_PATH",
+    "DAGSTER_IS_DEV_CLI",
 }
 SETTING_NAME = re.compile(r"^(C360|SNOWFLAKE|AWS|DAGSTER|DBT)_[A-Z0-9_]+$")
 
