@@ -13,7 +13,7 @@ No duckdb import here: the code location builds the resources without loading Du
 import os
 from dataclasses import dataclass, field
 
-from customer360.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
+from customer360.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,9 @@ class DuckDBLimits:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)  # DuckDB's own default: every core
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "DuckDBLimits":
-        return cls(memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
+    def of(cls, memory_limit: str, threads: int | None) -> "DuckDBLimits":
+        """The limits a resource is configured with (``threads`` None: every core)."""
+        return cls(memory_limit, threads) if threads else cls(memory_limit)
 
     @staticmethod
     def temp_directory(path: str) -> str | None:
@@ -43,5 +44,5 @@ class DuckDBLimits:
         return {
             "C360_DUCKDB_MEMORY_LIMIT": self.memory_limit,
             "C360_DUCKDB_THREADS": str(self.threads),
-            "C360_DUCKDB_TEMP_DIRECTORY": f"{path}.tmp",
+            "C360_DUCKDB_TEMP_DIRECTORY": self.temp_directory(path),
         }

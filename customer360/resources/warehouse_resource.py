@@ -40,7 +40,7 @@ class WarehouseResource(dg.ConfigurableResource):
             from customer360.resources.duckdb_limits import DuckDBLimits
             from customer360.resources.duckdb_warehouse import DuckDBWarehouse
 
-            limits = DuckDBLimits(self.duckdb_memory_limit, self.duckdb_threads or DuckDBLimits().threads)
+            limits = DuckDBLimits.of(self.duckdb_memory_limit, self.duckdb_threads)
             return DuckDBWarehouse(self.duckdb_path, lock_timeout_seconds=self.lock_timeout_seconds, limits=limits)
         if engine == "snowflake":
             from customer360.resources.snowflake_warehouse import SnowflakeWarehouse

@@ -72,7 +72,7 @@ class C360DbtCliResource(DbtCliResource):
         return parse_cache.keep(self._absolute(invocation.target_path), self._parse_state_file())
 
     def _duckdb_limits(self) -> DuckDBLimits:
-        return DuckDBLimits(self.duckdb_memory_limit, self.duckdb_threads or DuckDBLimits().threads)
+        return DuckDBLimits.of(self.duckdb_memory_limit, self.duckdb_threads)
 
     def resolved_duckdb_path(self) -> str:
         return str(Path(self.duckdb_path).expanduser().resolve())
