@@ -10,6 +10,7 @@ The layers are built as ``dg.load_from_defs_folder`` builds them (the project's 
 those imports would double the load time of the code location.
 """
 
+import gc
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from customer360.automation import with_automation
 from customer360.code_references import with_code_references
 from customer360.consumers import with_consumer_checks
 from customer360.settings import get_settings, settings_for_load
+
+# What is loaded here lives as long as the process (modules, definitions): frozen, the garbage collector's full
+# passes skip it. Without this they re-walk dagster's objects every few thousand allocations of the load below
+# (≈ 0.5 s of a 3.8 s load). Acyclic garbage is still freed by reference counting.
+gc.freeze()
 
 settings = get_settings()
 
@@ -36,3 +42,5 @@ with settings_for_load(settings):  # the environment is read once: every layer b
     defs = with_code_references(defs, settings)  # "View code" on every asset, linked to the repository when known
     defs = with_automation(defs)  # orchestration + SLA freshness policies and automation conditions on every asset
     defs = with_consumer_checks(defs, settings)  # each consumer's node shows the failing checks of the marts it reads
+
+gc.freeze()  # the definitions too: every later collection in the code server and run workers skips them
