@@ -10,9 +10,11 @@ bookkeeping (after a one-partition warm-up run that creates the schema): the ``A
 storage. Each storage runs in a fresh child process:
 
 * ``memory``  — ``DagsterInstance.ephemeral()`` (nothing persisted): the floor, Dagster's own per-event work;
-* ``sqlite``  — the default instance of a ``DAGSTER_HOME`` without storage config (what ``customer360 demo`` uses):
+* ``sqlite``  — the default instance of a ``DAGSTER_HOME`` without storage config (what ``customer360 demo`` used):
   ``SqliteStorage``, one SQLite file per run plus an index shard, a new engine + connection per event;
 * ``sqlite-consolidated`` — ``ConsolidatedSqliteEventLogStorage``: one SQLite file for every run;
+* ``sqlite-pooled`` — ``customer360.event_log.PooledSqliteEventLogStorage`` (what ``customer360 demo`` uses): the
+  same file with its connections kept and ``synchronous=NORMAL``;
 * ``postgres`` — ``storage: postgres`` (the deployment's ``deploy/dagster.yaml``) on the local PostgreSQL 15
   (``scripts/test_services.sh`` starts it), a throw-away database;
 * ``postgres-async-commit`` — the same with ``synchronous_commit=off`` for Dagster's connections (connection
@@ -39,7 +41,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-STORAGES = ["memory", "sqlite", "sqlite-consolidated", "postgres", "postgres-async-commit", "postgres-batched"]
+STORAGES = ["memory", "sqlite", "sqlite-consolidated", "sqlite-pooled", "postgres", "postgres-async-commit", "postgres-batched"]
 EVENT_BATCH_SIZE = 1000  # DAGSTER_EVENT_BATCH_SIZE of the batched variant
 START = date(2024, 1, 1)
 
@@ -47,10 +49,14 @@ START = date(2024, 1, 1)
 def instance_yaml(storage: str, home: Path, pg=None) -> str | None:
     if storage == "sqlite":
         return "telemetry:\n  enabled: false\n"
-    if storage == "sqlite-consolidated":
+    if storage in ("sqlite-consolidated", "sqlite-pooled"):
+        module, cls = (
+            ("dagster._core.storage.event_log", "ConsolidatedSqliteEventLogStorage")
+            if storage == "sqlite-consolidated"
+            else ("customer360.event_log", "PooledSqliteEventLogStorage")
+        )
         return (
-            "event_log_storage:\n  module: dagster._core.storage.event_log\n"
-            "  class: ConsolidatedSqliteEventLogStorage\n"
+            f"event_log_storage:\n  module: {module}\n  class: {cls}\n"
             f"  config:\n    base_dir: {home / 'history'}\ntelemetry:\n  enabled: false\n"
         )
     if storage.startswith("postgres"):

@@ -55,7 +55,7 @@ def test_a_users_run_is_dequeued_before_queued_loads_and_loads_before_rebuilds(t
     arrival = _arrival_tags(tmp_path)
     with instance_for_test(overrides=overrides) as instance:
         if instance_yaml == "demo":
-            assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
+            assert type(instance.event_log_storage).__name__ == "PooledSqliteEventLogStorage"
         queued = {}
         # a burst of arrival loads and a rebuild are queued first; then the user materializes (no tags)
         for name, tags in [
