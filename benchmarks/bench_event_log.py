@@ -41,7 +41,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-STORAGES = ["memory", "sqlite", "sqlite-consolidated", "sqlite-pooled", "postgres", "postgres-async-commit", "postgres-batched"]
+STORAGES = [
+    "memory",
+    "sqlite",
+    "sqlite-consolidated",
+    "sqlite-pooled",
+    "postgres",
+    "postgres-async-commit",
+    "postgres-batched",
+]
 EVENT_BATCH_SIZE = 1000  # DAGSTER_EVENT_BATCH_SIZE of the batched variant
 START = date(2024, 1, 1)
 
