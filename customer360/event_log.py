@@ -13,7 +13,10 @@ file, schema and migrations, with two changes:
   file. The production instance (``deploy/dagster.yaml``) is PostgreSQL, not this.
 
 Every event is still written (nothing batched away); other processes (webserver, daemon, run workers) share the
-file through SQLite's own locking, as with the stock storage. Configured in the demo's ``dagster.yaml``
+file through SQLite's own locking, as with the stock storage. The webserver follows a running run's events by
+watching the file: the stock storage watches only ``event_log.db``, which a commit in WAL mode does not touch (only
+the checkpoint that closing the last connection forces did) — this one also watches ``event_log.db-wal``, so the
+run page streams as before. Configured in the demo's ``dagster.yaml``
 (:func:`customer360.cli.demo_instance_yaml`)::
 
     event_log_storage:
@@ -30,6 +33,8 @@ from contextlib import contextmanager
 import sqlalchemy as db
 from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import ConsolidatedSqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS  # what the stock storage waits on a lock
+from watchdog.events import PatternMatchingEventHandler
+from watchdog.observers import Observer
 
 POOL_SIZE = 4  # connections kept per process; more are opened when threads need them, and closed after use
 
@@ -64,6 +69,13 @@ class PooledSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
         with self._engine().connect() as conn, conn.begin():
             yield conn
 
+    def watch(self, run_id, cursor, callback):
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+            self._obs.schedule(_WrittenTo(self), self._base_dir, recursive=True)
+        self._watchers[run_id][callback] = cursor
+
     def dispose(self):
         for engine in self._engines.values():
             engine.dispose()
@@ -77,3 +89,15 @@ def _set_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+class _WrittenTo(PatternMatchingEventHandler):
+    """Calls the storage's watchers when the database or its write-ahead log changes."""
+
+    def __init__(self, storage: PooledSqliteEventLogStorage):
+        self._storage = storage
+        path = storage.get_db_path()
+        super().__init__(patterns=[path, f"{path}-wal"])
+
+    def on_modified(self, event):
+        self._storage.on_modified()

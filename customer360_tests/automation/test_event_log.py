@@ -4,6 +4,7 @@ with connections that are kept, and the demo's ``dagster.yaml`` that selects it.
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -82,3 +83,28 @@ def test_the_demo_rewrites_its_own_older_instance_file_and_keeps_a_users(tmp_pat
     (home / "dagster.yaml").write_text(users)
     _dagster_home(get_settings())
     assert (home / "dagster.yaml").read_text() == users
+
+
+def test_a_watcher_sees_the_events_another_process_writes_while_it_keeps_its_connection(tmp_path):
+    # the webserver streams a running run's events this way; the writer (a run worker) keeps its connection open
+    home = tmp_path / "home"
+    writer = (
+        "import sys, time, dagster as dg; from dagster._core.events.log import EventLogEntry; "
+        f"i = dg.DagsterInstance.from_config({str(home)!r}); "
+        "i.event_log_storage.store_event(EventLogEntry(error_info=None, level='INFO', user_message='hello', "
+        "run_id='run-1', timestamp=time.time())); print('written', flush=True); time.sleep(30)"
+    )
+    with _instance(home) as instance:
+        seen = []
+        instance.event_log_storage.watch("run-1", None, lambda entry, _cursor: seen.append(entry.user_message))
+        proc = subprocess.Popen([sys.executable, "-c", writer], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "written"
+            deadline = time.monotonic() + 10
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert seen == ["hello"]
+            assert proc.poll() is None  # seen while the writer still holds its connection (no checkpoint on close)
+        finally:
+            proc.kill()
+            proc.wait()
