@@ -10,6 +10,7 @@ The layers are built as ``dg.load_from_defs_folder`` builds them (the project's 
 those imports would double the load time of the code location.
 """
 
+import atexit
 import gc
 import warnings
 from pathlib import Path
@@ -25,6 +26,9 @@ from customer360.settings import get_settings, settings_for_load
 # passes skip it. Without this they re-walk dagster's objects every few thousand allocations of the load below
 # (≈ 0.5 s of a 3.8 s load). Acyclic garbage is still freed by reference counting.
 gc.freeze()
+# ...and thawed at exit, so the interpreter's last collection frees them as before (frozen at exit, DuckDB's
+# bindings report every object of theirs still alive as a leak)
+atexit.register(gc.unfreeze)
 
 settings = get_settings()
 
