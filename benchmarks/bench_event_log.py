@@ -50,6 +50,10 @@ STORAGES = [
     "postgres-async-commit",
     "postgres-batched",
 ]
+SQLITE_EVENT_LOGS = {  # storage → (module, class) of its event_log_storage
+    "sqlite-consolidated": ("dagster._core.storage.event_log", "ConsolidatedSqliteEventLogStorage"),
+    "sqlite-pooled": ("customer360.event_log", "PooledSqliteEventLogStorage"),
+}
 EVENT_BATCH_SIZE = 1000  # DAGSTER_EVENT_BATCH_SIZE of the batched variant
 START = date(2024, 1, 1)
 
@@ -57,12 +61,8 @@ START = date(2024, 1, 1)
 def instance_yaml(storage: str, home: Path, pg=None) -> str | None:
     if storage == "sqlite":
         return "telemetry:\n  enabled: false\n"
-    if storage in ("sqlite-consolidated", "sqlite-pooled"):
-        module, cls = (
-            ("dagster._core.storage.event_log", "ConsolidatedSqliteEventLogStorage")
-            if storage == "sqlite-consolidated"
-            else ("customer360.event_log", "PooledSqliteEventLogStorage")
-        )
+    if storage in SQLITE_EVENT_LOGS:
+        module, cls = SQLITE_EVENT_LOGS[storage]
         return (
             f"event_log_storage:\n  module: {module}\n  class: {cls}\n"
             f"  config:\n    base_dir: {home / 'history'}\ntelemetry:\n  enabled: false\n"

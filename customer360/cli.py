@@ -62,7 +62,7 @@ def demo_instance_yaml(home: Path) -> str:
     * Event log: ONE SQLite file for every run (``ConsolidatedSqliteEventLogStorage``'s file and schema) instead of
       a file per run plus an index shard, through :class:`customer360.event_log.PooledSqliteEventLogStorage`, which
       keeps its connections instead of opening one per event: an event costs ≈ 4 ms to record instead of ≈ 25 ms
-      (BENCHMARKS.md, "Orchestration overhead"); every one is still recorded.
+      (BENCHMARKS.md, "Bookkeeping that costs little"); every one is still recorded.
     * Runs wait in the queue and are dequeued by their ``dagster/priority`` tag (``customer360/run_priorities.py``: a
       user's runs before arrival loads before rebuilds).
     * The embedded DuckDB file takes one writer process: one warehouse step at a time across all runs, and one more
@@ -85,7 +85,8 @@ def _dagster_home(settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     current = demo_instance_yaml(home)
-    if not config.exists() or (config.read_text().startswith(DEMO_INSTANCE_MARKER) and config.read_text() != current):
+    text = config.read_text() if config.exists() else None
+    if text is None or (text.startswith(DEMO_INSTANCE_MARKER) and text != current):
         config.write_text(current)  # a home of an older version gets today's instance; a file the user owns is kept
     os.environ["DAGSTER_HOME"] = str(home)  # for Dagster itself (DagsterInstance.get() and the UI it starts)
     return home

@@ -24,7 +24,7 @@ from customer360.settings import get_settings, settings_for_load
 
 # What is loaded here lives as long as the process (modules, definitions): frozen, the garbage collector's full
 # passes skip it. Without this they re-walk dagster's objects every few thousand allocations of the load below
-# (≈ 0.5 s of a 3.8 s load). Acyclic garbage is still freed by reference counting.
+# (≈ 1.3 s of a 4.2 s load, BENCHMARKS.md "Bookkeeping that costs little"). Acyclic garbage is still freed by reference counting.
 gc.freeze()
 # ...and thawed at exit, so the interpreter's last collection frees them as before (frozen at exit, DuckDB's
 # bindings report every object of theirs still alive as a leak)

@@ -2,8 +2,8 @@
 
 ``ConsolidatedSqliteEventLogStorage`` (one SQLite file for every run) builds a new SQLAlchemy engine and opens and
 closes a new connection for every write. Closing the last connection of a WAL database checkpoints it, and every
-commit waits for an fsync: ≈ 20 ms per event on these machines, about a thousand events per daily update run
-(BENCHMARKS.md, "Orchestration overhead"). :class:`PooledSqliteEventLogStorage` is the same storage, the same
+commit waits for an fsync: 25–90 ms per event on these machines, about a thousand events per daily update run
+(BENCHMARKS.md, "Bookkeeping that costs little"). :class:`PooledSqliteEventLogStorage` is the same storage, the same
 file, schema and migrations, with two changes:
 
 * one engine per process whose connections are pooled and stay open (the WAL is checkpointed by SQLite's
